@@ -1,0 +1,173 @@
+//! Chapter 3.2: activation functions.
+//!
+//! | function   | formula                                   |
+//! |------------|-------------------------------------------|
+//! | step       | h(x) = 1 if x > 0, else 0                 |
+//! | sigmoid    | h(x) = 1 / (1 + exp(−x))                  |
+//! | ReLU       | h(x) = max(0, x)                          |
+//! | identity   | σ(x) = x                                  |
+//! | softmax    | yₖ = exp(aₖ − c) / Σᵢ exp(aᵢ − c), c = maxᵢ aᵢ |
+
+use crate::math;
+use serde::{Deserialize, Serialize};
+
+/// The step function: `1` if `x > 0`, else `0` (so `step(0) = 0`).
+#[inline]
+pub fn step(x: f32) -> f32 {
+    if x > 0.0 { 1.0 } else { 0.0 }
+}
+
+/// The sigmoid function `1 / (1 + exp(−x))`, computed in f32 exactly as numpy does.
+#[inline]
+pub fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + math::exp(-x))
+}
+
+/// The rectified linear unit `max(0, x)`.
+#[inline]
+pub fn relu(x: f32) -> f32 {
+    if x > 0.0 { x } else { 0.0 }
+}
+
+/// The identity function `σ(x) = x`, the output activation for regression.
+#[inline]
+pub fn identity(x: f32) -> f32 {
+    x
+}
+
+/// Softmax in place: `yₖ = exp(aₖ − c) / Σᵢ exp(aᵢ − c)` with `c = maxᵢ aᵢ`.
+///
+/// Subtracting the maximum first keeps every exponent `≤ 0`, so the result is finite for any
+/// finite input (the book's naive `exp(a) / Σ exp(a)` overflows at `a ≈ 89`). An empty slice
+/// is left as it is.
+pub fn softmax(a: &mut [f32]) {
+    let c = a.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in a.iter_mut() {
+        *v = math::exp(*v - c);
+        sum += *v;
+    }
+    for v in a.iter_mut() {
+        *v /= sum;
+    }
+}
+
+/// The activation that follows a layer's affine map `A = X·W + B`.
+///
+/// Stored in the model blob as the variant index (postcard varint): identity 0, step 1,
+/// sigmoid 2, ReLU 3, softmax 4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Activation {
+    /// `σ(x) = x`.
+    Identity,
+    /// `h(x) = 1 if x > 0 else 0`.
+    Step,
+    /// `h(x) = 1 / (1 + exp(−x))`.
+    Sigmoid,
+    /// `h(x) = max(0, x)`.
+    Relu,
+    /// `yₖ = exp(aₖ − c) / Σ exp(aᵢ − c)` over the whole layer.
+    Softmax,
+}
+
+impl Activation {
+    /// Applies the activation to a layer's outputs in place.
+    pub fn apply(self, a: &mut [f32]) {
+        let h: fn(f32) -> f32 = match self {
+            Activation::Identity => return,
+            Activation::Softmax => return softmax(a),
+            Activation::Step => step,
+            Activation::Sigmoid => sigmoid,
+            Activation::Relu => relu,
+        };
+        for v in a {
+            *v = h(*v);
+        }
+    }
+
+    /// The activation's name as the book writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Identity => "identity",
+            Activation::Step => "step",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Relu => "relu",
+            Activation::Softmax => "softmax",
+        }
+    }
+}
+
+#[cfg(test)]
+// Expected values are quoted with the digits the book prints.
+#[allow(clippy::excessive_precision)]
+mod tests {
+    use super::*;
+
+    fn close(got: &[f32], want: &[f32], tol: f32) {
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() <= tol, "got {got:?}, want {want:?}");
+        }
+    }
+
+    #[test]
+    fn step_is_zero_at_and_below_zero() {
+        assert_eq!([-1.0, 0.0, 1e-30, 2.0].map(step), [0.0, 0.0, 1.0, 1.0]);
+    }
+
+    #[test]
+    fn sigmoid_values() {
+        assert_eq!(sigmoid(0.0), 0.5);
+        // Book, p. 48: sigmoid([-1, 1, 2]) = [0.26894142, 0.73105858, 0.88079708]
+        close(
+            &[-1.0, 1.0, 2.0].map(sigmoid),
+            &[0.268_941_42, 0.731_058_6, 0.880_797_1],
+            1e-6,
+        );
+        assert_eq!(sigmoid(-200.0), 0.0);
+        assert_eq!(sigmoid(200.0), 1.0);
+    }
+
+    #[test]
+    fn relu_and_identity() {
+        assert_eq!([-2.0, 0.0, 3.5].map(relu), [0.0, 0.0, 3.5]);
+        assert_eq!(identity(-3.25), -3.25);
+    }
+
+    #[test]
+    fn softmax_of_the_books_example() {
+        let mut a = [0.3, 2.9, 4.0];
+        softmax(&mut a);
+        close(&a, &[0.018_211_27, 0.245_191_81, 0.736_596_91], 1e-6);
+    }
+
+    #[test]
+    fn softmax_does_not_overflow() {
+        let mut a = [1010.0, 1000.0, 990.0];
+        softmax(&mut a);
+        assert!(a.iter().all(|v| v.is_finite()));
+        assert!((a.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        let want = [9.999_546e-1, 4.539_786_8e-5, 2.061_060_0e-9];
+        for (g, w) in a.iter().zip(want) {
+            assert!(((g - w) / w).abs() < 1e-4, "got {a:?}");
+        }
+    }
+
+    #[test]
+    fn activation_enum_applies_the_functions() {
+        let mut a = [-1.0, 0.0, 2.0];
+        Activation::Relu.apply(&mut a);
+        assert_eq!(a, [0.0, 0.0, 2.0]);
+        Activation::Step.apply(&mut a);
+        assert_eq!(a, [0.0, 0.0, 1.0]);
+        Activation::Sigmoid.apply(&mut a);
+        assert_eq!(a[0], 0.5);
+        let mut b = [0.3, 2.9, 4.0];
+        Activation::Softmax.apply(&mut b);
+        assert!((b[2] - 0.736_596_9).abs() < 1e-6);
+        let mut c = [7.0];
+        Activation::Identity.apply(&mut c);
+        assert_eq!(c, [7.0]);
+    }
+}

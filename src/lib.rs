@@ -1,0 +1,64 @@
+//! # scratchnet
+//!
+//! The neural networks of *Deep Learning from Scratch* (chapters 2 and 3) as a `no_std`,
+//! heap-free library that runs unchanged on a Cortex-M microcontroller and on the host.
+//!
+//! The modules follow the book's chapters; everything is re-exported flat here:
+//!
+//! 1. **Perceptrons** (ch. 2): [`Perceptron`], the gates [`AND`], [`NAND`], [`OR`] and the
+//!    two-layer [`XOR`], and the perceptron [`LearningRule`].
+//! 2. **Activations** (ch. 3.2): [`step`], [`sigmoid`], [`relu`], [`identity`] and an
+//!    overflow-safe [`softmax`]; [`Activation`] names them for layers.
+//! 3. **Layers** (ch. 3.3–3.4): [`Dense`], `A = X·W + B` then `h(A)`.
+//! 4. **Networks** (ch. 3.4–3.6): [`Network3`], and the book's MNIST network [`Mnist`]
+//!    (784 → 50 → 100 → 10).
+//! 5. **The model blob**: [`Model::from_bytes`] validates a blob once (magic, version,
+//!    CRC-32, shapes, finiteness) and borrows its parameters in place; [`encode`] writes one.
+//!
+//! Every exponential goes through one function, [`math::exp`], so host tests run the same
+//! math as the firmware.
+//!
+//! ```
+//! use scratchnet::{Activation, Dense, Network3};
+//!
+//! // The book's toy network of section 3.4.3.
+//! let w1 = [[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]];
+//! let w2 = [[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]];
+//! let w3 = [[0.1, 0.3], [0.2, 0.4]];
+//! let net = Network3::new(
+//!     Dense::new(&w1, &[0.1, 0.2, 0.3], Activation::Sigmoid),
+//!     Dense::new(&w2, &[0.1, 0.2], Activation::Sigmoid),
+//!     Dense::new(&w3, &[0.1, 0.2], Activation::Identity),
+//! );
+//! let y = net.predict(&[1.0, 0.5]);
+//! assert!((y[0] - 0.31682708).abs() < 1e-6 && (y[1] - 0.69627909).abs() < 1e-6);
+//! ```
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod activation;
+mod blob;
+mod crc32;
+mod error;
+mod layer;
+mod learning;
+pub mod math;
+mod network;
+mod params;
+mod perceptron;
+
+pub use activation::{Activation, identity, relu, sigmoid, softmax, step};
+pub use blob::{
+    ElementType, FORMAT_VERSION, HEADER_LEN, Layer, LayerSpec, MAGIC, MAX_LAYERS, Model,
+    PARAMS_ALIGN, encode, encoded_len,
+};
+pub use crc32::crc32;
+pub use error::{Error, Result, Shape};
+pub use layer::Dense;
+pub use learning::{Epoch, LearningRule, Trained, gate_examples};
+pub use network::{Classification, MNIST_CLASSES, MNIST_PIXELS, Mnist, Network3, normalize_pixel};
+pub use params::{Iter as ParamsIter, Params};
+pub use perceptron::{
+    AND, NAND, OR, Perceptron, TRUTH_TABLE_INPUTS, TwoLayerPerceptron, XOR, and, nand, or, xor,
+};

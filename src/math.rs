@@ -1,0 +1,84 @@
+//! The one module that owns `exp`.
+//!
+//! In a `no_std` crate that is tested on the host, a bare `x.exp()` silently resolves to
+//! `std`'s implementation, so the host tests would not run the math the firmware runs.
+//! Every exponential in this crate goes through [`exp`] instead, which is the same code on
+//! every target.
+//!
+//! Two implementations are available; the `fast-exp` cargo feature chooses:
+//!
+//! | feature    | implementation          | accuracy                                   |
+//! |------------|-------------------------|--------------------------------------------|
+//! | (default)  | `libm::expf` (musl)     | < 1 ulp                                    |
+//! | `fast-exp` | `micromath`'s `exp`     | approximate (see [`exp_fast`])             |
+//!
+//! The default was chosen by measurement on the MNIST test set (see the README).
+
+/// e^x as the crate computes it everywhere: [`exp_exact`] by default, [`exp_fast`] with the
+/// `fast-exp` feature.
+#[inline]
+pub fn exp(x: f32) -> f32 {
+    #[cfg(feature = "fast-exp")]
+    {
+        exp_fast(x)
+    }
+    #[cfg(not(feature = "fast-exp"))]
+    {
+        exp_exact(x)
+    }
+}
+
+/// e^x to within one unit in the last place: musl's `expf` through the `libm` crate.
+#[inline]
+pub fn exp_exact(x: f32) -> f32 {
+    libm::expf(x)
+}
+
+/// e^x by micromath's bit-manipulation approximation: fast and small, but only accurate to
+/// roughly three significant digits.
+#[inline]
+pub fn exp_fast(x: f32) -> f32 {
+    micromath::F32Ext::exp(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Test vectors: (x, e^x) from an arbitrary-precision reference, rounded to f32.
+    const VECTORS: [(f32, f32); 6] = [
+        (0.0, 1.0),
+        (1.0, core::f32::consts::E),
+        (-1.0, 0.367_879_44),
+        (2.5, 12.182_494),
+        (-10.0, 4.539_993e-5),
+        (10.0, 22_026.465),
+    ];
+
+    #[test]
+    fn exact_exp_is_within_one_ulp() {
+        for (x, want) in VECTORS {
+            let got = exp_exact(x);
+            let ulp = (want.to_bits() as i64 - got.to_bits() as i64).abs();
+            assert!(ulp <= 1, "exp({x}) = {got}, want {want} ({ulp} ulp)");
+        }
+    }
+
+    #[test]
+    fn fast_exp_is_within_its_stated_tolerance() {
+        // micromath's exp: relative error below 1e-2 on this range (measured: see eval).
+        for (x, want) in VECTORS {
+            let got = exp_fast(x);
+            assert!(
+                ((got - want) / want).abs() < 1e-2,
+                "exp_fast({x}) = {got}, want {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn exp_overflows_and_underflows_cleanly() {
+        assert_eq!(exp_exact(-200.0), 0.0);
+        assert!(exp_exact(200.0).is_infinite());
+    }
+}

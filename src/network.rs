@@ -1,0 +1,262 @@
+//! Chapter 3.4–3.6: the three-layer network, and the book's MNIST network.
+
+use crate::blob::Model;
+use crate::error::{Error, Result};
+use crate::layer::Dense;
+
+/// A three-layer network `I → H1 → H2 → O`: three [`Dense`] layers whose sizes chain by
+/// type, so a network whose layers do not fit together does not compile.
+///
+/// ```text
+/// A1 = X·W1 + B1,  Z1 = h1(A1)
+/// A2 = Z1·W2 + B2, Z2 = h2(A2)
+/// A3 = Z2·W3 + B3, Y  = σ(A3)
+/// ```
+///
+/// Inference needs no heap and cannot fail: the hidden activations (`H1 + H2` floats) live
+/// on the stack.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Network3<'a, const I: usize, const H1: usize, const H2: usize, const O: usize> {
+    /// Layer 1, `I × H1`.
+    pub layer1: Dense<'a, I, H1>,
+    /// Layer 2, `H1 × H2`.
+    pub layer2: Dense<'a, H1, H2>,
+    /// Layer 3 (output), `H2 × O`.
+    pub layer3: Dense<'a, H2, O>,
+}
+
+/// The outcome of classifying one input: the most probable class and its probability.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Classification {
+    /// The index of the largest output (the first one, on ties, like `np.argmax`).
+    pub class: usize,
+    /// The output at that index: a probability when the output activation is softmax.
+    pub probability: f32,
+}
+
+impl Classification {
+    /// The first index of the largest value, and that value: `np.argmax(y)`, `y[argmax]`.
+    pub fn argmax(y: &[f32]) -> Self {
+        let mut best = Classification {
+            class: 0,
+            probability: f32::NEG_INFINITY,
+        };
+        for (k, &v) in y.iter().enumerate() {
+            if v > best.probability {
+                best = Classification {
+                    class: k,
+                    probability: v,
+                };
+            }
+        }
+        best
+    }
+}
+
+/// Normalises a pixel like the book's `load_mnist(normalize=True)`: `p / 255` in f32.
+#[inline]
+pub fn normalize_pixel(p: u8) -> f32 {
+    f32::from(p) / 255.0
+}
+
+impl<'a, const I: usize, const H1: usize, const H2: usize, const O: usize>
+    Network3<'a, I, H1, H2, O>
+{
+    /// A network from its three layers.
+    pub const fn new(
+        layer1: Dense<'a, I, H1>,
+        layer2: Dense<'a, H1, H2>,
+        layer3: Dense<'a, H2, O>,
+    ) -> Self {
+        Self {
+            layer1,
+            layer2,
+            layer3,
+        }
+    }
+
+    /// A typed view of a loaded model. Fails with [`Error::WrongLayerCount`] unless the model
+    /// has three layers, and with [`Error::ShapeMismatch`] (naming the expected and found
+    /// shapes) unless they are `I×H1`, `H1×H2`, `H2×O`.
+    pub fn from_model(model: &Model<'a>) -> Result<Self> {
+        let layers = model.layers();
+        let [l1, l2, l3] = layers else {
+            return Err(Error::WrongLayerCount {
+                expected: 3,
+                found: layers.len(),
+            });
+        };
+        Ok(Self {
+            layer1: Dense::from_layer(l1, 0)?,
+            layer2: Dense::from_layer(l2, 1)?,
+            layer3: Dense::from_layer(l3, 2)?,
+        })
+    }
+
+    /// Loads a blob ([`Model::from_bytes`]) and takes its typed view ([`Self::from_model`]).
+    pub fn from_blob(bytes: &'a [u8]) -> Result<Self> {
+        Self::from_model(&Model::from_bytes(bytes)?)
+    }
+
+    /// `A3 = Z2·W3 + B3`: the output layer's values before its activation (the logits).
+    pub fn logits_iter(&self, x: impl IntoIterator<Item = f32>, a3: &mut [f32; O]) {
+        let mut z1 = [0.0; H1];
+        self.layer1.affine(x, &mut z1);
+        self.layer1.activation().apply(&mut z1);
+        let mut z2 = [0.0; H2];
+        self.layer2.forward(&z1, &mut z2);
+        self.layer3.affine(z2, a3);
+    }
+
+    /// The logits for an input of f32 values.
+    pub fn logits(&self, x: &[f32; I]) -> [f32; O] {
+        let mut y = [0.0; O];
+        self.logits_iter(x.iter().copied(), &mut y);
+        y
+    }
+
+    /// The logits for an input of u8 pixels, normalised on the fly by [`normalize_pixel`].
+    pub fn logits_pixels(&self, x: &[u8; I]) -> [f32; O] {
+        let mut y = [0.0; O];
+        self.logits_iter(x.iter().copied().map(normalize_pixel), &mut y);
+        y
+    }
+
+    /// `Y = σ(A3)`: the network's output (probabilities, when the output is softmax).
+    pub fn predict(&self, x: &[f32; I]) -> [f32; O] {
+        let mut y = self.logits(x);
+        self.layer3.activation().apply(&mut y);
+        y
+    }
+
+    /// [`predict`](Self::predict) for u8 pixels, normalised by `/255` on the fly like the
+    /// book's `normalize=True`.
+    pub fn predict_pixels(&self, x: &[u8; I]) -> [f32; O] {
+        let mut y = self.logits_pixels(x);
+        self.layer3.activation().apply(&mut y);
+        y
+    }
+
+    /// The most probable class of an f32 input: `np.argmax(predict(x))`.
+    pub fn classify(&self, x: &[f32; I]) -> Classification {
+        Classification::argmax(&self.predict(x))
+    }
+
+    /// The most probable class of a u8-pixel input.
+    pub fn classify_pixels(&self, x: &[u8; I]) -> Classification {
+        Classification::argmax(&self.predict_pixels(x))
+    }
+
+    /// Batch inference: `outputs[n] = predict(inputs[n])` into caller-provided slots.
+    /// [`Error::BatchMismatch`] (and nothing written) when the lengths differ.
+    pub fn predict_batch(&self, inputs: &[[f32; I]], outputs: &mut [[f32; O]]) -> Result<()> {
+        check_batch(inputs.len(), outputs.len())?;
+        for (x, y) in inputs.iter().zip(outputs) {
+            *y = self.predict(x);
+        }
+        Ok(())
+    }
+
+    /// Batch classification of u8-pixel images into caller-provided slots.
+    /// [`Error::BatchMismatch`] (and nothing written) when the lengths differ.
+    pub fn classify_batch_pixels(
+        &self,
+        images: &[[u8; I]],
+        outputs: &mut [Classification],
+    ) -> Result<()> {
+        check_batch(images.len(), outputs.len())?;
+        for (x, c) in images.iter().zip(outputs) {
+            *c = self.classify_pixels(x);
+        }
+        Ok(())
+    }
+}
+
+fn check_batch(inputs: usize, outputs: usize) -> Result<()> {
+    if inputs == outputs {
+        Ok(())
+    } else {
+        Err(Error::BatchMismatch { inputs, outputs })
+    }
+}
+
+/// Pixels in one MNIST image (28 × 28).
+pub const MNIST_PIXELS: usize = 784;
+/// MNIST classes (the digits 0–9).
+pub const MNIST_CLASSES: usize = 10;
+
+/// The book's MNIST network (`ch03/neuralnet_mnist.py`): 784 → 50 → 100 → 10 with sigmoid,
+/// sigmoid and softmax. Load it from a blob with [`Network3::from_blob`]:
+///
+/// ```no_run
+/// # fn f(blob: &[u8]) -> Result<(), scratchnet::Error> {
+/// let net = scratchnet::Mnist::from_blob(blob)?;
+/// let image = [0u8; 784];
+/// let c = net.classify_pixels(&image);
+/// # Ok(()) }
+/// ```
+pub type Mnist<'a> = Network3<'a, MNIST_PIXELS, 50, 100, MNIST_CLASSES>;
+
+#[cfg(test)]
+// Expected values are quoted with the digits the book prints.
+#[allow(clippy::excessive_precision)]
+mod tests {
+    use super::*;
+    use crate::activation::Activation::{Identity, Sigmoid};
+
+    const W1: [[f32; 3]; 2] = [[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]];
+    const B1: [f32; 3] = [0.1, 0.2, 0.3];
+    const W2: [[f32; 2]; 3] = [[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]];
+    const B2: [f32; 2] = [0.1, 0.2];
+    const W3: [[f32; 2]; 2] = [[0.1, 0.3], [0.2, 0.4]];
+    const B3: [f32; 2] = [0.1, 0.2];
+
+    /// The book's `init_network()` of section 3.4.3.
+    const TOY: Network3<'static, 2, 3, 2, 2> = Network3::new(
+        Dense::new(&W1, &B1, Sigmoid),
+        Dense::new(&W2, &B2, Sigmoid),
+        Dense::new(&W3, &B3, Identity),
+    );
+
+    #[test]
+    fn the_books_toy_network() {
+        let y = TOY.predict(&[1.0, 0.5]);
+        let want = [0.316_827_08, 0.696_279_09];
+        for (g, w) in y.iter().zip(want) {
+            assert!((g - w).abs() < 1e-6, "{y:?}");
+        }
+        assert_eq!(TOY.classify(&[1.0, 0.5]).class, 1);
+    }
+
+    #[test]
+    fn argmax_takes_the_first_maximum() {
+        let c = Classification::argmax(&[0.1, 0.4, 0.4, 0.1]);
+        assert_eq!((c.class, c.probability), (1, 0.4));
+    }
+
+    #[test]
+    fn batch_lengths_must_match() {
+        let mut out = [[0.0; 2]; 1];
+        assert_eq!(
+            TOY.predict_batch(&[[1.0, 0.5], [0.0, 0.0]], &mut out),
+            Err(Error::BatchMismatch {
+                inputs: 2,
+                outputs: 1
+            })
+        );
+        assert_eq!(out, [[0.0; 2]]);
+        let mut out = [[0.0; 2]; 2];
+        TOY.predict_batch(&[[1.0, 0.5], [0.0, 0.0]], &mut out)
+            .unwrap();
+        assert_eq!(out[0], TOY.predict(&[1.0, 0.5]));
+        assert_eq!(out[1], TOY.predict(&[0.0, 0.0]));
+    }
+
+    #[test]
+    fn pixels_are_divided_by_255() {
+        assert_eq!(normalize_pixel(255), 1.0);
+        assert_eq!(normalize_pixel(0), 0.0);
+        assert_eq!(normalize_pixel(51), 51.0f32 / 255.0);
+    }
+}

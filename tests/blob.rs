@@ -1,0 +1,338 @@
+//! The model blob: exact bytes of a tiny model, round trips, and every kind of damage
+//! refused with its typed error.
+
+#![allow(clippy::excessive_precision)] // the book's digits, quoted as printed
+
+use scratchnet::{
+    Activation, Dense, Error, LayerSpec, Model, Network3, Shape, encode, encoded_len,
+};
+
+/// A one-layer model: 2 inputs, 1 output, identity; W = [[1.0], [-2.0]], B = [0.5].
+const TINY_W: [f32; 2] = [1.0, -2.0];
+const TINY_B: [f32; 1] = [0.5];
+
+fn tiny() -> [LayerSpec<'static>; 1] {
+    [LayerSpec {
+        shape: Shape {
+            inputs: 2,
+            outputs: 1,
+        },
+        activation: Activation::Identity,
+        weights: &TINY_W,
+        biases: &TINY_B,
+    }]
+}
+
+/// The exact bytes, worked out by hand from the documented layout (CRC from `zlib.crc32`).
+const TINY_BYTES: [u8; 44] = [
+    b'S', b'C', b'N', b'T', // magic
+    0x01, 0x00, // version 1
+    0x00, 0x00, // reserved
+    0x1c, 0x00, 0x00, 0x00, // payload length 28
+    0x05, 0xd9, 0x3e, 0xf3, // CRC-32 of the payload = 0xf33ed905
+    0x01, // layer count 1
+    0x02, 0x01, 0x00, 0x00, // inputs 2, outputs 1, identity, f32
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // zero padding to offset 32
+    0x00, 0x00, 0x80, 0x3f, // W[0][0] = 1.0
+    0x00, 0x00, 0x00, 0xc0, // W[1][0] = -2.0
+    0x00, 0x00, 0x00, 0x3f, // B[0] = 0.5
+];
+
+fn write(layers: &[LayerSpec<'_>]) -> Vec<u8> {
+    let mut out = vec![0; encoded_len(layers).unwrap()];
+    let n = encode(layers, &mut out).unwrap();
+    assert_eq!(n, out.len());
+    out
+}
+
+#[test]
+fn tiny_model_has_the_documented_bytes() {
+    assert_eq!(write(&tiny()), TINY_BYTES);
+}
+
+#[test]
+fn tiny_model_round_trips() {
+    let model = Model::from_bytes(&TINY_BYTES).unwrap();
+    assert_eq!(model.len(), 44);
+    assert_eq!(model.crc(), 0xf33e_d905);
+    assert_eq!(model.parameter_count(), 3);
+    let [layer] = model.layers() else {
+        panic!("one layer")
+    };
+    assert_eq!(
+        layer.shape(),
+        Shape {
+            inputs: 2,
+            outputs: 1
+        }
+    );
+    assert_eq!(layer.activation(), Activation::Identity);
+    assert!(layer.weights().iter().eq(TINY_W));
+    assert!(layer.biases().iter().eq(TINY_B));
+    let dense = Dense::<2, 1>::from_layer(layer, 0).unwrap();
+    let mut y = [0.0];
+    dense.forward(&[3.0, 1.0], &mut y);
+    assert_eq!(y, [3.0 - 2.0 + 0.5]);
+}
+
+/// The book's toy network, written to a blob, gives the book's answer when read back.
+#[test]
+fn toy_network_round_trips_through_a_blob() {
+    let w1 = [0.1, 0.3, 0.5, 0.2, 0.4, 0.6];
+    let w2 = [0.1, 0.4, 0.2, 0.5, 0.3, 0.6];
+    let w3 = [0.1, 0.3, 0.2, 0.4];
+    let spec = |i, o, a, w: &'static [f32], b: &'static [f32]| LayerSpec {
+        shape: Shape {
+            inputs: i,
+            outputs: o,
+        },
+        activation: a,
+        weights: w,
+        biases: b,
+    };
+    let layers = [
+        spec(
+            2,
+            3,
+            Activation::Sigmoid,
+            Box::leak(Box::new(w1)),
+            &[0.1, 0.2, 0.3],
+        ),
+        spec(
+            3,
+            2,
+            Activation::Sigmoid,
+            Box::leak(Box::new(w2)),
+            &[0.1, 0.2],
+        ),
+        spec(
+            2,
+            2,
+            Activation::Identity,
+            Box::leak(Box::new(w3)),
+            &[0.1, 0.2],
+        ),
+    ];
+    let blob = write(&layers);
+    let net = Network3::<2, 3, 2, 2>::from_blob(&blob).unwrap();
+    let y = net.predict(&[1.0, 0.5]);
+    assert!((y[0] - 0.316_827_08).abs() < 1e-6, "{y:?}");
+    assert!((y[1] - 0.696_279_1).abs() < 1e-6, "{y:?}");
+
+    // A typed view of another shape is refused, naming both shapes.
+    let err = Network3::<2, 4, 2, 2>::from_blob(&blob).unwrap_err();
+    assert_eq!(
+        err,
+        Error::ShapeMismatch {
+            layer: 0,
+            expected: Shape {
+                inputs: 2,
+                outputs: 4
+            },
+            found: Shape {
+                inputs: 2,
+                outputs: 3
+            },
+        }
+    );
+    assert_eq!(err.to_string(), "layer 0: expected shape 2×4, found 2×3");
+    let err = scratchnet::Mnist::from_blob(&blob).unwrap_err();
+    assert!(
+        matches!(err, Error::ShapeMismatch { layer: 0, .. }),
+        "{err}"
+    );
+    // And a one-layer blob is not a three-layer network.
+    assert_eq!(
+        Network3::<2, 3, 2, 2>::from_blob(&TINY_BYTES),
+        Err(Error::WrongLayerCount {
+            expected: 3,
+            found: 1
+        })
+    );
+}
+
+/// Rewrites the CRC after a change, so that the check behind it is what is tested.
+fn reseal(mut b: Vec<u8>) -> Vec<u8> {
+    let crc = scratchnet::crc32(&b[16..]);
+    b[12..16].copy_from_slice(&crc.to_le_bytes());
+    b
+}
+
+#[test]
+fn damage_is_refused_with_its_error() {
+    let good = TINY_BYTES.to_vec();
+    let load = |b: &[u8]| Model::from_bytes(b).map(|_| ());
+
+    assert_eq!(
+        load(&good[..10]),
+        Err(Error::Truncated {
+            needed: 16,
+            found: 10
+        })
+    );
+    let mut b = good.clone();
+    b[0] = b'X';
+    assert_eq!(load(&b), Err(Error::BadMagic));
+    let mut b = good.clone();
+    b[4] = 2;
+    assert_eq!(
+        load(&b),
+        Err(Error::UnsupportedVersion {
+            found: 2,
+            supported: 1
+        })
+    );
+    let mut b = good.clone();
+    b[6] = 1;
+    assert_eq!(load(&b), Err(Error::Malformed));
+    assert_eq!(
+        load(&good[..43]),
+        Err(Error::Truncated {
+            needed: 44,
+            found: 43
+        })
+    );
+    let mut b = good.clone();
+    b.push(0);
+    assert_eq!(
+        load(&b),
+        Err(Error::TrailingBytes {
+            expected: 44,
+            found: 45
+        })
+    );
+    let mut b = good.clone();
+    b[40] ^= 0x01;
+    assert_eq!(
+        load(&b),
+        Err(Error::ChecksumMismatch {
+            stored: 0xf33e_d905,
+            computed: scratchnet::crc32(&b[16..])
+        })
+    );
+    // Resealed damage behind the CRC: each check still catches it.
+    let mut b = good.clone();
+    b[16] = 0;
+    assert_eq!(
+        load(&reseal(b)),
+        Err(Error::LayerCount { found: 0, max: 8 })
+    );
+    let mut b = good.clone();
+    b[16] = 9;
+    assert_eq!(
+        load(&reseal(b)),
+        Err(Error::LayerCount { found: 9, max: 8 })
+    );
+    let mut b = good.clone();
+    b[19] = 7; // no such activation
+    assert_eq!(load(&reseal(b)), Err(Error::Malformed));
+    let mut b = good.clone();
+    b[20] = 1; // no such element type
+    assert_eq!(load(&reseal(b)), Err(Error::Malformed));
+    let mut b = good.clone();
+    b[25] = 1; // padding not zero
+    assert_eq!(load(&reseal(b)), Err(Error::Malformed));
+    let mut b = good.clone();
+    b[17] = 3; // 3 inputs: the parameters no longer fit
+    assert_eq!(
+        load(&reseal(b)),
+        Err(Error::Truncated {
+            needed: 48,
+            found: 44
+        })
+    );
+    let mut b = good.clone();
+    b[17] = 1; // 1 input: the parameters leave bytes over
+    assert_eq!(
+        load(&reseal(b)),
+        Err(Error::TrailingBytes {
+            expected: 40,
+            found: 44
+        })
+    );
+    let mut b = good.clone();
+    b[40..44].copy_from_slice(&f32::NAN.to_le_bytes());
+    assert_eq!(
+        load(&reseal(b)),
+        Err(Error::NotFinite { layer: 0, index: 2 })
+    );
+    let mut b = good.clone();
+    b[17] = 0xff; // an unterminated varint
+    b[18] = 0xff;
+    b[19] = 0xff;
+    b[20] = 0xff;
+    b[21] = 0xff;
+    assert_eq!(load(&reseal(b)), Err(Error::Malformed));
+}
+
+#[test]
+fn every_single_bit_flip_and_every_truncation_is_refused() {
+    for i in 0..TINY_BYTES.len() * 8 {
+        let mut b = TINY_BYTES;
+        b[i / 8] ^= 1 << (i % 8);
+        assert!(
+            Model::from_bytes(&b).is_err(),
+            "bit {i} flipped was accepted"
+        );
+    }
+    for n in 0..TINY_BYTES.len() {
+        assert!(
+            Model::from_bytes(&TINY_BYTES[..n]).is_err(),
+            "{n} bytes accepted"
+        );
+    }
+}
+
+#[test]
+fn writing_refuses_bad_layers_and_writes_nothing() {
+    let mut out = [0xAAu8; 64];
+    let mut bad = tiny();
+    bad[0].weights = &[1.0];
+    assert_eq!(encode(&bad, &mut out), Err(Error::BadLength { layer: 0 }));
+    let mut bad = tiny();
+    bad[0].biases = &[f32::INFINITY];
+    assert_eq!(
+        encode(&bad, &mut out),
+        Err(Error::NotFinite { layer: 0, index: 2 })
+    );
+    assert_eq!(
+        encode(&[], &mut out),
+        Err(Error::LayerCount { found: 0, max: 8 })
+    );
+    let two = [tiny()[0], tiny()[0]];
+    assert_eq!(
+        encode(&two, &mut out),
+        Err(Error::LayersDoNotChain {
+            layer: 1,
+            previous_outputs: 1,
+            inputs: 2
+        })
+    );
+    assert_eq!(
+        encode(&tiny(), &mut out[..43]),
+        Err(Error::BufferTooSmall {
+            needed: 44,
+            available: 43
+        })
+    );
+    assert!(
+        out.iter().all(|&b| b == 0xAA),
+        "a failed encode wrote bytes"
+    );
+}
+
+#[test]
+fn errors_have_clear_messages() {
+    assert_eq!(
+        Error::ChecksumMismatch {
+            stored: 1,
+            computed: 2
+        }
+        .to_string(),
+        "blob is damaged: CRC-32 stored 0x00000001, computed 0x00000002"
+    );
+    assert_eq!(
+        Error::BadMagic.to_string(),
+        "not a scratchnet blob: magic is not \"SCNT\""
+    );
+}
