@@ -14,6 +14,9 @@
 //!
 //! The default was chosen by measurement on the MNIST test set (see the README).
 
+/// `true` when [`exp`] is [`exp_exact`] (the default), `false` with the `fast-exp` feature.
+pub const EXP_IS_EXACT: bool = !cfg!(feature = "fast-exp");
+
 /// e^x as the crate computes it everywhere: [`exp_exact`] by default, [`exp_fast`] with the
 /// `fast-exp` feature.
 #[inline]

@@ -1,1 +1,187 @@
-fn main() {}
+//! `cargo xtask`: the project's host and cross tasks, with no dependencies of its own.
+//!
+//! - `cargo xtask test`  — every check: fmt, clippy, host tests, the no_std cross builds,
+//!   and (when `firmware/` exists) the firmware's on-target tests in QEMU.
+//! - `cargo xtask demo`  — the main job: the firmware demo on the emulated Cortex-M4F.
+//! - `cargo xtask setup` — installs what a bare machine lacks, saying what it does.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+/// Cross targets the core must build for.
+const CORE_TARGETS: [&str; 3] = [
+    "thumbv7em-none-eabihf",
+    "thumbv7m-none-eabi",
+    "thumbv6m-none-eabi",
+];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+/// Runs a command in `dir`, echoing it; an error names the command.
+fn run(dir: &Path, program: &str, args: &[&str]) -> Result {
+    eprintln!("xtask: $ {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{program} {}` failed ({status})", args.join(" ")))
+    }
+}
+
+fn output(program: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(program).args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn have(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// rustup targets and components, cargo tools, and QEMU.
+fn setup(firmware: bool) -> Result {
+    let root = root();
+    let installed = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+    for t in CORE_TARGETS {
+        if !installed.lines().any(|l| l.trim() == t) {
+            eprintln!("xtask: installing the Rust target {t}");
+            run(&root, "rustup", &["target", "add", t])?;
+        }
+    }
+    let components = output("rustup", &["component", "list", "--installed"]).unwrap_or_default();
+    for c in ["rustfmt", "clippy"] {
+        if !components.lines().any(|l| l.starts_with(c)) {
+            eprintln!("xtask: installing the rustup component {c}");
+            run(&root, "rustup", &["component", "add", c])?;
+        }
+    }
+    if !firmware {
+        return Ok(());
+    }
+    for tool in ["flip-link", "defmt-print"] {
+        if !have(tool) {
+            eprintln!("xtask: installing {tool} (cargo install --locked {tool})");
+            run(&root, "cargo", &["install", "--locked", tool])?;
+        }
+    }
+    if !have("qemu-system-arm") {
+        eprintln!("xtask: qemu-system-arm is missing; installing it with apt-get");
+        let is_root = output("id", &["-u"]).is_some_and(|u| u.trim() == "0");
+        let sudo: &[&str] = if is_root { &[] } else { &["sudo"] };
+        let apt = |args: &[&str]| {
+            let mut all: Vec<&str> = sudo.to_vec();
+            all.push("apt-get");
+            all.extend_from_slice(args);
+            run(&root, all[0], &all[1..])
+        };
+        apt(&["update", "-q"])
+            .and_then(|()| apt(&["install", "-y", "-q", "qemu-system-arm"]))
+            .map_err(|e| {
+                format!(
+                    "{e}\nxtask: could not install QEMU. Install qemu-system-arm (QEMU ≥ 6.0, for the \
+                     mps2-an386 board) with your package manager and run again."
+                )
+            })?;
+    }
+    Ok(())
+}
+
+fn test() -> Result {
+    let root = root();
+    let firmware = root.join("firmware").is_dir();
+    setup(firmware)?;
+    run(&root, "cargo", &["fmt", "--all", "--check"])?;
+    run(
+        &root,
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    run(&root, "cargo", &["test", "--workspace"])?;
+    for t in CORE_TARGETS {
+        run(
+            &root,
+            "cargo",
+            &["build", "--release", "-p", "scratchnet", "--target", t],
+        )?;
+    }
+    run(
+        &root,
+        "cargo",
+        &[
+            "build",
+            "--release",
+            "-p",
+            "scratchnet",
+            "--target",
+            "thumbv7em-none-eabihf",
+            "--features",
+            "defmt",
+        ],
+    )?;
+    if firmware {
+        let fw = root.join("firmware");
+        run(&fw, "cargo", &["fmt", "--all", "--check"])?;
+        run(
+            &fw,
+            "cargo",
+            &["clippy", "--workspace", "--", "-D", "warnings"],
+        )?;
+        run(&fw, "cargo", &["test", "--release"])?;
+    }
+    eprintln!("xtask: all checks passed");
+    Ok(())
+}
+
+fn demo() -> Result {
+    let root = root();
+    let fw = root.join("firmware");
+    if !fw.is_dir() {
+        return Err("the firmware (and with it the demo) does not exist yet".into());
+    }
+    setup(true)?;
+    run(&fw, "cargo", &["run", "--release"])
+}
+
+fn main() -> ExitCode {
+    let task = std::env::args().nth(1).unwrap_or_default();
+    let result = match task.as_str() {
+        "test" => test(),
+        "demo" => demo(),
+        "setup" => setup(true),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <test|demo|setup>\n  test   every check (fmt, clippy, host tests, cross builds, on-target tests)\n  demo   the MNIST demo on the emulated Cortex-M4F (QEMU mps2-an386)\n  setup  install the targets and tools the other tasks need"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! From the book's pickled weights to a scratchnet model blob.
+
+use crate::pickle::{self, ArrayDict, PickleError};
+use scratchnet::{Activation, LayerSpec, MAX_LAYERS, Shape};
+use std::path::Path;
+
+/// What went wrong converting a pickle.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConvertError {
+    /// The pickle itself could not be read.
+    #[error(transparent)]
+    Pickle(#[from] PickleError),
+    /// A key the network needs is absent.
+    #[error("missing key '{key}' (the pickle has: {found})")]
+    MissingKey {
+        /// The absent key.
+        key: String,
+        /// The array keys present, comma-separated.
+        found: String,
+    },
+    /// An array has the wrong shape.
+    #[error("'{key}' has shape {found}, expected {expected}")]
+    BadShape {
+        /// The key of the array.
+        key: String,
+        /// What the chain of layers requires.
+        expected: String,
+        /// What the pickle holds.
+        found: String,
+    },
+    /// The pickle holds no `W1`.
+    #[error("no layers: the pickle has no 'W1' (it has: {found})")]
+    NoLayers {
+        /// The array keys present, comma-separated.
+        found: String,
+    },
+    /// The core refused the layers.
+    #[error("cannot write the blob: {0}")]
+    Blob(scratchnet::Error),
+    /// Writing the output file failed.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// A converted model: the blob and what went into it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Converted {
+    /// The blob's bytes.
+    pub blob: Vec<u8>,
+    /// Each layer's shape and activation.
+    pub layers: Vec<(Shape, Activation)>,
+    /// Weights and biases in all.
+    pub parameters: usize,
+    /// The blob's CRC-32.
+    pub crc: u32,
+    /// Keys of the pickle that are not layer parameters, ignored.
+    pub ignored_keys: Vec<String>,
+}
+
+fn shape_text(shape: &[usize]) -> String {
+    match shape {
+        [n] => format!("({n},)"),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Builds the blob from arrays `W1, b1, …, Wn, bn` (n ≤ 8), the book's naming. Hidden layers
+/// get sigmoid and the last layer softmax, as in the book's `predict`.
+///
+/// Each `Wk` must be 2-D, each `bk` 1-D with `Wk`'s column count, and each `Wk+1` must have
+/// as many rows as `Wk` has columns. Other keys are ignored and listed.
+pub fn convert_arrays(dict: &ArrayDict) -> Result<Converted, ConvertError> {
+    let found = || {
+        dict.arrays
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let index_of = |key: &str| -> Option<usize> {
+        let rest = key.strip_prefix('W').or_else(|| key.strip_prefix('b'))?;
+        let k: usize = rest.parse().ok()?;
+        (1..=MAX_LAYERS).contains(&k).then_some(k)
+    };
+    let n = dict
+        .arrays
+        .iter()
+        .filter_map(|(k, _)| index_of(k))
+        .max()
+        .ok_or_else(|| ConvertError::NoLayers { found: found() })?;
+    let get = |key: String| {
+        dict.get(&key).ok_or_else(|| ConvertError::MissingKey {
+            key,
+            found: found(),
+        })
+    };
+    let mut layers = Vec::with_capacity(n);
+    let mut previous: Option<usize> = None;
+    for k in 1..=n {
+        let w = get(format!("W{k}"))?;
+        let b = get(format!("b{k}"))?;
+        let (rows, cols) = match (w.shape.as_slice(), previous) {
+            (&[r, c], Some(p)) if r == p => (r, c),
+            (&[r, c], None) => (r, c),
+            (s, p) => {
+                let expected = match p {
+                    Some(p) => format!("({p}, N) (its rows must equal W{}'s columns)", k - 1),
+                    None => "(inputs, outputs)".into(),
+                };
+                return Err(ConvertError::BadShape {
+                    key: format!("W{k}"),
+                    expected,
+                    found: shape_text(s),
+                });
+            }
+        };
+        if b.shape != [cols] {
+            return Err(ConvertError::BadShape {
+                key: format!("b{k}"),
+                expected: format!("({cols},) (the columns of W{k} {})", shape_text(&w.shape)),
+                found: shape_text(&b.shape),
+            });
+        }
+        previous = Some(cols);
+        let too_big = |_| ConvertError::Blob(scratchnet::Error::BadLength { layer: k - 1 });
+        layers.push((
+            Shape {
+                inputs: u32::try_from(rows).map_err(too_big)?,
+                outputs: u32::try_from(cols).map_err(too_big)?,
+            },
+            if k == n {
+                Activation::Softmax
+            } else {
+                Activation::Sigmoid
+            },
+            w,
+            b,
+        ));
+    }
+    let specs: Vec<LayerSpec<'_>> = layers
+        .iter()
+        .map(|(shape, activation, w, b)| LayerSpec {
+            shape: *shape,
+            activation: *activation,
+            weights: &w.data,
+            biases: &b.data,
+        })
+        .collect();
+    let len = scratchnet::encoded_len(&specs).map_err(ConvertError::Blob)?;
+    let mut blob = vec![0; len];
+    scratchnet::encode(&specs, &mut blob).map_err(ConvertError::Blob)?;
+    let (parameters, crc) = {
+        let model = scratchnet::Model::from_bytes(&blob).map_err(ConvertError::Blob)?;
+        (model.parameter_count(), model.crc())
+    };
+    let used: Vec<String> = (1..=n)
+        .flat_map(|k| [format!("W{k}"), format!("b{k}")])
+        .collect();
+    let ignored_keys = dict
+        .arrays
+        .iter()
+        .map(|(k, _)| k.clone())
+        .chain(dict.other_keys.iter().cloned())
+        .filter(|k| !used.contains(k))
+        .collect();
+    Ok(Converted {
+        layers: layers.iter().map(|(s, a, _, _)| (*s, *a)).collect(),
+        blob,
+        parameters,
+        crc,
+        ignored_keys,
+    })
+}
+
+/// Reads a pickle's bytes and converts them ([`pickle::read_arrays`], [`convert_arrays`]).
+pub fn convert_pickle(pickle_bytes: &[u8]) -> Result<Converted, ConvertError> {
+    convert_arrays(&pickle::read_arrays(pickle_bytes)?)
+}
+
+/// Writes `bytes` to `path` atomically: into a temporary file beside it, then renamed over
+/// it. On any error the temporary file is removed and `path` is untouched.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ConvertError> {
+    use std::io::Write;
+    let io = |source| ConvertError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().ok_or_else(|| {
+        io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a file name",
+        ))
+    })?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e));
+    }
+    Ok(())
+}

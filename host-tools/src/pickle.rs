@@ -1,0 +1,886 @@
+//! A safe reader for numpy pickles: a small pickle *interpreter* that never executes
+//! anything.
+//!
+//! Python's `pickle.load` runs whatever callables a stream names. This reader understands the
+//! opcodes of protocols 2 to 5 and resolves only a whitelist of globals, each of which it
+//! *interprets* (it builds the array or dtype the call would build) rather than calls:
+//!
+//! | global                                                      | interpreted as            |
+//! |-------------------------------------------------------------|---------------------------|
+//! | `numpy.core.multiarray._reconstruct` (numpy 2: `numpy._core.…`) | an empty array, filled by `BUILD` |
+//! | `numpy.ndarray`                                             | its argument only         |
+//! | `numpy.dtype`                                               | a dtype, completed by `BUILD` |
+//! | `numpy.core.numeric._frombuffer` (numpy 2: `numpy._core.…`) | an array from a buffer (protocol 5) |
+//! | `_codecs.encode`                                            | latin-1 text to bytes (protocol 2) |
+//! | `collections.OrderedDict`                                   | a dict                    |
+//!
+//! Any other global is refused with an error naming it, before anything else happens.
+//! Declared lengths are checked against the bytes left before any allocation, nesting is
+//! bounded, and every malformed stream is an error, never a panic.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// Deepest nesting of containers accepted.
+pub const MAX_DEPTH: usize = 100;
+
+/// What went wrong reading a pickle.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PickleError {
+    /// The stream ends inside an opcode or before `STOP`.
+    #[error("pickle is truncated: {what} at byte {at} runs past the end of the file")]
+    Truncated {
+        /// Byte offset of the opcode.
+        at: usize,
+        /// What was being read.
+        what: &'static str,
+    },
+    /// A length field declares more bytes than the file has left.
+    #[error("pickle declares {declared} bytes at byte {at}, but only {available} remain")]
+    LengthTooLarge {
+        /// Byte offset of the opcode.
+        at: usize,
+        /// The declared length.
+        declared: u64,
+        /// Bytes left in the file.
+        available: usize,
+    },
+    /// An opcode this reader does not accept.
+    #[error("unsupported pickle opcode {op:#04x} ({name}) at byte {at}")]
+    UnsupportedOpcode {
+        /// Byte offset of the opcode.
+        at: usize,
+        /// The opcode byte.
+        op: u8,
+        /// Its name in `pickletools`, when known.
+        name: &'static str,
+    },
+    /// A global outside the whitelist.
+    #[error("pickle refers to the forbidden global {module}.{name}; nothing was executed")]
+    ForbiddenGlobal {
+        /// The module.
+        module: String,
+        /// The name within the module.
+        name: String,
+    },
+    /// The stack does not hold what an opcode needs.
+    #[error("malformed pickle at byte {at}: {problem}")]
+    Malformed {
+        /// Byte offset of the opcode.
+        at: usize,
+        /// What was wrong.
+        problem: String,
+    },
+    /// Containers nested deeper than [`MAX_DEPTH`].
+    #[error("pickle nests containers deeper than {MAX_DEPTH} levels")]
+    TooDeep,
+    /// The pickle's top-level object is not a dict.
+    #[error("pickle's top-level object is {found}, not a dict of arrays")]
+    NotADict {
+        /// What it is.
+        found: &'static str,
+    },
+    /// A numpy array this reader cannot convert.
+    #[error("array '{name}': {problem}")]
+    BadArray {
+        /// The dict key of the array.
+        name: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A NaN or infinite value in an array.
+    #[error("array '{name}' holds a NaN or infinite value at flat index {index}")]
+    NotFinite {
+        /// The dict key of the array.
+        name: String,
+        /// Row-major flat index of the value.
+        index: usize,
+    },
+}
+
+type Result<T> = std::result::Result<T, PickleError>;
+
+/// A float array from the pickle, converted to row-major f32.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Array {
+    /// The array's shape (numpy's `arr.shape`).
+    pub shape: Vec<usize>,
+    /// The values in row-major (C) order.
+    pub data: Vec<f32>,
+}
+
+/// The result of reading a pickle: its dict's entries in stream order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ArrayDict {
+    /// `(key, array)` pairs whose value is a float array.
+    pub arrays: Vec<(String, Array)>,
+    /// Keys whose values are not arrays (ignored).
+    pub other_keys: Vec<String>,
+}
+
+impl ArrayDict {
+    /// The array under `key`.
+    pub fn get(&self, key: &str) -> Option<&Array> {
+        self.arrays.iter().find(|(k, _)| k == key).map(|(_, a)| a)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Global {
+    Reconstruct,
+    Ndarray,
+    Dtype,
+    FromBuffer,
+    CodecsEncode,
+    OrderedDict,
+}
+
+fn resolve_global(module: &str, name: &str) -> Result<Global> {
+    Ok(match (module, name) {
+        ("numpy.core.multiarray" | "numpy._core.multiarray", "_reconstruct") => Global::Reconstruct,
+        ("numpy", "ndarray") => Global::Ndarray,
+        ("numpy", "dtype") => Global::Dtype,
+        ("numpy.core.numeric" | "numpy._core.numeric", "_frombuffer") => Global::FromBuffer,
+        ("_codecs", "encode") => Global::CodecsEncode,
+        ("collections", "OrderedDict") => Global::OrderedDict,
+        _ => {
+            return Err(PickleError::ForbiddenGlobal {
+                module: module.into(),
+                name: name.into(),
+            });
+        }
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ByteOrder {
+    Little,
+    Big,
+    Unset,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Dtype {
+    /// 4 or 8 (f4 or f8); other descriptors are kept to be reported.
+    descr: String,
+    order: ByteOrder,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+struct RawArray {
+    shape: Vec<usize>,
+    dtype: Option<Rc<RefCell<Dtype>>>,
+    fortran: bool,
+    data: Option<Rc<Vec<u8>>>,
+    built: bool,
+}
+
+/// A value on the pickle machine's stack. Containers are shared (`Rc`) so that `DUP`,
+/// the memo and `BUILD` behave as Python's object references do.
+#[derive(Debug, Clone)]
+enum Value {
+    Mark,
+    None,
+    Bool(bool),
+    Int(i64),
+    Float,
+    Str(Rc<str>),
+    Bytes(Rc<Vec<u8>>),
+    Tuple(Rc<[Value]>, usize),
+    List(Rc<RefCell<Vec<Value>>>, usize),
+    Dict(Rc<RefCell<Vec<(Value, Value)>>>, usize),
+    Global(Global),
+    Dtype(Rc<RefCell<Dtype>>),
+    Array(Rc<RefCell<RawArray>>),
+}
+
+impl Value {
+    fn kind(&self) -> &'static str {
+        match self {
+            Value::Mark => "a mark",
+            Value::None => "None",
+            Value::Bool(_) => "a bool",
+            Value::Int(_) => "an int",
+            Value::Float => "a float",
+            Value::Str(_) => "a str",
+            Value::Bytes(_) => "bytes",
+            Value::Tuple(..) => "a tuple",
+            Value::List(..) => "a list",
+            Value::Dict(..) => "a dict",
+            Value::Global(_) => "a global",
+            Value::Dtype(_) => "a numpy dtype",
+            Value::Array(_) => "a numpy array",
+        }
+    }
+
+    fn depth(&self) -> usize {
+        match self {
+            Value::Tuple(_, d) | Value::List(_, d) | Value::Dict(_, d) => *d,
+            _ => 0,
+        }
+    }
+}
+
+fn opcode_name(op: u8) -> &'static str {
+    match op {
+        b'(' => "MARK",
+        b'.' => "STOP",
+        b'0' => "POP",
+        b'1' => "POP_MARK",
+        b'2' => "DUP",
+        b'F' => "FLOAT",
+        b'I' => "INT",
+        b'L' => "LONG",
+        b'S' => "STRING",
+        b'V' => "UNICODE",
+        b'P' => "PERSID",
+        b'Q' => "BINPERSID",
+        b'i' => "INST",
+        b'o' => "OBJ",
+        b'p' => "PUT",
+        b'g' => "GET",
+        0x81 => "NEWOBJ",
+        0x82 => "EXT1",
+        0x83 => "EXT2",
+        0x84 => "EXT4",
+        0x8f => "EMPTY_SET",
+        0x90 => "ADDITEMS",
+        0x91 => "FROZENSET",
+        0x92 => "NEWOBJ_EX",
+        0x97 => "NEXT_BUFFER",
+        0x98 => "READONLY_BUFFER",
+        _ => "unknown",
+    }
+}
+
+struct Machine<'a> {
+    data: &'a [u8],
+    pos: usize,
+    /// Offset of the opcode being run.
+    at: usize,
+    stack: Vec<Value>,
+    memo: HashMap<u32, Value>,
+}
+
+impl<'a> Machine<'a> {
+    fn malformed(&self, problem: impl Into<String>) -> PickleError {
+        PickleError::Malformed {
+            at: self.at,
+            problem: problem.into(),
+        }
+    }
+
+    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8]> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.data.len())
+            .ok_or(PickleError::Truncated { at: self.at, what })?;
+        let s = &self.data[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn u8(&mut self) -> Result<u8> {
+        Ok(self.take(1, "a 1-byte argument")?[0])
+    }
+
+    fn le<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let mut a = [0; N];
+        a.copy_from_slice(self.take(N, "a fixed-size argument")?);
+        Ok(a)
+    }
+
+    /// Reads `len` bytes after checking the length against what is left.
+    fn sized(&mut self, len: u64) -> Result<&'a [u8]> {
+        let available = self.data.len() - self.pos;
+        if len > available as u64 {
+            return Err(PickleError::LengthTooLarge {
+                at: self.at,
+                declared: len,
+                available,
+            });
+        }
+        self.take(len as usize, "a string")
+    }
+
+    fn line(&mut self) -> Result<&'a str> {
+        let rest = &self.data[self.pos..];
+        let n = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or(PickleError::Truncated {
+                at: self.at,
+                what: "a text line",
+            })?;
+        self.pos += n + 1;
+        std::str::from_utf8(&rest[..n]).map_err(|_| self.malformed("a text line is not UTF-8"))
+    }
+
+    fn pop(&mut self) -> Result<Value> {
+        match self.stack.pop() {
+            Some(Value::Mark) | None => Err(self.malformed("stack underflow")),
+            Some(v) => Ok(v),
+        }
+    }
+
+    fn top(&mut self) -> Result<&mut Value> {
+        match self.stack.last_mut() {
+            Some(Value::Mark) | None => Err(PickleError::Malformed {
+                at: self.at,
+                problem: "stack underflow".into(),
+            }),
+            Some(v) => Ok(v),
+        }
+    }
+
+    /// Pops everything down to the topmost mark, and the mark.
+    fn pop_mark(&mut self) -> Result<Vec<Value>> {
+        let m = self
+            .stack
+            .iter()
+            .rposition(|v| matches!(v, Value::Mark))
+            .ok_or_else(|| self.malformed("no mark on the stack"))?;
+        let items = self.stack.split_off(m + 1);
+        self.stack.pop();
+        Ok(items)
+    }
+
+    fn str_value(&self, b: &[u8]) -> Result<Value> {
+        let s = std::str::from_utf8(b).map_err(|_| self.malformed("text is not UTF-8"))?;
+        Ok(Value::Str(s.into()))
+    }
+
+    fn push_tuple(&mut self, items: Vec<Value>) -> Result<()> {
+        let depth = 1 + items.iter().map(Value::depth).max().unwrap_or(0);
+        if depth > MAX_DEPTH {
+            return Err(PickleError::TooDeep);
+        }
+        self.stack.push(Value::Tuple(items.into(), depth));
+        Ok(())
+    }
+
+    fn append(&mut self, items: Vec<Value>) -> Result<()> {
+        let child = items.iter().map(Value::depth).max().unwrap_or(0);
+        match self.top()? {
+            Value::List(l, depth) => {
+                *depth = (*depth).max(child + 1);
+                if *depth > MAX_DEPTH {
+                    return Err(PickleError::TooDeep);
+                }
+                l.borrow_mut().extend(items);
+                Ok(())
+            }
+            other => {
+                let kind = other.kind();
+                Err(self.malformed(format!("APPEND to {kind}, not a list")))
+            }
+        }
+    }
+
+    fn set_items(&mut self, items: Vec<Value>) -> Result<()> {
+        if items.len() % 2 != 0 {
+            return Err(self.malformed("SETITEMS with an odd number of items"));
+        }
+        let child = items.iter().map(Value::depth).max().unwrap_or(0);
+        match self.top()? {
+            Value::Dict(d, depth) => {
+                *depth = (*depth).max(child + 1);
+                if *depth > MAX_DEPTH {
+                    return Err(PickleError::TooDeep);
+                }
+                let mut d = d.borrow_mut();
+                let mut it = items.into_iter();
+                while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                    d.push((k, v));
+                }
+                Ok(())
+            }
+            other => {
+                let kind = other.kind();
+                Err(self.malformed(format!("SETITEM on {kind}, not a dict")))
+            }
+        }
+    }
+
+    fn memo_get(&self, key: u32) -> Result<Value> {
+        self.memo
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| self.malformed(format!("memo entry {key} is not set")))
+    }
+
+    fn memo_put(&mut self, key: u32) -> Result<()> {
+        let v = self.top()?.clone();
+        self.memo.insert(key, v);
+        Ok(())
+    }
+
+    fn run(mut self) -> Result<Value> {
+        loop {
+            self.at = self.pos;
+            let op = *self.data.get(self.pos).ok_or(PickleError::Truncated {
+                at: self.pos,
+                what: "the STOP opcode",
+            })?;
+            self.pos += 1;
+            match op {
+                0x80 => {
+                    let proto = self.u8()?;
+                    if proto > 5 {
+                        return Err(self.malformed(format!("protocol {proto} is newer than 5")));
+                    }
+                }
+                0x95 => {
+                    self.le::<8>()?; // FRAME: a length hint only
+                }
+                b'.' => {
+                    let v = self.pop()?;
+                    return Ok(v);
+                }
+                b'(' => self.stack.push(Value::Mark),
+                b'0' => {
+                    self.pop()?;
+                }
+                b'1' => {
+                    self.pop_mark()?;
+                }
+                b'2' => {
+                    let v = self.top()?.clone();
+                    self.stack.push(v);
+                }
+                b'N' => self.stack.push(Value::None),
+                0x88 => self.stack.push(Value::Bool(true)),
+                0x89 => self.stack.push(Value::Bool(false)),
+                b'K' => {
+                    let v = self.u8()?;
+                    self.stack.push(Value::Int(v.into()));
+                }
+                b'M' => {
+                    let v = u16::from_le_bytes(self.le()?);
+                    self.stack.push(Value::Int(v.into()));
+                }
+                b'J' => {
+                    let v = i32::from_le_bytes(self.le()?);
+                    self.stack.push(Value::Int(v.into()));
+                }
+                0x8a | 0x8b => {
+                    let n = if op == 0x8a {
+                        u64::from(self.u8()?)
+                    } else {
+                        u64::from(u32::from_le_bytes(self.le()?))
+                    };
+                    let b = self.sized(n)?;
+                    if b.len() > 8 {
+                        return Err(self.malformed("an integer wider than 64 bits"));
+                    }
+                    let mut v: i64 = 0;
+                    for (i, &byte) in b.iter().enumerate() {
+                        v |= i64::from(byte) << (8 * i);
+                    }
+                    if let Some(&last) = b.last()
+                        && b.len() < 8
+                        && last & 0x80 != 0
+                    {
+                        v -= 1i64 << (8 * b.len()); // sign-extend
+                    }
+                    self.stack.push(Value::Int(v));
+                }
+                b'G' => {
+                    self.le::<8>()?; // a float: no numpy array needs its value
+                    self.stack.push(Value::Float);
+                }
+                b'X' | 0x8c | 0x8d => {
+                    let n = match op {
+                        0x8c => u64::from(self.u8()?),
+                        b'X' => u64::from(u32::from_le_bytes(self.le()?)),
+                        _ => u64::from_le_bytes(self.le()?),
+                    };
+                    let b = self.sized(n)?;
+                    let v = self.str_value(b)?;
+                    self.stack.push(v);
+                }
+                b'B' | b'C' | 0x8e | 0x96 | b'T' | b'U' => {
+                    let n = match op {
+                        b'C' | b'U' => u64::from(self.u8()?),
+                        b'B' => u64::from(u32::from_le_bytes(self.le()?)),
+                        b'T' => {
+                            let n = i32::from_le_bytes(self.le()?);
+                            u64::try_from(n).map_err(|_| self.malformed("a negative length"))?
+                        }
+                        _ => u64::from_le_bytes(self.le()?),
+                    };
+                    let b = self.sized(n)?;
+                    self.stack.push(Value::Bytes(Rc::new(b.to_vec())));
+                }
+                b'}' => self
+                    .stack
+                    .push(Value::Dict(Rc::new(RefCell::new(Vec::new())), 1)),
+                b']' => self
+                    .stack
+                    .push(Value::List(Rc::new(RefCell::new(Vec::new())), 1)),
+                b')' => self.push_tuple(Vec::new())?,
+                b't' => {
+                    let items = self.pop_mark()?;
+                    self.push_tuple(items)?;
+                }
+                0x85..=0x87 => {
+                    let n = usize::from(op - 0x84);
+                    if self.stack.len() < n
+                        || self.stack[self.stack.len() - n..]
+                            .iter()
+                            .any(|v| matches!(v, Value::Mark))
+                    {
+                        return Err(self.malformed("stack underflow"));
+                    }
+                    let items = self.stack.split_off(self.stack.len() - n);
+                    self.push_tuple(items)?;
+                }
+                b'l' => {
+                    let items = self.pop_mark()?;
+                    self.stack
+                        .push(Value::List(Rc::new(RefCell::new(Vec::new())), 1));
+                    self.append(items)?;
+                }
+                b'd' => {
+                    let items = self.pop_mark()?;
+                    self.stack
+                        .push(Value::Dict(Rc::new(RefCell::new(Vec::new())), 1));
+                    self.set_items(items)?;
+                }
+                b'a' => {
+                    let v = self.pop()?;
+                    self.append(vec![v])?;
+                }
+                b'e' => {
+                    let items = self.pop_mark()?;
+                    self.append(items)?;
+                }
+                b's' => {
+                    let v = self.pop()?;
+                    let k = self.pop()?;
+                    self.set_items(vec![k, v])?;
+                }
+                b'u' => {
+                    let items = self.pop_mark()?;
+                    self.set_items(items)?;
+                }
+                b'q' => {
+                    let k = self.u8()?;
+                    self.memo_put(k.into())?;
+                }
+                b'r' => {
+                    let k = u32::from_le_bytes(self.le()?);
+                    self.memo_put(k)?;
+                }
+                0x94 => {
+                    let k = u32::try_from(self.memo.len())
+                        .map_err(|_| self.malformed("memo overflow"))?;
+                    self.memo_put(k)?;
+                }
+                b'h' => {
+                    let k = self.u8()?;
+                    let v = self.memo_get(k.into())?;
+                    self.stack.push(v);
+                }
+                b'j' => {
+                    let k = u32::from_le_bytes(self.le()?);
+                    let v = self.memo_get(k)?;
+                    self.stack.push(v);
+                }
+                b'c' => {
+                    let module = self.line()?;
+                    let name = self.line()?;
+                    let g = resolve_global(module, name)?;
+                    self.stack.push(Value::Global(g));
+                }
+                0x93 => {
+                    let name = self.pop()?;
+                    let module = self.pop()?;
+                    let (Value::Str(module), Value::Str(name)) = (module, name) else {
+                        return Err(self.malformed("STACK_GLOBAL needs two strings"));
+                    };
+                    let g = resolve_global(&module, &name)?;
+                    self.stack.push(Value::Global(g));
+                }
+                b'R' => {
+                    let args = self.pop()?;
+                    let callable = self.pop()?;
+                    let v = self.reduce(callable, args)?;
+                    self.stack.push(v);
+                }
+                b'b' => {
+                    let state = self.pop()?;
+                    let target = self.top()?.clone();
+                    self.build(target, state)?;
+                }
+                _ => {
+                    return Err(PickleError::UnsupportedOpcode {
+                        at: self.at,
+                        op,
+                        name: opcode_name(op),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Interprets `callable(*args)` for a whitelisted global; calls nothing.
+    fn reduce(&self, callable: Value, args: Value) -> Result<Value> {
+        let Value::Global(g) = callable else {
+            return Err(self.malformed(format!("REDUCE on {}, not a global", callable.kind())));
+        };
+        let Value::Tuple(args, _) = args else {
+            return Err(self.malformed("REDUCE arguments are not a tuple"));
+        };
+        match (g, &args[..]) {
+            (Global::Reconstruct, [Value::Global(Global::Ndarray), _, _]) => {
+                Ok(Value::Array(Rc::new(RefCell::new(RawArray::default()))))
+            }
+            (Global::Dtype, [Value::Str(descr), ..]) => {
+                let (order, descr) = match descr.as_bytes().first() {
+                    Some(b'<') => (ByteOrder::Little, &descr[1..]),
+                    Some(b'>') => (ByteOrder::Big, &descr[1..]),
+                    _ => (ByteOrder::Unset, &descr[..]),
+                };
+                Ok(Value::Dtype(Rc::new(RefCell::new(Dtype {
+                    descr: descr.into(),
+                    order,
+                }))))
+            }
+            (Global::FromBuffer, [buf, Value::Dtype(dtype), Value::Tuple(shape, _), order]) => {
+                let Value::Bytes(data) = buf else {
+                    return Err(self.malformed("_frombuffer needs a bytes buffer"));
+                };
+                let fortran = match order {
+                    Value::Str(s) if &**s == "F" => true,
+                    Value::Str(s) if &**s == "C" => false,
+                    _ => return Err(self.malformed("_frombuffer order is not 'C' or 'F'")),
+                };
+                Ok(Value::Array(Rc::new(RefCell::new(RawArray {
+                    shape: self.shape(shape)?,
+                    dtype: Some(dtype.clone()),
+                    fortran,
+                    data: Some(data.clone()),
+                    built: true,
+                }))))
+            }
+            (Global::CodecsEncode, [Value::Str(text), Value::Str(encoding)])
+                if matches!(&**encoding, "latin1" | "latin-1" | "iso-8859-1") =>
+            {
+                let bytes = text
+                    .chars()
+                    .map(|c| u8::try_from(u32::from(c)))
+                    .collect::<std::result::Result<Vec<u8>, _>>()
+                    .map_err(|_| self.malformed("_codecs.encode: text is not latin-1"))?;
+                Ok(Value::Bytes(Rc::new(bytes)))
+            }
+            (Global::OrderedDict, []) => Ok(Value::Dict(Rc::new(RefCell::new(Vec::new())), 1)),
+            (g, _) => Err(self.malformed(format!("unexpected arguments for {g:?}"))),
+        }
+    }
+
+    fn shape(&self, items: &[Value]) -> Result<Vec<usize>> {
+        items
+            .iter()
+            .map(|v| match v {
+                Value::Int(n) => {
+                    usize::try_from(*n).map_err(|_| self.malformed("negative dimension"))
+                }
+                _ => Err(self.malformed("a shape that is not a tuple of ints")),
+            })
+            .collect()
+    }
+
+    /// Interprets `BUILD`: `__setstate__` of a dtype or an array.
+    fn build(&self, target: Value, state: Value) -> Result<()> {
+        let Value::Tuple(state, _) = state else {
+            return Err(self.malformed("BUILD state is not a tuple"));
+        };
+        match target {
+            Value::Dtype(d) => {
+                let order = match state.get(1) {
+                    Some(Value::Str(s)) => match &**s {
+                        "<" => ByteOrder::Little,
+                        ">" => ByteOrder::Big,
+                        "|" => ByteOrder::Unset,
+                        other => {
+                            return Err(self.malformed(format!("dtype byte order '{other}'")));
+                        }
+                    },
+                    _ => return Err(self.malformed("dtype state without a byte order")),
+                };
+                let mut d = d.borrow_mut();
+                if order != ByteOrder::Unset {
+                    d.order = order;
+                }
+                Ok(())
+            }
+            Value::Array(a) => {
+                // numpy's ndarray.__setstate__: (version, shape, dtype, is_fortran, rawdata);
+                // very old numpy omits the version.
+                let s = match &state[..] {
+                    [Value::Int(_), rest @ ..] if rest.len() == 4 => rest,
+                    s if s.len() == 4 => s,
+                    _ => return Err(self.malformed("ndarray state is not a 4- or 5-tuple")),
+                };
+                let [Value::Tuple(shape, _), dtype, fortran, raw] = s else {
+                    return Err(self.malformed("ndarray state has no shape tuple"));
+                };
+                let Value::Dtype(dtype) = dtype else {
+                    return Err(self.malformed("ndarray state has no dtype"));
+                };
+                let fortran = match fortran {
+                    Value::Bool(b) => *b,
+                    Value::Int(i) => *i != 0,
+                    _ => return Err(self.malformed("ndarray state: is_fortran is not a bool")),
+                };
+                let data = match raw {
+                    Value::Bytes(b) => b.clone(),
+                    Value::Str(s) => {
+                        // Python 2 era streams store raw data as latin-1 text.
+                        let bytes = s
+                            .chars()
+                            .map(|c| u8::try_from(u32::from(c)))
+                            .collect::<std::result::Result<Vec<u8>, _>>()
+                            .map_err(|_| self.malformed("array text data is not latin-1"))?;
+                        Rc::new(bytes)
+                    }
+                    other => {
+                        return Err(self.malformed(format!(
+                            "array data is {}, not bytes (object arrays are not supported)",
+                            other.kind()
+                        )));
+                    }
+                };
+                let mut a = a.borrow_mut();
+                a.shape = self.shape(shape)?;
+                a.dtype = Some(dtype.clone());
+                a.fortran = fortran;
+                a.data = Some(data);
+                a.built = true;
+                Ok(())
+            }
+            other => Err(self.malformed(format!("BUILD on {}", other.kind()))),
+        }
+    }
+}
+
+/// Converts a built numpy array to row-major f32, checking its dtype, size and values.
+fn convert(name: &str, raw: &RawArray) -> Result<Array> {
+    let bad = |problem: String| PickleError::BadArray {
+        name: name.into(),
+        problem,
+    };
+    let (Some(dtype), Some(data), true) = (&raw.dtype, &raw.data, raw.built) else {
+        return Err(bad("the array was never filled in (no BUILD)".into()));
+    };
+    let dtype = dtype.borrow();
+    let size = match dtype.descr.as_str() {
+        "f4" => 4,
+        "f8" => 8,
+        other => {
+            return Err(bad(format!(
+                "dtype '{other}' is not supported (only float32 'f4' and float64 'f8')"
+            )));
+        }
+    };
+    let big = match dtype.order {
+        ByteOrder::Big => true,
+        ByteOrder::Little => false,
+        ByteOrder::Unset => return Err(bad("dtype has no byte order".into())),
+    };
+    let count = raw
+        .shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .filter(|n| n.checked_mul(size) == Some(data.len()))
+        .ok_or_else(|| {
+            bad(format!(
+                "shape {:?} of {}-byte values does not match its {} data bytes",
+                raw.shape,
+                size,
+                data.len()
+            ))
+        })?;
+    let read = |i: usize| -> f32 {
+        let b = &data[i * size..(i + 1) * size];
+        match (size, big) {
+            (4, false) => f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+            (4, true) => f32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+            (_, false) => {
+                f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32
+            }
+            (_, true) => {
+                f64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32
+            }
+        }
+    };
+    let mut out = Vec::with_capacity(count);
+    if raw.fortran && raw.shape.len() > 1 {
+        // Fortran order: the first index varies fastest. Walk row-major indices and map each
+        // to its column-major position.
+        let dims = &raw.shape;
+        let mut f_strides = vec![1usize; dims.len()];
+        for k in 1..dims.len() {
+            f_strides[k] = f_strides[k - 1] * dims[k - 1];
+        }
+        let mut index = vec![0usize; dims.len()];
+        for _ in 0..count {
+            let pos: usize = index.iter().zip(&f_strides).map(|(i, s)| i * s).sum();
+            out.push(read(pos));
+            for k in (0..dims.len()).rev() {
+                index[k] += 1;
+                if index[k] < dims[k] {
+                    break;
+                }
+                index[k] = 0;
+            }
+        }
+    } else {
+        out.extend((0..count).map(read));
+    }
+    if let Some(index) = out.iter().position(|v| !v.is_finite()) {
+        return Err(PickleError::NotFinite {
+            name: name.into(),
+            index,
+        });
+    }
+    Ok(Array {
+        shape: raw.shape.clone(),
+        data: out,
+    })
+}
+
+/// Reads a pickled dict of numpy float arrays without executing anything.
+pub fn read_arrays(pickle: &[u8]) -> Result<ArrayDict> {
+    let machine = Machine {
+        data: pickle,
+        pos: 0,
+        at: 0,
+        stack: Vec::new(),
+        memo: HashMap::new(),
+    };
+    let top = machine.run()?;
+    let Value::Dict(entries, _) = top else {
+        return Err(PickleError::NotADict { found: top.kind() });
+    };
+    let mut out = ArrayDict::default();
+    for (k, v) in entries.borrow().iter() {
+        let key = match k {
+            Value::Str(s) => s.to_string(),
+            Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+            other => format!("<{}>", other.kind()),
+        };
+        match v {
+            Value::Array(a) => {
+                let array = convert(&key, &a.borrow())?;
+                out.arrays.push((key, array));
+            }
+            _ => out.other_keys.push(key),
+        }
+    }
+    Ok(out)
+}
