@@ -10,3 +10,5 @@ pub mod convert;
 pub mod data;
 pub mod idx;
 pub mod pickle;
+#[cfg(feature = "cli")]
+pub mod plot;

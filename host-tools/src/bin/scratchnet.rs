@@ -1,1 +1,375 @@
-fn main() {}
+//! `scratchnet`: get the book's weights onto a microcontroller, and check what you flash.
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use scratchnet::{LearningRule, Mnist, Model, Perceptron};
+use scratchnet_host::{convert, data, idx};
+use std::path::{Path, PathBuf};
+
+/// The book's MNIST network, from pickle to microcontroller.
+#[derive(Parser)]
+#[command(name = "scratchnet", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Convert the book's sample_weight.pkl into a model blob (.scnt), without executing it.
+    Convert {
+        /// The pickle (a dict W1, b1, W2, b2, … of float arrays).
+        pickle: PathBuf,
+        /// The blob to write (written atomically: on error no file is left).
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Show a blob's format, layers, statistics, and the flash and RAM inference needs.
+    Inspect {
+        /// The blob.
+        blob: PathBuf,
+    },
+    /// Classify the 10 000 MNIST test images with the core's own code.
+    Eval {
+        /// The blob (must be the 784-50-100-10 MNIST network).
+        blob: PathBuf,
+        /// MNIST test images (idx3, gzip or plain); default: the data rule.
+        #[arg(long)]
+        images: Option<PathBuf>,
+        /// MNIST test labels (idx1, gzip or plain); default: the data rule.
+        #[arg(long)]
+        labels: Option<PathBuf>,
+    },
+    /// Show one test image (terminal and PNG), its label and the prediction.
+    Show {
+        /// Index of the test image (0 to 9999).
+        #[arg(long)]
+        index: usize,
+        /// Write the image, scaled up, as a PNG.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// The blob to predict with; default: the book's pickle from the data rule.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// MNIST test images; default: the data rule.
+        #[arg(long)]
+        images: Option<PathBuf>,
+        /// MNIST test labels; default: the data rule.
+        #[arg(long)]
+        labels: Option<PathBuf>,
+    },
+    /// Plot the activation functions.
+    Plot {
+        #[command(subcommand)]
+        what: PlotWhat,
+    },
+    /// Truth tables of the gates, and the perceptron learning rule's trace.
+    Gates,
+}
+
+#[derive(Subcommand)]
+enum PlotWhat {
+    /// Step, sigmoid and ReLU on [-5, 5), like the book's three plots.
+    Activations {
+        /// Output file: .png or .svg.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Convert { pickle, output } => cmd_convert(&pickle, &output),
+        Command::Inspect { blob } => cmd_inspect(&blob),
+        Command::Eval {
+            blob,
+            images,
+            labels,
+        } => cmd_eval(&blob, images, labels),
+        Command::Show {
+            index,
+            output,
+            model,
+            images,
+            labels,
+        } => cmd_show(index, output, model, images, labels),
+        Command::Plot {
+            what: PlotWhat::Activations { output },
+        } => scratchnet_host::plot::activations(&output),
+        Command::Gates => {
+            cmd_gates();
+            Ok(())
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn data_path(given: Option<PathBuf>, file: &str) -> Result<PathBuf> {
+    match given {
+        Some(p) => Ok(p),
+        None => Ok(data::find(file)?),
+    }
+}
+
+fn cmd_convert(pickle: &Path, output: &Path) -> Result<()> {
+    let bytes = read(pickle)?;
+    let c = convert::convert_pickle(&bytes)
+        .with_context(|| format!("cannot convert {}", pickle.display()))?;
+    for key in &c.ignored_keys {
+        println!("note: ignoring key '{key}' (not a layer parameter)");
+    }
+    convert::write_atomically(output, &c.blob)?;
+    let shapes: Vec<String> = c
+        .layers
+        .iter()
+        .map(|(s, a)| format!("{s} {}", a.name()))
+        .collect();
+    println!("layers: {}", shapes.join(", "));
+    println!("parameters: {}", c.parameters);
+    println!("bytes: {}", c.blob.len());
+    println!("crc32: {:#010x}", c.crc);
+    println!("wrote {}", output.display());
+    Ok(())
+}
+
+fn cmd_inspect(path: &Path) -> Result<()> {
+    let bytes = read(path)?;
+    if bytes.len() >= scratchnet::HEADER_LEN && bytes[..4] == scratchnet::MAGIC {
+        println!(
+            "format: scratchnet blob, version {}",
+            u16::from_le_bytes([bytes[4], bytes[5]])
+        );
+    }
+    let model = match Model::from_bytes(&bytes) {
+        Ok(m) => m,
+        Err(e @ scratchnet::Error::ChecksumMismatch { .. }) => {
+            println!("crc32: MISMATCH");
+            bail!("{}: {e}", path.display());
+        }
+        Err(e) => bail!("{}: {e}", path.display()),
+    };
+    println!("bytes: {} (flash)", model.len());
+    println!("crc32: {:#010x} (ok)", model.crc());
+    println!("parameters: {}", model.parameter_count());
+    println!("layers: {}", model.layers().len());
+    let mut activations = 0;
+    for (i, l) in model.layers().iter().enumerate() {
+        let (n, mean, std, min, max) = stats(l.weights().iter());
+        println!(
+            "  layer {i}: {} {} {}  W: mean {mean:+.5} std {std:.5} min {min:+.5} max {max:+.5} ({n} values)",
+            l.shape(),
+            l.activation().name(),
+            l.element().name(),
+        );
+        let (_, bmean, _, bmin, bmax) = stats(l.biases().iter());
+        println!("           B: mean {bmean:+.5} min {bmin:+.5} max {bmax:+.5}");
+        activations += l.shape().outputs as usize * 4;
+    }
+    println!(
+        "ram: {activations} bytes of activations (every layer's outputs, f32); inputs are streamed from their buffer, weights stay in flash"
+    );
+    Ok(())
+}
+
+fn stats(values: impl Iterator<Item = f32>) -> (usize, f64, f64, f32, f32) {
+    let (mut n, mut sum, mut sq, mut min, mut max) = (0usize, 0f64, 0f64, f32::MAX, f32::MIN);
+    for v in values {
+        n += 1;
+        sum += f64::from(v);
+        sq += f64::from(v) * f64::from(v);
+        min = min.min(v);
+        max = max.max(v);
+    }
+    let mean = sum / n.max(1) as f64;
+    let var = (sq / n.max(1) as f64 - mean * mean).max(0.0);
+    (n, mean, var.sqrt(), min, max)
+}
+
+fn load_mnist_set(
+    images: Option<PathBuf>,
+    labels: Option<PathBuf>,
+) -> Result<(Vec<[u8; idx::PIXELS]>, Vec<u8>)> {
+    let images = idx::read_images(&data_path(images, data::TEST_IMAGES)?)?;
+    let labels = idx::read_labels(&data_path(labels, data::TEST_LABELS)?)?;
+    if images.len() != labels.len() {
+        bail!("{} images but {} labels", images.len(), labels.len());
+    }
+    Ok((images, labels))
+}
+
+fn cmd_eval(path: &Path, images: Option<PathBuf>, labels: Option<PathBuf>) -> Result<()> {
+    let bytes = read(path)?;
+    let net =
+        Mnist::from_blob(&bytes).with_context(|| format!("cannot load {}", path.display()))?;
+    let (images, labels) = load_mnist_set(images, labels)?;
+    // The reference outputs are optional: compared with when the data rule finds them.
+    let reference = data::find(data::REFERENCE_PREDICTIONS)
+        .ok()
+        .and_then(|p| std::fs::read(p).ok())
+        .filter(|r| r.len() == images.len());
+    let ref_logits: Option<Vec<f32>> = data::find(data::REFERENCE_LOGITS)
+        .ok()
+        .and_then(|p| std::fs::read(p).ok())
+        .filter(|r| r.len() == images.len() * 40)
+        .map(|r| {
+            r.chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect()
+        });
+
+    let bar = indicatif::ProgressBar::new(images.len() as u64);
+    let mut confusion = [[0u32; 10]; 10];
+    let (mut correct, mut agree, mut max_diff) = (0usize, 0usize, 0f32);
+    for (n, (img, &label)) in images.iter().zip(&labels).enumerate() {
+        let logits = net.logits_pixels(img);
+        let class = scratchnet::Classification::argmax(&logits).class;
+        confusion[usize::from(label)][class] += 1;
+        correct += usize::from(class == usize::from(label));
+        if let Some(r) = &reference {
+            agree += usize::from(class == usize::from(r[n]));
+        }
+        if let Some(r) = &ref_logits {
+            for (a, b) in logits.iter().zip(&r[n * 10..n * 10 + 10]) {
+                max_diff = max_diff.max((a - b).abs());
+            }
+        }
+        if n % 500 == 0 {
+            bar.set_position(n as u64);
+        }
+    }
+    bar.finish_and_clear();
+    let total = images.len();
+    println!(
+        "accuracy: {:.4} ({correct}/{total})",
+        correct as f64 / total as f64
+    );
+    if reference.is_some() {
+        println!("agreement: {agree}/{total}");
+    }
+    if ref_logits.is_some() {
+        println!("max |logit - reference|: {max_diff:.3e}");
+    }
+    println!("confusion matrix (rows: label, columns: prediction):");
+    println!(
+        "      {}",
+        (0..10).map(|c| format!("{c:>5}")).collect::<String>()
+    );
+    for (label, row) in confusion.iter().enumerate() {
+        let n: u32 = row.iter().sum();
+        println!(
+            "  {label}:  {}   {:.4}",
+            row.iter().map(|v| format!("{v:>5}")).collect::<String>(),
+            f64::from(row[label]) / f64::from(n.max(1))
+        );
+    }
+    Ok(())
+}
+
+fn cmd_show(
+    index: usize,
+    output: Option<PathBuf>,
+    model: Option<PathBuf>,
+    images: Option<PathBuf>,
+    labels: Option<PathBuf>,
+) -> Result<()> {
+    let (images, labels) = load_mnist_set(images, labels)?;
+    let Some(img) = images.get(index) else {
+        bail!(
+            "--index {index} is out of range: there are {} images",
+            images.len()
+        );
+    };
+    let blob = match &model {
+        Some(p) => read(p)?,
+        None => {
+            let pkl = data::find(data::WEIGHTS)?;
+            convert::convert_pickle(&read(&pkl)?)
+                .with_context(|| format!("cannot convert {}", pkl.display()))?
+                .blob
+        }
+    };
+    let net = Mnist::from_blob(&blob).context("cannot load the model")?;
+    let c = net.classify_pixels(img);
+    print!("{}", scratchnet_host::plot::ascii_digit(img));
+    println!(
+        "image {index}: label {} prediction {} (p = {:.4})",
+        labels[index], c.class, c.probability
+    );
+    if let Some(out) = output {
+        let png = scratchnet_host::plot::digit_png(img, 10)?;
+        convert::write_atomically(&out, &png)?;
+        println!("wrote {}", out.display());
+    }
+    Ok(())
+}
+
+fn bit(b: bool) -> u8 {
+    u8::from(b)
+}
+
+fn cmd_gates() {
+    println!("truth tables (x1 x2 -> y):");
+    println!("  x1 x2 | AND NAND OR XOR");
+    for [a, b] in scratchnet::TRUTH_TABLE_INPUTS {
+        println!(
+            "   {}  {} |  {}   {}    {}   {}",
+            bit(a),
+            bit(b),
+            bit(scratchnet::and(a, b)),
+            bit(scratchnet::nand(a, b)),
+            bit(scratchnet::or(a, b)),
+            bit(scratchnet::xor(a, b))
+        );
+    }
+    let rule = LearningRule::default();
+    println!(
+        "\nperceptron learning rule: r = {}, γ = {}, at most {} epochs, from w = 0",
+        rule.rate, rule.tolerance, rule.max_epochs
+    );
+    let gates: [(&str, fn(bool, bool) -> bool); 4] = [
+        ("AND", scratchnet::and),
+        ("OR", scratchnet::or),
+        ("NAND", scratchnet::nand),
+        ("XOR", scratchnet::xor),
+    ];
+    for (name, gate) in gates {
+        println!("{name}:");
+        let mut shown = 0;
+        let result = rule.train_traced(
+            Perceptron::new([0.0; 2], 0.0),
+            &scratchnet::gate_examples(gate),
+            |e| {
+                // Every epoch for the gates that converge; the first 8 for XOR.
+                if shown < 8 {
+                    println!(
+                        "  epoch {:>4}: error {:.2}  w0 (bias) {:+.1}  w1 {:+.1}  w2 {:+.1}",
+                        e.epoch,
+                        e.error,
+                        e.perceptron.bias,
+                        e.perceptron.weights[0],
+                        e.perceptron.weights[1]
+                    );
+                }
+                shown += 1;
+            },
+        );
+        match result {
+            Ok(t) => println!("  {name} converged in {} epochs", t.epochs),
+            Err(e) => println!("  ... {name}: {e}"),
+        }
+    }
+}
