@@ -1,1 +1,31 @@
-fn main() {}
+//! `cargo bench -p scratchnet-host`: one-image latency and the 10 000-image evaluation of
+//! the book's network, with the core's code (needs the data; see the README's data rule).
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use scratchnet::Mnist;
+use scratchnet_host::{convert, data, idx};
+use std::hint::black_box;
+
+fn bench(c: &mut Criterion) {
+    let pkl = std::fs::read(data::find(data::WEIGHTS).expect("data")).unwrap();
+    let blob = convert::convert_pickle(&pkl).unwrap().blob;
+    let net = Mnist::from_blob(&blob).unwrap();
+    let images = idx::read_images(&data::find(data::TEST_IMAGES).unwrap()).unwrap();
+
+    c.bench_function("mnist f32: one image (index 0)", |b| {
+        b.iter(|| net.classify_pixels(black_box(&images[0])))
+    });
+    let mut out = vec![scratchnet::Classification::argmax(&[0.0]); images.len()];
+    let mut g = c.benchmark_group("mnist f32: 10 000 test images");
+    g.sample_size(20);
+    g.bench_function("classify_batch_pixels", |b| {
+        b.iter(|| {
+            net.classify_batch_pixels(black_box(&images), &mut out)
+                .unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

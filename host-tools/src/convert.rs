@@ -225,3 +225,113 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ConvertError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pickle::Array;
+
+    fn arr(shape: &[usize]) -> Array {
+        Array {
+            shape: shape.to_vec(),
+            data: (0..shape.iter().product::<usize>())
+                .map(|i| i as f32 / 8.0)
+                .collect(),
+        }
+    }
+
+    fn dict(entries: &[(&str, &[usize])]) -> ArrayDict {
+        ArrayDict {
+            arrays: entries
+                .iter()
+                .map(|(k, s)| (k.to_string(), arr(s)))
+                .collect(),
+            other_keys: vec!["meta".into()],
+        }
+    }
+
+    #[test]
+    fn a_two_layer_network_with_extra_keys() {
+        let d = dict(&[
+            ("W1", &[4, 3]),
+            ("b1", &[3]),
+            ("W2", &[3, 2]),
+            ("b2", &[2]),
+            ("extra", &[7]),
+        ]);
+        let c = convert_arrays(&d).unwrap();
+        assert_eq!(
+            c.layers,
+            [
+                (
+                    Shape {
+                        inputs: 4,
+                        outputs: 3
+                    },
+                    Activation::Sigmoid
+                ),
+                (
+                    Shape {
+                        inputs: 3,
+                        outputs: 2
+                    },
+                    Activation::Softmax
+                )
+            ]
+        );
+        assert_eq!(c.parameters, 12 + 3 + 6 + 2);
+        assert_eq!(c.ignored_keys, ["extra", "meta"]);
+        let m = scratchnet::Model::from_bytes(&c.blob).unwrap();
+        assert!(m.layers()[1].weights().iter().eq(arr(&[3, 2]).data));
+    }
+
+    #[test]
+    fn shape_errors_name_the_key_and_both_shapes() {
+        let e = convert_arrays(&dict(&[
+            ("W1", &[4, 3]),
+            ("b1", &[3]),
+            ("W2", &[5, 2]),
+            ("b2", &[2]),
+        ]))
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "'W2' has shape (5, 2), expected (3, N) (its rows must equal W1's columns)"
+        );
+        let e = convert_arrays(&dict(&[("W1", &[4, 3]), ("b1", &[4])])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "'b1' has shape (4,), expected (3,) (the columns of W1 (4, 3))"
+        );
+        let e = convert_arrays(&dict(&[("W1", &[4, 3, 1]), ("b1", &[3])])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "'W1' has shape (4, 3, 1), expected (inputs, outputs)"
+        );
+        let e =
+            convert_arrays(&dict(&[("W1", &[4, 3]), ("W2", &[3, 2]), ("b2", &[2])])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "missing key 'b1' (the pickle has: W1, W2, b2)"
+        );
+    }
+
+    #[test]
+    fn atomic_write_leaves_nothing_on_failure() {
+        let dir = std::env::temp_dir().join(format!("scratchnet-aw-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // A directory in the way of the rename: the write fails and cleans up.
+        let target = dir.join("taken");
+        std::fs::create_dir_all(target.join("inner")).unwrap();
+        assert!(write_atomically(&target, b"x").is_err());
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["taken"]);
+        let ok = dir.join("ok.bin");
+        write_atomically(&ok, b"abc").unwrap();
+        assert_eq!(std::fs::read(&ok).unwrap(), b"abc");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -381,7 +381,7 @@ impl<'a> Machine<'a> {
     }
 
     fn set_items(&mut self, items: Vec<Value>) -> Result<()> {
-        if items.len() % 2 != 0 {
+        if !items.len().is_multiple_of(2) {
             return Err(self.malformed("SETITEMS with an odd number of items"));
         }
         let child = items.iter().map(Value::depth).max().unwrap_or(0);
@@ -883,4 +883,393 @@ pub fn read_arrays(pickle: &[u8]) -> Result<ArrayDict> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Pickles assembled byte by byte in the layout numpy and CPython's pickler produce.
+    //! No Python is needed to run these tests.
+    use super::*;
+
+    /// Opcode-level writer for test streams.
+    #[derive(Default)]
+    struct P(Vec<u8>);
+
+    impl P {
+        fn op(mut self, bytes: &[u8]) -> Self {
+            self.0.extend_from_slice(bytes);
+            self
+        }
+        fn proto(self, n: u8) -> Self {
+            self.op(&[0x80, n])
+        }
+        /// BINUNICODE (protocols 1–3) or SHORT_BINUNICODE (4+).
+        fn text(self, s: &str, short: bool) -> Self {
+            if short {
+                self.op(&[0x8c, s.len() as u8]).op(s.as_bytes())
+            } else {
+                self.op(b"X")
+                    .op(&(s.len() as u32).to_le_bytes())
+                    .op(s.as_bytes())
+            }
+        }
+        /// GLOBAL 'module name' (protocols ≤ 3).
+        fn global(self, module: &str, name: &str) -> Self {
+            self.op(b"c")
+                .op(module.as_bytes())
+                .op(b"\n")
+                .op(name.as_bytes())
+                .op(b"\n")
+        }
+        /// STACK_GLOBAL (protocol 4+).
+        fn stack_global(self, module: &str, name: &str) -> Self {
+            self.text(module, true).text(name, true).op(&[0x93])
+        }
+        fn int(self, v: u8) -> Self {
+            self.op(&[b'K', v])
+        }
+        fn binbytes(self, b: &[u8]) -> Self {
+            self.op(b"B").op(&(b.len() as u32).to_le_bytes()).op(b)
+        }
+    }
+
+    #[derive(Clone, Copy)]
+    struct Spec {
+        shape: [u8; 2],
+        f8: bool,
+        big: bool,
+        fortran: bool,
+    }
+
+    /// The raw data numpy stores for `spec`, holding the row-major values 0, 1, 2, …
+    /// (as `np.arange(n).reshape(shape).astype(dtype, order=…)`).
+    fn raw(spec: Spec) -> Vec<u8> {
+        let [r, c] = spec.shape.map(usize::from);
+        let mut out = Vec::new();
+        let order: Vec<usize> = if spec.fortran {
+            (0..c)
+                .flat_map(|j| (0..r).map(move |i| i * c + j))
+                .collect()
+        } else {
+            (0..r * c).collect()
+        };
+        for v in order {
+            match (spec.f8, spec.big) {
+                (false, false) => out.extend((v as f32).to_le_bytes()),
+                (false, true) => out.extend((v as f32).to_be_bytes()),
+                (true, false) => out.extend((v as f64).to_le_bytes()),
+                (true, true) => out.extend((v as f64).to_be_bytes()),
+            }
+        }
+        out
+    }
+
+    /// `pickle.dumps({"W1": arr}, protocol=p)` with numpy 1.x for p = 2, 3, or 4
+    /// (`ndarray.__reduce__`: `_reconstruct(ndarray, (0,), b'b')`, then `BUILD` with
+    /// `(1, shape, dtype, is_fortran, rawdata)`; the dtype is `dtype('f4', False, True)`
+    /// with state `(3, '<', None, None, None, -1, -1, 0)`).
+    fn reconstruct_pickle(protocol: u8, spec: Spec, numpy2: bool) -> Vec<u8> {
+        let p4 = protocol >= 4;
+        let module = if numpy2 {
+            "numpy._core.multiarray"
+        } else {
+            "numpy.core.multiarray"
+        };
+        let mut p = P::default().proto(protocol);
+        if p4 {
+            p = p.op(&[0x95]).op(&0u64.to_le_bytes()); // FRAME (length hint)
+        }
+        p = p.op(b"}").op(b"(").text("W1", p4);
+        p = if p4 {
+            p.stack_global(module, "_reconstruct")
+                .op(&[0x94])
+                .stack_global("numpy", "ndarray")
+        } else {
+            p.global(module, "_reconstruct").global("numpy", "ndarray")
+        };
+        p = p.int(0).op(&[0x85]);
+        // The third argument, b'b': SHORT_BINBYTES from protocol 3; protocol 2 has no bytes
+        // opcode and writes _codecs.encode('b', 'latin1').
+        p = if protocol == 2 {
+            p.global("_codecs", "encode")
+                .text("b", false)
+                .text("latin1", false)
+                .op(&[0x86, b'R'])
+        } else {
+            p.op(&[b'C', 1, b'b'])
+        };
+        p = p.op(&[0x87, b'R']).op(b"(").int(1);
+        p = p.int(spec.shape[0]).int(spec.shape[1]).op(&[0x86]);
+        p = if p4 {
+            p.stack_global("numpy", "dtype")
+        } else {
+            p.global("numpy", "dtype")
+        };
+        p = p
+            .text(if spec.f8 { "f8" } else { "f4" }, p4)
+            .int(0)
+            .int(1)
+            .op(&[0x87, b'R']);
+        p = p
+            .op(b"(")
+            .int(3)
+            .text(if spec.big { ">" } else { "<" }, p4)
+            .op(b"NNN")
+            .op(b"J")
+            .op(&(-1i32).to_le_bytes())
+            .op(b"J")
+            .op(&(-1i32).to_le_bytes())
+            .int(0)
+            .op(b"t")
+            .op(b"b");
+        p = p.op(&[if spec.fortran { 0x88 } else { 0x89 }]);
+        let data = raw(spec);
+        p = if protocol == 2 {
+            let latin1: String = data.iter().map(|&b| char::from(b)).collect();
+            p.global("_codecs", "encode")
+                .text(&latin1, false)
+                .text("latin1", false)
+                .op(&[0x86, b'R'])
+        } else {
+            p.binbytes(&data)
+        };
+        p.op(b"t").op(b"b").op(b"u").op(b".").0
+    }
+
+    /// `pickle.dumps({"W1": arr}, protocol=5)` with numpy ≥ 1.16: `ndarray.__reduce_ex__(5)`
+    /// gives `_frombuffer(PickleBuffer(arr), dtype, shape, order)`, written in-band as
+    /// BYTEARRAY8, the four arguments between MARK and TUPLE, MEMOIZE after each object.
+    fn frombuffer_pickle(spec: Spec, numpy2: bool) -> Vec<u8> {
+        let data = raw(spec);
+        let module = if numpy2 {
+            "numpy._core.numeric"
+        } else {
+            "numpy.core.numeric"
+        };
+        P::default()
+            .proto(5)
+            .op(&[0x95])
+            .op(&0u64.to_le_bytes())
+            .op(&[b'}', 0x94])
+            .text("W1", true)
+            .op(&[0x94])
+            .stack_global(module, "_frombuffer")
+            .op(&[0x94, b'(', 0x96])
+            .op(&(data.len() as u64).to_le_bytes())
+            .op(&data)
+            .op(&[0x94])
+            .stack_global("numpy", "dtype")
+            .op(&[0x94])
+            .text(if spec.f8 { "f8" } else { "f4" }, true)
+            .op(&[0x94, 0x89, 0x88, 0x87, 0x94, b'R', 0x94, b'('])
+            .int(3)
+            .text(if spec.big { ">" } else { "<" }, true)
+            .op(&[0x94])
+            .op(b"NNN")
+            .op(b"J")
+            .op(&(-1i32).to_le_bytes())
+            .op(b"J")
+            .op(&(-1i32).to_le_bytes())
+            .int(0)
+            .op(&[b't', 0x94, b'b'])
+            .int(spec.shape[0])
+            .int(spec.shape[1])
+            .op(&[0x86, 0x94])
+            .text(if spec.fortran { "F" } else { "C" }, true)
+            .op(&[0x94, b't', 0x94, b'R', 0x94, b's', b'.'])
+            .0
+    }
+
+    fn check(bytes: &[u8]) {
+        let d = read_arrays(bytes).unwrap_or_else(|e| panic!("{e}"));
+        let w = d.get("W1").expect("W1");
+        assert_eq!(w.shape, [2, 3]);
+        assert_eq!(w.data, [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+    }
+
+    fn all_specs() -> impl Iterator<Item = Spec> {
+        (0..8).map(|k| Spec {
+            shape: [2, 3],
+            f8: k & 1 != 0,
+            big: k & 2 != 0,
+            fortran: k & 4 != 0,
+        })
+    }
+
+    #[test]
+    fn protocols_2_3_4_with_every_dtype_endianness_and_order() {
+        for protocol in [2, 3, 4] {
+            for spec in all_specs() {
+                check(&reconstruct_pickle(protocol, spec, false));
+            }
+        }
+    }
+
+    #[test]
+    fn numpy_2_module_paths() {
+        for spec in all_specs() {
+            check(&reconstruct_pickle(4, spec, true));
+        }
+    }
+
+    #[test]
+    fn protocol_5_frombuffer() {
+        for spec in all_specs() {
+            check(&frombuffer_pickle(spec, false));
+            check(&frombuffer_pickle(spec, true));
+        }
+    }
+
+    #[test]
+    fn ordered_dict_and_extra_values() {
+        // pickle.dumps(OrderedDict(W1=arr, note="x"), protocol=3) replaces the EMPTY_DICT with
+        // `collections.OrderedDict` REDUCE `()`, and SETITEMS fill it.
+        let mut b = reconstruct_pickle(3, all_specs().next().unwrap(), false);
+        assert_eq!(&b[2..3], b"}");
+        let head = P::default()
+            .global("collections", "OrderedDict")
+            .op(b")R")
+            .0;
+        b.splice(2..3, head);
+        let end = b.len() - 2; // before SETITEMS
+        let extra = P::default().text("note", false).text("x", false).0;
+        b.splice(end..end, extra);
+        let d = read_arrays(&b).unwrap();
+        assert_eq!(d.arrays.len(), 1);
+        assert_eq!(d.other_keys, ["note"]);
+    }
+
+    #[test]
+    fn forbidden_globals_are_refused_and_nothing_runs() {
+        for (module, name) in [
+            ("os", "system"),
+            ("builtins", "eval"),
+            ("subprocess", "Popen"),
+            ("posix", "system"),
+        ] {
+            // pickle.dumps of an object whose __reduce__ returns (os.system, ("touch x",)).
+            let b = P::default()
+                .proto(2)
+                .global(module, name)
+                .text("touch /tmp/scratchnet-pwned", false)
+                .op(&[0x85, b'R', b'.'])
+                .0;
+            assert_eq!(
+                read_arrays(&b).unwrap_err(),
+                PickleError::ForbiddenGlobal {
+                    module: module.into(),
+                    name: name.into()
+                }
+            );
+            let b4 = P::default()
+                .proto(4)
+                .stack_global(module, name)
+                .op(b")R.")
+                .0;
+            assert!(matches!(
+                read_arrays(&b4),
+                Err(PickleError::ForbiddenGlobal { .. })
+            ));
+        }
+        assert!(!std::path::Path::new("/tmp/scratchnet-pwned").exists());
+    }
+
+    #[test]
+    fn truncation_anywhere_is_an_error_not_a_panic() {
+        let b = reconstruct_pickle(3, all_specs().next().unwrap(), false);
+        for n in 0..b.len() {
+            assert!(read_arrays(&b[..n]).is_err(), "{n}");
+        }
+    }
+
+    #[test]
+    fn huge_declared_lengths_are_refused_before_allocating() {
+        let b = P::default()
+            .proto(4)
+            .op(&[0x8e])
+            .op(&u64::MAX.to_le_bytes())
+            .op(b"abc")
+            .0;
+        assert_eq!(
+            read_arrays(&b).unwrap_err(),
+            PickleError::LengthTooLarge {
+                at: 2,
+                declared: u64::MAX,
+                available: 3
+            }
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let mut p = P::default().proto(2).op(b")");
+        for _ in 0..100_000 {
+            p = p.op(&[0x85]);
+        }
+        assert_eq!(
+            read_arrays(&p.op(b".").0).unwrap_err(),
+            PickleError::TooDeep
+        );
+        let mut p = P::default().proto(2);
+        for _ in 0..100_000 {
+            p = p.op(b"]");
+        }
+        for _ in 0..100_000 {
+            p = p.op(b"a");
+        }
+        assert_eq!(
+            read_arrays(&p.op(b".").0).unwrap_err(),
+            PickleError::TooDeep
+        );
+    }
+
+    #[test]
+    fn other_malformations() {
+        let not_dict = P::default().proto(2).op(b"]").op(b".").0;
+        assert_eq!(
+            read_arrays(&not_dict).unwrap_err(),
+            PickleError::NotADict { found: "a list" }
+        );
+        let underflow = P::default().proto(2).op(b"R").0;
+        assert!(matches!(
+            read_arrays(&underflow),
+            Err(PickleError::Malformed { .. })
+        ));
+        let inst = P::default().proto(2).op(b"(io\nx\n").0;
+        assert!(matches!(
+            read_arrays(&inst),
+            Err(PickleError::UnsupportedOpcode { op: b'i', .. })
+        ));
+        let missing_memo = P::default().proto(2).op(b"h\x05").0;
+        assert!(matches!(
+            read_arrays(&missing_memo),
+            Err(PickleError::Malformed { .. })
+        ));
+        let no_stop = P::default().proto(2).op(b"}").0;
+        assert!(matches!(
+            read_arrays(&no_stop),
+            Err(PickleError::Truncated { .. })
+        ));
+    }
+
+    #[test]
+    fn nan_and_unsupported_dtypes_are_named() {
+        let spec = all_specs().next().unwrap();
+        let mut b = reconstruct_pickle(3, spec, false);
+        let data = raw(spec);
+        let at = b.windows(data.len()).position(|w| w == data).unwrap();
+        b[at + 8..at + 12].copy_from_slice(&f32::NAN.to_le_bytes());
+        assert_eq!(
+            read_arrays(&b).unwrap_err(),
+            PickleError::NotFinite {
+                name: "W1".into(),
+                index: 2
+            }
+        );
+        let mut b = reconstruct_pickle(3, spec, false);
+        let at = b.windows(2).position(|w| w == b"f4").unwrap();
+        b[at] = b'i';
+        let e = read_arrays(&b).unwrap_err();
+        assert!(e.to_string().contains("dtype 'i4' is not supported"), "{e}");
+    }
 }
