@@ -340,7 +340,8 @@ fn cmd_gates() {
         "\nperceptron learning rule: r = {}, γ = {}, at most {} epochs, from w = 0",
         rule.rate, rule.tolerance, rule.max_epochs
     );
-    let gates: [(&str, fn(bool, bool) -> bool); 4] = [
+    type Gate = fn(bool, bool) -> bool;
+    let gates: [(&str, Gate); 4] = [
         ("AND", scratchnet::and),
         ("OR", scratchnet::or),
         ("NAND", scratchnet::nand),
