@@ -120,7 +120,7 @@ impl LearningRule {
 }
 
 /// The truth table of a two-input gate as training examples, in the book's input order.
-pub fn gate_examples(gate: fn(bool, bool) -> bool) -> [([f32; 2], bool); 4] {
+pub fn gate_examples(gate: crate::perceptron::Gate) -> [([f32; 2], bool); 4] {
     crate::perceptron::TRUTH_TABLE_INPUTS
         .map(|[a, b]| ([f32::from(u8::from(a)), f32::from(u8::from(b))], gate(a, b)))
 }

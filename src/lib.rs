@@ -60,5 +60,6 @@ pub use learning::{Epoch, LearningRule, Trained, gate_examples};
 pub use network::{Classification, MNIST_CLASSES, MNIST_PIXELS, Mnist, Network3, normalize_pixel};
 pub use params::{Iter as ParamsIter, Params};
 pub use perceptron::{
-    AND, NAND, OR, Perceptron, TRUTH_TABLE_INPUTS, TwoLayerPerceptron, XOR, and, nand, or, xor,
+    AND, GATES, Gate, NAND, OR, Perceptron, TRUTH_TABLE_INPUTS, TwoLayerPerceptron, XOR, and, nand,
+    or, xor,
 };

@@ -102,6 +102,12 @@ pub fn xor(x1: bool, x2: bool) -> bool {
     XOR.fire_bits([x1, x2])
 }
 
+/// A two-input logic gate.
+pub type Gate = fn(bool, bool) -> bool;
+
+/// The book's single-layer gates and XOR, by name, in the order the learning rule tries them.
+pub const GATES: [(&str, Gate); 4] = [("AND", and), ("OR", or), ("NAND", nand), ("XOR", xor)];
+
 /// The four inputs of a two-input truth table, in the book's order.
 pub const TRUTH_TABLE_INPUTS: [[bool; 2]; 4] =
     [[false, false], [true, false], [false, true], [true, true]];

@@ -340,14 +340,7 @@ fn cmd_gates() {
         "\nperceptron learning rule: r = {}, γ = {}, at most {} epochs, from w = 0",
         rule.rate, rule.tolerance, rule.max_epochs
     );
-    type Gate = fn(bool, bool) -> bool;
-    let gates: [(&str, Gate); 4] = [
-        ("AND", scratchnet::and),
-        ("OR", scratchnet::or),
-        ("NAND", scratchnet::nand),
-        ("XOR", scratchnet::xor),
-    ];
-    for (name, gate) in gates {
+    for (name, gate) in scratchnet::GATES {
         println!("{name}:");
         let mut shown = 0;
         let result = rule.train_traced(

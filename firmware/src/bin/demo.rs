@@ -1,0 +1,141 @@
+//! The demo: the book's chapters 2 and 3 on an emulated Cortex-M4F.
+//!
+//! It shows the gates and the perceptron learning rule, then the first test images as ASCII
+//! with their predictions, then all 10 000 test images (streamed from the host over
+//! semihosting) with accuracy and agreement with numpy, and last the cost line. It exits 0
+//! only when accuracy and agreement are what numpy gives.
+#![no_std]
+#![no_main]
+
+use cortex_m_rt::entry;
+use scratchnet::{LearningRule, Mnist, Perceptron, TRUTH_TABLE_INPUTS};
+use scratchnet_firmware::{HostFile, MODEL, cost, exit, host_paths};
+
+/// numpy's correct answers with these weights (of 10 000).
+const NUMPY_CORRECT: u32 = 9352;
+const SHOW: usize = 3;
+
+static mut IMAGE: [u8; 784] = [0; 784];
+
+fn gates() {
+    defmt::println!("== chapter 2: perceptrons ==");
+    defmt::println!("x1 x2 | AND NAND OR XOR");
+    for [a, b] in TRUTH_TABLE_INPUTS {
+        defmt::println!(
+            " {=u8}  {=u8} |  {=u8}   {=u8}    {=u8}   {=u8}",
+            a as u8,
+            b as u8,
+            scratchnet::and(a, b) as u8,
+            scratchnet::nand(a, b) as u8,
+            scratchnet::or(a, b) as u8,
+            scratchnet::xor(a, b) as u8
+        );
+    }
+    let rule = LearningRule::default();
+    for (name, gate) in scratchnet::GATES {
+        match rule.train(
+            Perceptron::new([0.0; 2], 0.0),
+            &scratchnet::gate_examples(gate),
+        ) {
+            Ok(t) => defmt::println!(
+                "learning rule: {=str} converged in {=u32} epochs (b={=f32} w={=f32},{=f32})",
+                name,
+                t.epochs,
+                t.perceptron.bias,
+                t.perceptron.weights[0],
+                t.perceptron.weights[1]
+            ),
+            Err(e) => defmt::println!("learning rule: {=str}: {}", name, defmt::Display2Format(&e)),
+        }
+    }
+}
+
+fn ascii(img: &[u8; 784]) {
+    const SHADES: &[u8] = b" .:-=+*#%@";
+    let mut line = [b' '; 56];
+    for row in img.chunks_exact(28) {
+        for (i, &p) in row.iter().enumerate() {
+            let c = SHADES[usize::from(p) * (SHADES.len() - 1) / 255];
+            line[2 * i] = c;
+            line[2 * i + 1] = c;
+        }
+        defmt::println!("{=str}", core::str::from_utf8(&line).unwrap_or(""));
+    }
+}
+
+#[entry]
+fn main() -> ! {
+    let mut cp = cortex_m::Peripherals::take().unwrap();
+    cost::start(&mut cp.SYST);
+    cost::paint_stack();
+
+    gates();
+
+    defmt::println!("== chapter 3: the MNIST network, weights in flash ==");
+    let net = match Mnist::from_blob(&MODEL.0) {
+        Ok(n) => n,
+        Err(e) => {
+            defmt::error!("model blob refused: {}", e);
+            exit(1)
+        }
+    };
+    let (Some(mut images), Some(mut labels), Some(mut reference)) = (
+        HostFile::open(host_paths::IMAGES),
+        HostFile::open(host_paths::LABELS),
+        HostFile::open(host_paths::REFERENCE),
+    ) else {
+        defmt::error!("cannot open the test set on the host over semihosting");
+        exit(1)
+    };
+
+    // SAFETY: the only access to IMAGE, from this single thread.
+    let image = unsafe { &mut *core::ptr::addr_of_mut!(IMAGE) };
+    let (mut correct, mut agree, mut total_ticks) = (0u32, 0u32, 0u64);
+    let mut buf = [0u8; 1];
+    for n in 0..host_paths::COUNT {
+        let mut label = [0u8; 1];
+        if !(images.read_exact(image)
+            && labels.read_exact(&mut label)
+            && reference.read_exact(&mut buf))
+        {
+            defmt::error!("the test set ended early, at image {=usize}", n);
+            exit(1)
+        }
+        let (c, ticks) = cost::ticks(|| net.classify_pixels(image));
+        total_ticks += u64::from(ticks);
+        correct += u32::from(c.class == usize::from(label[0]));
+        agree += u32::from(c.class == usize::from(buf[0]));
+        if n < SHOW {
+            ascii(image);
+            defmt::println!(
+                "image {=usize}: label {=u8} prediction {=usize} (p = {=f32})",
+                n,
+                label[0],
+                c.class,
+                c.probability
+            );
+        }
+    }
+    let count = host_paths::COUNT as u32;
+    defmt::println!(
+        "accuracy: 0.{=u32:04} ({=u32}/{=u32})",
+        correct * 10_000 / count,
+        correct,
+        count
+    );
+    defmt::println!("agreement: {=u32}/{=u32}", agree, count);
+    let per_inference = total_ticks * cost::INSTRUCTIONS_PER_TICK / u64::from(count);
+    defmt::println!(
+        "cost: instructions_per_inference={=u64} flash_bytes={=usize} static_ram_bytes={=usize} stack_bytes={=usize}",
+        per_inference,
+        cost::flash_bytes(),
+        cost::static_ram_bytes(),
+        cost::stack_high_water()
+    );
+    if correct == NUMPY_CORRECT && agree == count {
+        exit(0)
+    } else {
+        defmt::error!("accuracy or agreement differs from numpy's");
+        exit(1)
+    }
+}

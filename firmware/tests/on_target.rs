@@ -1,0 +1,110 @@
+//! On-target tests, run in QEMU by `cargo test --release` (defmt-test): the same values the
+//! host tests assert, computed by the Cortex-M4F.
+#![no_std]
+#![no_main]
+
+use scratchnet_firmware as _;
+
+fn close(a: f32, b: f32, tol: f32) -> bool {
+    (a - b).abs() <= tol
+}
+
+#[defmt_test::tests]
+mod tests {
+    use super::close;
+    use scratchnet::{Activation, Dense, Error, Mnist, Model, Network3};
+    use scratchnet_firmware::{FIRST100_IMAGES, FIRST100_REFERENCE, MODEL};
+
+    #[test]
+    fn gate_truth_tables() {
+        let t = scratchnet::TRUTH_TABLE_INPUTS;
+        defmt::assert_eq!(
+            t.map(|[a, b]| scratchnet::and(a, b)),
+            [false, false, false, true]
+        );
+        defmt::assert_eq!(
+            t.map(|[a, b]| scratchnet::nand(a, b)),
+            [true, true, true, false]
+        );
+        defmt::assert_eq!(
+            t.map(|[a, b]| scratchnet::or(a, b)),
+            [false, true, true, true]
+        );
+        defmt::assert_eq!(
+            t.map(|[a, b]| scratchnet::xor(a, b)),
+            [false, true, true, false]
+        );
+    }
+
+    #[test]
+    fn learning_rule_epochs() {
+        let rule = scratchnet::LearningRule::default();
+        let p = scratchnet::Perceptron::new([0.0; 2], 0.0);
+        let epochs = |g| {
+            rule.train(p, &scratchnet::gate_examples(g))
+                .map(|t| t.epochs)
+        };
+        defmt::assert_eq!(epochs(scratchnet::and), Ok(6));
+        defmt::assert_eq!(epochs(scratchnet::or), Ok(4));
+        defmt::assert_eq!(epochs(scratchnet::nand), Ok(4));
+        defmt::assert!(epochs(scratchnet::xor).is_err());
+    }
+
+    #[test]
+    fn softmax_values() {
+        let mut a = [0.3, 2.9, 4.0];
+        scratchnet::softmax(&mut a);
+        defmt::assert!(close(a[0], 0.018_211_27, 1e-6));
+        defmt::assert!(close(a[1], 0.245_191_81, 1e-6));
+        defmt::assert!(close(a[2], 0.736_596_9, 1e-6));
+        let mut b = [1010.0, 1000.0, 990.0];
+        scratchnet::softmax(&mut b);
+        defmt::assert!(b.iter().all(|v| v.is_finite()));
+        defmt::assert!(close(b[1], 4.539_787e-5, 1e-9));
+        defmt::assert_eq!(scratchnet::sigmoid(0.0), 0.5);
+    }
+
+    #[test]
+    fn the_books_toy_network() {
+        static W1: [[f32; 3]; 2] = [[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]];
+        static W2: [[f32; 2]; 3] = [[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]];
+        static W3: [[f32; 2]; 2] = [[0.1, 0.3], [0.2, 0.4]];
+        let net = Network3::new(
+            Dense::new(&W1, &[0.1, 0.2, 0.3], Activation::Sigmoid),
+            Dense::new(&W2, &[0.1, 0.2], Activation::Sigmoid),
+            Dense::new(&W3, &[0.1, 0.2], Activation::Identity),
+        );
+        let y = net.predict(&[1.0, 0.5]);
+        defmt::assert!(close(y[0], 0.316_827_1, 1e-6), "{}", y);
+        defmt::assert!(close(y[1], 0.696_279_1, 1e-6), "{}", y);
+    }
+
+    #[test]
+    fn first_100_images_match_numpy() {
+        let net = Mnist::from_blob(&MODEL.0).unwrap();
+        for (n, img) in FIRST100_IMAGES.chunks_exact(784).enumerate() {
+            let img: &[u8; 784] = img.try_into().unwrap();
+            let c = net.classify_pixels(img);
+            defmt::assert_eq!(c.class, usize::from(FIRST100_REFERENCE[n]), "image {}", n);
+        }
+    }
+
+    #[test]
+    fn a_corrupted_blob_is_refused_not_run() {
+        static mut COPY: [u8; 192 * 1024] = [0; 192 * 1024];
+        // SAFETY: the only access to COPY, from this single thread.
+        let copy = unsafe { &mut *core::ptr::addr_of_mut!(COPY) };
+        let blob = &MODEL.0;
+        let copy = &mut copy[..blob.len()];
+        copy.copy_from_slice(blob);
+        defmt::assert!(Model::from_bytes(copy).is_ok());
+        copy[50_000] ^= 0x10; // one bit of a weight
+        let err = Model::from_bytes(copy).map(|_| ()).unwrap_err();
+        defmt::assert!(matches!(err, Error::ChecksumMismatch { .. }), "{}", err);
+        defmt::assert_eq!(Mnist::from_blob(copy).map(|_| ()), Err(err));
+        defmt::assert!(matches!(
+            Model::from_bytes(&copy[..4096]).map(|_| ()),
+            Err(Error::Truncated { .. })
+        ));
+    }
+}
