@@ -149,6 +149,15 @@ fn test() -> Result {
             &["clippy", "--workspace", "--", "-D", "warnings"],
         )?;
         run(&fw, "cargo", &["test", "--release"])?;
+        // The real-board profile cannot run here; it must build, clean.
+        let board = fw.join("board-nrf52840dk");
+        run(&board, "cargo", &["fmt", "--all", "--check"])?;
+        run(
+            &board,
+            "cargo",
+            &["clippy", "--release", "--", "-D", "warnings"],
+        )?;
+        run(&board, "cargo", &["build", "--release"])?;
     }
     eprintln!("xtask: all checks passed");
     Ok(())

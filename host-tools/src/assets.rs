@@ -1,0 +1,54 @@
+//! Files a firmware build script needs: the model blob converted from the book's pickle, and
+//! test images as raw bytes. Used by `firmware/build.rs` and the board's `build.rs`.
+
+use crate::{convert, data, idx};
+use std::path::{Path, PathBuf};
+
+/// The MNIST test set, as read through the data rule from `start`.
+pub struct TestSet {
+    /// The images, 28 × 28 u8 each.
+    pub images: Vec<[u8; idx::PIXELS]>,
+    /// Their labels.
+    pub labels: Vec<u8>,
+    /// numpy's predictions for them.
+    pub reference: Vec<u8>,
+}
+
+/// Finds `file` by the data rule from `start` and tells cargo to rebuild when it changes.
+pub fn find(start: &Path, file: &str) -> Result<PathBuf, String> {
+    let p = data::find_from(start, file).map_err(|e| e.to_string())?;
+    println!("cargo:rerun-if-changed={}", p.display());
+    Ok(p)
+}
+
+/// Converts the book's pickle into `out/mnist.scnt` (and tells cargo when to redo it).
+pub fn write_model(start: &Path, out: &Path) -> Result<(), String> {
+    println!("cargo:rerun-if-env-changed={}", data::ENV);
+    let pickle = std::fs::read(find(start, data::WEIGHTS)?).map_err(|e| e.to_string())?;
+    let model = convert::convert_pickle(&pickle).map_err(|e| e.to_string())?;
+    write_if_changed(&out.join("mnist.scnt"), &model.blob)
+}
+
+/// Reads the MNIST test set and numpy's predictions by the data rule.
+pub fn test_set(start: &Path) -> Result<TestSet, String> {
+    let images = idx::read_images(&find(start, data::TEST_IMAGES)?).map_err(|e| e.to_string())?;
+    let labels = idx::read_labels(&find(start, data::TEST_LABELS)?).map_err(|e| e.to_string())?;
+    let reference =
+        std::fs::read(find(start, data::REFERENCE_PREDICTIONS)?).map_err(|e| e.to_string())?;
+    if images.len() != labels.len() || labels.len() != reference.len() {
+        return Err("the test images, labels and reference predictions differ in count".into());
+    }
+    Ok(TestSet {
+        images,
+        labels,
+        reference,
+    })
+}
+
+/// Writes `bytes` to `path` unless it already holds them (so cargo does not rebuild).
+pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    if std::fs::read(path).ok().as_deref() != Some(bytes) {
+        std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
