@@ -670,11 +670,8 @@ impl<'a> Machine<'a> {
             (Global::CodecsEncode, [Value::Str(text), Value::Str(encoding)])
                 if matches!(&**encoding, "latin1" | "latin-1" | "iso-8859-1") =>
             {
-                let bytes = text
-                    .chars()
-                    .map(|c| u8::try_from(u32::from(c)))
-                    .collect::<std::result::Result<Vec<u8>, _>>()
-                    .map_err(|_| self.malformed("_codecs.encode: text is not latin-1"))?;
+                let bytes = latin1(text)
+                    .ok_or_else(|| self.malformed("_codecs.encode: text is not latin-1"))?;
                 Ok(Value::Bytes(Rc::new(bytes)))
             }
             (Global::OrderedDict, []) => Ok(Value::Dict(Rc::new(RefCell::new(Vec::new())), 1)),
@@ -741,11 +738,8 @@ impl<'a> Machine<'a> {
                     Value::Bytes(b) => b.clone(),
                     Value::Str(s) => {
                         // Python 2 era streams store raw data as latin-1 text.
-                        let bytes = s
-                            .chars()
-                            .map(|c| u8::try_from(u32::from(c)))
-                            .collect::<std::result::Result<Vec<u8>, _>>()
-                            .map_err(|_| self.malformed("array text data is not latin-1"))?;
+                        let bytes = latin1(s)
+                            .ok_or_else(|| self.malformed("array text data is not latin-1"))?;
                         Rc::new(bytes)
                     }
                     other => {
@@ -766,6 +760,13 @@ impl<'a> Machine<'a> {
             other => Err(self.malformed(format!("BUILD on {}", other.kind()))),
         }
     }
+}
+
+/// `text.encode('latin1')`: `None` if a character is above U+00FF.
+fn latin1(text: &str) -> Option<Vec<u8>> {
+    text.chars()
+        .map(|c| u8::try_from(u32::from(c)).ok())
+        .collect()
 }
 
 /// Converts a built numpy array to row-major f32, checking its dtype, size and values.
