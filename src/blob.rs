@@ -302,6 +302,116 @@ impl<'a> Model<'a> {
         false
     }
 
+    /// Inputs of the first layer.
+    pub fn inputs(&self) -> usize {
+        self.layers.first().map_or(0, |l| l.shape.inputs as usize)
+    }
+
+    /// Outputs of the last layer.
+    pub fn outputs(&self) -> usize {
+        self.layers.last().map_or(0, |l| l.shape.outputs as usize)
+    }
+
+    /// Floats of scratch that [`Model::logits`] needs: twice the widest hidden layer (the
+    /// hidden activations ping-pong between two halves).
+    pub fn scratch_len(&self) -> usize {
+        let n = self.layers.len();
+        2 * self.layers[..n.saturating_sub(1)]
+            .iter()
+            .map(|l| l.shape.outputs as usize)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Runs every layer on inputs `x` (an iterator of exactly [`inputs`](Self::inputs)
+    /// values), leaving the last layer's values *before* its activation in `out`.
+    ///
+    /// For networks whose shape is known only at run time (any number of layers up to
+    /// [`MAX_LAYERS`]); the typed [`Network3`](crate::Network3) computes the same values
+    /// bit for bit with the same kernel. Fails with [`Error::BufferTooSmall`] when `scratch`
+    /// is shorter than [`scratch_len`](Self::scratch_len), and [`Error::BatchMismatch`] when
+    /// `x` or `out` have the wrong length; nothing else can fail.
+    pub fn logits_iter(
+        &self,
+        x: impl ExactSizeIterator<Item = f32>,
+        scratch: &mut [f32],
+        out: &mut [f32],
+    ) -> Result<()> {
+        if x.len() != self.inputs() || out.len() != self.outputs() {
+            return Err(Error::BatchMismatch {
+                inputs: x.len(),
+                outputs: out.len(),
+            });
+        }
+        let needed = self.scratch_len();
+        if scratch.len() < needed {
+            return Err(Error::BufferTooSmall {
+                needed,
+                available: scratch.len(),
+            });
+        }
+        let (front, back) = scratch[..needed].split_at_mut(needed / 2);
+        let last = self.layers.len() - 1;
+        let first = &self.layers[0];
+        if last == 0 {
+            crate::layer::affine(first.weights, first.biases, x, out);
+            return Ok(());
+        }
+        let width = first.shape.outputs as usize;
+        crate::layer::affine(first.weights, first.biases, x, &mut front[..width]);
+        first.activation.apply(&mut front[..width]);
+        let mut src_is_front = true;
+        let mut src_len = width;
+        for (k, l) in self.layers.iter().enumerate().skip(1) {
+            let (src, dst) = if src_is_front {
+                (&front[..src_len], &mut back[..])
+            } else {
+                (&back[..src_len], &mut front[..])
+            };
+            let x = src.iter().copied();
+            if k == last {
+                crate::layer::affine(l.weights, l.biases, x, out);
+            } else {
+                let width = l.shape.outputs as usize;
+                let dst = &mut dst[..width];
+                crate::layer::affine(l.weights, l.biases, x, dst);
+                l.activation.apply(dst);
+                src_len = width;
+                src_is_front = !src_is_front;
+            }
+        }
+        Ok(())
+    }
+
+    /// [`logits_iter`](Self::logits_iter) for f32 inputs.
+    pub fn logits(&self, x: &[f32], scratch: &mut [f32], out: &mut [f32]) -> Result<()> {
+        self.logits_iter(x.iter().copied(), scratch, out)
+    }
+
+    /// [`logits_iter`](Self::logits_iter) for u8 pixels, normalised by `/255` on the fly.
+    pub fn logits_pixels(&self, x: &[u8], scratch: &mut [f32], out: &mut [f32]) -> Result<()> {
+        self.logits_iter(
+            x.iter().copied().map(crate::network::normalize_pixel),
+            scratch,
+            out,
+        )
+    }
+
+    /// The output layer's activation applied to `out` after [`logits`](Self::logits) (the
+    /// probabilities, for softmax), and the first index of the largest.
+    pub fn classify_pixels(
+        &self,
+        x: &[u8],
+        scratch: &mut [f32],
+        out: &mut [f32],
+    ) -> Result<crate::network::Classification> {
+        self.logits_pixels(x, scratch, out)?;
+        if let Some(l) = self.layers.last() {
+            l.activation.apply(out);
+        }
+        Ok(crate::network::Classification::argmax(out))
+    }
+
     /// The number of parameters (weights and biases) over all layers.
     pub fn parameter_count(&self) -> usize {
         self.layers

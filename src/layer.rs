@@ -90,21 +90,36 @@ impl<'a, const IN: usize, const OUT: usize> Dense<'a, IN, OUT> {
     /// `np.dot(x, W) + b` does. Rows whose input is exactly zero are skipped: they add `±0`,
     /// which leaves every sum unchanged, bit for bit (weights are finite).
     pub fn affine(&self, x: impl IntoIterator<Item = f32>, a: &mut [f32; OUT]) {
-        a.fill(0.0);
-        for (i, xi) in x.into_iter().take(IN).enumerate() {
-            if xi != 0.0 {
-                self.weights.axpy_row(i * OUT, xi, a);
-            }
-        }
-        for (a, b) in a.iter_mut().zip(self.biases.iter()) {
-            *a += b;
-        }
+        affine(self.weights, self.biases, x.into_iter().take(IN), a);
     }
 
     /// `Z = h(X·W + B)`: the layer's output for inputs `x`.
     pub fn forward(&self, x: &[f32; IN], z: &mut [f32; OUT]) {
         self.affine(x.iter().copied(), z);
         self.activation.apply(z);
+    }
+}
+
+/// `a = x·W + b` for a row-major `W` with `a.len()` columns: the one kernel behind every
+/// layer, typed ([`Dense`]) or sized at run time ([`Model`](crate::Model)).
+///
+/// Each output is summed over the inputs in order, then the bias is added. Rows whose input
+/// is exactly zero are skipped: they add `±0`, which leaves every sum unchanged.
+pub(crate) fn affine(
+    weights: Params<'_>,
+    biases: Params<'_>,
+    x: impl IntoIterator<Item = f32>,
+    a: &mut [f32],
+) {
+    let columns = a.len();
+    a.fill(0.0);
+    for (i, xi) in x.into_iter().enumerate() {
+        if xi != 0.0 {
+            weights.axpy_row(i * columns, xi, a);
+        }
+    }
+    for (a, b) in a.iter_mut().zip(biases.iter()) {
+        *a += b;
     }
 }
 

@@ -336,3 +336,84 @@ fn errors_have_clear_messages() {
         "not a scratchnet blob: magic is not \"SCNT\""
     );
 }
+
+/// A model sized at run time computes what the typed network computes, bit for bit, for one,
+/// two and three layers.
+#[test]
+fn run_time_shapes_match_the_typed_network() {
+    let w1 = [0.1, 0.3, 0.5, 0.2, 0.4, 0.6];
+    let w2 = [0.1, 0.4, 0.2, 0.5, 0.3, 0.6];
+    let w3 = [0.1, 0.3, 0.2, 0.4];
+    let shape = |inputs, outputs| Shape { inputs, outputs };
+    let l1 = LayerSpec {
+        shape: shape(2, 3),
+        activation: Activation::Sigmoid,
+        weights: &w1,
+        biases: &[0.1, 0.2, 0.3],
+    };
+    let l2 = LayerSpec {
+        shape: shape(3, 2),
+        activation: Activation::Sigmoid,
+        weights: &w2,
+        biases: &[0.1, 0.2],
+    };
+    let l3 = LayerSpec {
+        shape: shape(2, 2),
+        activation: Activation::Softmax,
+        weights: &w3,
+        biases: &[0.1, 0.2],
+    };
+    let blob = write(&[l1, l2, l3]);
+    let model = Model::from_bytes(&blob).unwrap();
+    assert_eq!(model.scratch_len(), 6);
+    let typed = Network3::<2, 3, 2, 2>::from_model(&model).unwrap();
+    let mut scratch = [0.0; 6];
+    let mut out = [0.0; 2];
+    model.logits(&[1.0, 0.5], &mut scratch, &mut out).unwrap();
+    assert_eq!(out, typed.logits(&[1.0, 0.5]));
+    // The book's toy values before softmax.
+    assert!((out[0] - 0.316_827_08).abs() < 1e-6 && (out[1] - 0.696_279_1).abs() < 1e-6);
+    let c = model
+        .classify_pixels(&[255, 128], &mut scratch, &mut out)
+        .unwrap();
+    assert_eq!(c, typed.classify_pixels(&[255, 128]));
+
+    // Two layers: the first two of the toy network, by hand.
+    let two = write(&[l1, l2]);
+    let model = Model::from_bytes(&two).unwrap();
+    let mut scratch = [0.0; 6];
+    let mut out = [0.0; 2];
+    model.logits(&[1.0, 0.5], &mut scratch, &mut out).unwrap();
+    let z1 = [0.3f32, 0.7, 1.1].map(scratchnet::sigmoid);
+    let a2 = [
+        z1[0] * 0.1 + z1[1] * 0.2 + z1[2] * 0.3 + 0.1,
+        z1[0] * 0.4 + z1[1] * 0.5 + z1[2] * 0.6 + 0.2,
+    ];
+    for (g, w) in out.iter().zip(a2) {
+        assert!((g - w).abs() < 1e-6, "{out:?} {a2:?}");
+    }
+
+    // One layer needs no scratch.
+    let model = Model::from_bytes(&TINY_BYTES).unwrap();
+    assert_eq!(model.scratch_len(), 0);
+    let mut out = [0.0];
+    model.logits(&[3.0, 1.0], &mut [], &mut out).unwrap();
+    assert_eq!(out, [1.5]);
+
+    // Wrong buffers are errors, not panics.
+    assert_eq!(
+        model.logits(&[3.0], &mut [], &mut out),
+        Err(Error::BatchMismatch {
+            inputs: 1,
+            outputs: 1
+        })
+    );
+    let model = Model::from_bytes(&blob).unwrap();
+    assert_eq!(
+        model.logits(&[1.0, 0.5], &mut [0.0; 5], &mut [0.0; 2]),
+        Err(Error::BufferTooSmall {
+            needed: 6,
+            available: 5
+        })
+    );
+}

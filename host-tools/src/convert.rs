@@ -334,4 +334,251 @@ mod tests {
         assert_eq!(std::fs::read(&ok).unwrap(), b"abc");
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    /// Deterministic pseudo-random weights in [-0.5, 0.5).
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        let mut x = seed;
+        (0..n)
+            .map(|_| {
+                x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (x >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+            })
+            .collect()
+    }
+
+    /// Issue 6: another MLP shape, a 784-100-10 two-layer network (keys W1, b1, W2, b2),
+    /// converts and runs on the host with the core's run-time-shaped model; the result is
+    /// the plain forward pass computed here by hand, bit for bit.
+    #[test]
+    fn a_784_100_10_network_converts_and_runs() {
+        let (w1, b1) = (values(784 * 100, 1), values(100, 2));
+        let (w2, b2) = (values(100 * 10, 3), values(10, 4));
+        let pkl = crate::pickle::tests::dict_pickle(&[
+            ("W1", &[784, 100], &w1),
+            ("b1", &[100], &b1),
+            ("W2", &[100, 10], &w2),
+            ("b2", &[10], &b2),
+        ]);
+        let c = convert_pickle(&pkl).unwrap();
+        assert_eq!(
+            c.layers,
+            [
+                (
+                    Shape {
+                        inputs: 784,
+                        outputs: 100
+                    },
+                    Activation::Sigmoid
+                ),
+                (
+                    Shape {
+                        inputs: 100,
+                        outputs: 10
+                    },
+                    Activation::Softmax
+                )
+            ]
+        );
+        let model = scratchnet::Model::from_bytes(&c.blob).unwrap();
+        // The typed three-layer MNIST view refuses it, naming the count.
+        assert_eq!(
+            scratchnet::Mnist::from_model(&model).unwrap_err(),
+            scratchnet::Error::WrongLayerCount {
+                expected: 3,
+                found: 2
+            }
+        );
+        let image: Vec<u8> = (0..784).map(|i| ((i * 37) % 256) as u8).collect();
+        let mut scratch = vec![0.0; model.scratch_len()];
+        let mut out = [0.0; 10];
+        model.logits_pixels(&image, &mut scratch, &mut out).unwrap();
+
+        let x: Vec<f32> = image.iter().map(|&p| f32::from(p) / 255.0).collect();
+        let mut z1 = [0f32; 100];
+        for (j, z) in z1.iter_mut().enumerate() {
+            let mut a = 0.0;
+            for (i, xi) in x.iter().enumerate() {
+                if *xi != 0.0 {
+                    a += xi * w1[i * 100 + j];
+                }
+            }
+            *z = scratchnet::sigmoid(a + b1[j]);
+        }
+        let mut want = [0f32; 10];
+        for (k, y) in want.iter_mut().enumerate() {
+            let mut a = 0.0;
+            for (j, zj) in z1.iter().enumerate() {
+                a += zj * w2[j * 10 + k];
+            }
+            *y = a + b2[k];
+        }
+        assert_eq!(out, want);
+    }
+
+    /// Issue 6: the hostile and unusual pickle matrix. Each stream is either converted (and
+    /// its W1 read as 0, 1, 2, …) or refused with an error naming the problem.
+    #[test]
+    fn hostile_and_unusual_pickles() {
+        use crate::pickle::tests::{P, Spec, dict_pickle, frombuffer_pickle, reconstruct_pickle};
+        let c_f4 = Spec {
+            shape: [2, 3],
+            f8: false,
+            big: false,
+            fortran: false,
+        };
+        let b1 = |mut pkl: Vec<u8>| {
+            // Append "b1" (3 zeros) to a one-array dict by splicing a second entry before
+            // SETITEMS: both dicts are built the same way.
+            let extra = dict_pickle(&[("b1", &[3], &[0.0; 3])]);
+            let mut entry = extra[4..extra.len() - 2].to_vec(); // between "}(" and "u."
+            if pkl.ends_with(b"s.") {
+                entry.push(b's'); // a stream that sets its one item with SETITEM
+                let at = pkl.len() - 1;
+                pkl.splice(at..at, entry);
+            } else {
+                let at = pkl.len() - 2;
+                pkl.splice(at..at, entry);
+            }
+            pkl
+        };
+        let ok: Vec<(&str, Vec<u8>)> = vec![
+            (
+                "protocol 2 (_codecs.encode)",
+                b1(reconstruct_pickle(2, c_f4, false)),
+            ),
+            ("protocol 3", b1(reconstruct_pickle(3, c_f4, false))),
+            ("protocol 4", b1(reconstruct_pickle(4, c_f4, false))),
+            (
+                "protocol 5 (_frombuffer)",
+                b1(frombuffer_pickle(c_f4, false)),
+            ),
+            ("numpy 2 module path", b1(reconstruct_pickle(4, c_f4, true))),
+            (
+                "float64, big-endian, Fortran order",
+                b1(reconstruct_pickle(
+                    3,
+                    Spec {
+                        f8: true,
+                        big: true,
+                        fortran: true,
+                        ..c_f4
+                    },
+                    false,
+                )),
+            ),
+        ];
+        for (name, pkl) in ok {
+            let c = convert_pickle(&pkl).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let m = scratchnet::Model::from_bytes(&c.blob).unwrap();
+            assert!(
+                m.layers()[0]
+                    .weights()
+                    .iter()
+                    .eq([0.0, 1.0, 2.0, 3.0, 4.0, 5.0]),
+                "{name}"
+            );
+        }
+        // OrderedDict with an extra key: converted, the key ignored.
+        let mut od = b1(reconstruct_pickle(3, c_f4, false));
+        let head = P::default()
+            .global("collections", "OrderedDict")
+            .op(b")R")
+            .0;
+        od.splice(2..3, head);
+        let extra = dict_pickle(&[("extra", &[1], &[9.0])]);
+        let at = od.len() - 2;
+        od.splice(at..at, extra[4..extra.len() - 2].iter().copied());
+        assert_eq!(convert_pickle(&od).unwrap().ignored_keys, ["extra"]);
+
+        let good = dict_pickle(&[("W1", &[2, 3], &[0.0; 6]), ("b1", &[3], &[0.0; 3])]);
+        let mut nan = good.clone();
+        let at = nan.len() - 4 - 12; // the first bias value: 3 floats, then "tbu."
+        nan[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+        let mut inf = good.clone();
+        inf[at + 4..at + 8].copy_from_slice(&f32::INFINITY.to_le_bytes());
+        let mut deep = P::default().proto(2).op(b")");
+        for _ in 0..10_000 {
+            deep = deep.op(&[0x85]);
+        }
+        let bad: Vec<(&str, Vec<u8>, &str)> = vec![
+            (
+                "missing key",
+                dict_pickle(&[("W1", &[2, 3], &[0.0; 6])]),
+                "missing key 'b1'",
+            ),
+            (
+                "wrong shape",
+                dict_pickle(&[("W1", &[2, 3], &[0.0; 6]), ("b1", &[2], &[0.0; 2])]),
+                "'b1' has shape (2,), expected (3,)",
+            ),
+            (
+                "NaN",
+                nan,
+                "array 'b1' holds a NaN or infinite value at flat index 0",
+            ),
+            (
+                "infinity",
+                inf,
+                "array 'b1' holds a NaN or infinite value at flat index 1",
+            ),
+            (
+                "truncated before STOP",
+                good[..good.len() - 1].to_vec(),
+                "pickle is truncated: the STOP opcode",
+            ),
+            (
+                "truncated inside the data",
+                good[..good.len() / 2].to_vec(),
+                "but only 16 remain",
+            ),
+            (
+                "top level not a dict",
+                P::default().proto(2).op(b"]").op(b".").0,
+                "top-level object is a list",
+            ),
+            (
+                "os.system",
+                P::default().proto(2).global("os", "system").op(b")R.").0,
+                "forbidden global os.system",
+            ),
+            (
+                "builtins.eval",
+                P::default()
+                    .proto(4)
+                    .stack_global("builtins", "eval")
+                    .op(b")R.")
+                    .0,
+                "forbidden global builtins.eval",
+            ),
+            (
+                "subprocess.Popen",
+                P::default()
+                    .proto(3)
+                    .global("subprocess", "Popen")
+                    .op(b")R.")
+                    .0,
+                "forbidden global subprocess.Popen",
+            ),
+            (
+                "posix.system",
+                P::default().proto(2).global("posix", "system").op(b")R.").0,
+                "forbidden global posix.system",
+            ),
+            ("deep nesting", deep.op(b".").0, "deeper than 100 levels"),
+            (
+                "huge declared length",
+                P::default()
+                    .proto(4)
+                    .op(b"B")
+                    .op(&u32::MAX.to_le_bytes())
+                    .op(b"x")
+                    .0,
+                "declares 4294967295 bytes at byte 2, but only 1 remain",
+            ),
+        ];
+        for (name, pkl, want) in bad {
+            let e = convert_pickle(&pkl).unwrap_err().to_string();
+            assert!(e.contains(want), "{name}: {e}");
+        }
+    }
 }

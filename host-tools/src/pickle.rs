@@ -887,25 +887,25 @@ pub fn read_arrays(pickle: &[u8]) -> Result<ArrayDict> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! Pickles assembled byte by byte in the layout numpy and CPython's pickler produce.
     //! No Python is needed to run these tests.
     use super::*;
 
     /// Opcode-level writer for test streams.
     #[derive(Default)]
-    struct P(Vec<u8>);
+    pub(crate) struct P(pub(crate) Vec<u8>);
 
     impl P {
-        fn op(mut self, bytes: &[u8]) -> Self {
+        pub(crate) fn op(mut self, bytes: &[u8]) -> Self {
             self.0.extend_from_slice(bytes);
             self
         }
-        fn proto(self, n: u8) -> Self {
+        pub(crate) fn proto(self, n: u8) -> Self {
             self.op(&[0x80, n])
         }
         /// BINUNICODE (protocols 1–3) or SHORT_BINUNICODE (4+).
-        fn text(self, s: &str, short: bool) -> Self {
+        pub(crate) fn text(self, s: &str, short: bool) -> Self {
             if short {
                 self.op(&[0x8c, s.len() as u8]).op(s.as_bytes())
             } else {
@@ -915,7 +915,7 @@ mod tests {
             }
         }
         /// GLOBAL 'module name' (protocols ≤ 3).
-        fn global(self, module: &str, name: &str) -> Self {
+        pub(crate) fn global(self, module: &str, name: &str) -> Self {
             self.op(b"c")
                 .op(module.as_bytes())
                 .op(b"\n")
@@ -923,28 +923,28 @@ mod tests {
                 .op(b"\n")
         }
         /// STACK_GLOBAL (protocol 4+).
-        fn stack_global(self, module: &str, name: &str) -> Self {
+        pub(crate) fn stack_global(self, module: &str, name: &str) -> Self {
             self.text(module, true).text(name, true).op(&[0x93])
         }
-        fn int(self, v: u8) -> Self {
+        pub(crate) fn int(self, v: u8) -> Self {
             self.op(&[b'K', v])
         }
-        fn binbytes(self, b: &[u8]) -> Self {
+        pub(crate) fn binbytes(self, b: &[u8]) -> Self {
             self.op(b"B").op(&(b.len() as u32).to_le_bytes()).op(b)
         }
     }
 
     #[derive(Clone, Copy)]
-    struct Spec {
-        shape: [u8; 2],
-        f8: bool,
-        big: bool,
-        fortran: bool,
+    pub(crate) struct Spec {
+        pub(crate) shape: [u8; 2],
+        pub(crate) f8: bool,
+        pub(crate) big: bool,
+        pub(crate) fortran: bool,
     }
 
     /// The raw data numpy stores for `spec`, holding the row-major values 0, 1, 2, …
     /// (as `np.arange(n).reshape(shape).astype(dtype, order=…)`).
-    fn raw(spec: Spec) -> Vec<u8> {
+    pub(crate) fn raw(spec: Spec) -> Vec<u8> {
         let [r, c] = spec.shape.map(usize::from);
         let mut out = Vec::new();
         let order: Vec<usize> = if spec.fortran {
@@ -969,7 +969,7 @@ mod tests {
     /// (`ndarray.__reduce__`: `_reconstruct(ndarray, (0,), b'b')`, then `BUILD` with
     /// `(1, shape, dtype, is_fortran, rawdata)`; the dtype is `dtype('f4', False, True)`
     /// with state `(3, '<', None, None, None, -1, -1, 0)`).
-    fn reconstruct_pickle(protocol: u8, spec: Spec, numpy2: bool) -> Vec<u8> {
+    pub(crate) fn reconstruct_pickle(protocol: u8, spec: Spec, numpy2: bool) -> Vec<u8> {
         let p4 = protocol >= 4;
         let module = if numpy2 {
             "numpy._core.multiarray"
@@ -1040,7 +1040,7 @@ mod tests {
     /// `pickle.dumps({"W1": arr}, protocol=5)` with numpy ≥ 1.16: `ndarray.__reduce_ex__(5)`
     /// gives `_frombuffer(PickleBuffer(arr), dtype, shape, order)`, written in-band as
     /// BYTEARRAY8, the four arguments between MARK and TUPLE, MEMOIZE after each object.
-    fn frombuffer_pickle(spec: Spec, numpy2: bool) -> Vec<u8> {
+    pub(crate) fn frombuffer_pickle(spec: Spec, numpy2: bool) -> Vec<u8> {
         let data = raw(spec);
         let module = if numpy2 {
             "numpy._core.numeric"
@@ -1081,6 +1081,44 @@ mod tests {
             .0
     }
 
+    /// `pickle.dumps({name: np.array(values, np.float32).reshape(shape), …}, protocol=3)`
+    /// with numpy 1.x, for any number of C-order little-endian float32 arrays.
+    pub(crate) fn dict_pickle(arrays: &[(&str, &[usize], &[f32])]) -> Vec<u8> {
+        let mut p = P::default().proto(3).op(b"}").op(b"(");
+        for (name, shape, values) in arrays {
+            p = p
+                .text(name, false)
+                .global("numpy.core.multiarray", "_reconstruct")
+                .global("numpy", "ndarray")
+                .int(0)
+                .op(&[0x85, b'C', 1, b'b', 0x87, b'R', b'('])
+                .int(1)
+                .op(b"(");
+            for &d in shape.iter() {
+                p = p.op(b"J").op(&(d as i32).to_le_bytes());
+            }
+            p = p
+                .op(b"t")
+                .global("numpy", "dtype")
+                .text("f4", false)
+                .int(0)
+                .int(1)
+                .op(&[0x87, b'R', b'('])
+                .int(3)
+                .text("<", false)
+                .op(b"NNNJ")
+                .op(&(-1i32).to_le_bytes())
+                .op(b"J")
+                .op(&(-1i32).to_le_bytes())
+                .int(0)
+                .op(b"tb")
+                .op(&[0x89]);
+            let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            p = p.binbytes(&data).op(b"tb");
+        }
+        p.op(b"u.").0
+    }
+
     fn check(bytes: &[u8]) {
         let d = read_arrays(bytes).unwrap_or_else(|e| panic!("{e}"));
         let w = d.get("W1").expect("W1");
@@ -1088,7 +1126,7 @@ mod tests {
         assert_eq!(w.data, [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
     }
 
-    fn all_specs() -> impl Iterator<Item = Spec> {
+    pub(crate) fn all_specs() -> impl Iterator<Item = Spec> {
         (0..8).map(|k| Spec {
             shape: [2, 3],
             f8: k & 1 != 0,

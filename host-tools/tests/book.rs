@@ -17,6 +17,8 @@ fn book_weights_reach_numpys_accuracy_and_agree_on_every_image() {
         784 * 50 + 50 + 50 * 100 + 100 + 100 * 10 + 10
     );
     let net = Mnist::from_blob(&converted.blob).unwrap();
+    let model = scratchnet::Model::from_bytes(&converted.blob).unwrap();
+    let mut scratch = vec![0.0; model.scratch_len()];
     let images = idx::read_images(&data::find(data::TEST_IMAGES).unwrap()).unwrap();
     let labels = idx::read_labels(&data::find(data::TEST_LABELS).unwrap()).unwrap();
     let reference = read(data::REFERENCE_PREDICTIONS);
@@ -35,6 +37,12 @@ fn book_weights_reach_numpys_accuracy_and_agree_on_every_image() {
     for (n, img) in images.iter().enumerate() {
         let logits = net.logits_pixels(img);
         let c = net.classify_pixels(img);
+        // The run-time-shaped path gives the same logits, bit for bit.
+        let mut dynamic = [0.0; 10];
+        model
+            .logits_pixels(img, &mut scratch, &mut dynamic)
+            .unwrap();
+        assert_eq!(dynamic, logits, "image {n}");
         correct += usize::from(c.class == usize::from(labels[n]));
         agree += usize::from(c.class == usize::from(reference[n]));
         for (a, b) in logits.iter().zip(&ref_logits[n * 10..n * 10 + 10]) {

@@ -214,7 +214,7 @@ fn load_mnist_set(
 fn cmd_eval(path: &Path, images: Option<PathBuf>, labels: Option<PathBuf>) -> Result<()> {
     let bytes = read(path)?;
     let net =
-        Mnist::from_blob(&bytes).with_context(|| format!("cannot load {}", path.display()))?;
+        MnistShaped::load(&bytes).with_context(|| format!("cannot load {}", path.display()))?;
     let (images, labels) = load_mnist_set(images, labels)?;
     // The reference outputs are optional: compared with when the data rule finds them.
     let reference = data::find(data::REFERENCE_PREDICTIONS)
@@ -302,7 +302,7 @@ fn cmd_show(
                 .blob
         }
     };
-    let net = Mnist::from_blob(&blob).context("cannot load the model")?;
+    let net = MnistShaped::load(&blob).context("cannot load the model")?;
     let c = net.classify_pixels(img);
     print!("{}", scratchnet_host::plot::ascii_digit(img));
     println!(
@@ -315,6 +315,58 @@ fn cmd_show(
         println!("wrote {}", out.display());
     }
     Ok(())
+}
+
+/// Any model that reads a 28×28 image and gives 10 classes: the book's 784-50-100-10
+/// network through the typed [`Mnist`] (what the firmware runs), other depths and widths
+/// (e.g. 784-100-10) through the core's run-time-shaped [`Model`], with the same kernel.
+enum MnistShaped<'a> {
+    Typed(Mnist<'a>),
+    RunTime(Model<'a>),
+}
+
+impl<'a> MnistShaped<'a> {
+    fn load(bytes: &'a [u8]) -> Result<Self> {
+        let model = Model::from_bytes(bytes)?;
+        if let Ok(net) = Mnist::from_model(&model) {
+            return Ok(Self::Typed(net));
+        }
+        if model.inputs() != scratchnet::MNIST_PIXELS
+            || model.outputs() != scratchnet::MNIST_CLASSES
+        {
+            bail!(
+                "the model maps {} inputs to {} outputs; MNIST needs 784 inputs and 10 outputs \
+                 (any number of hidden layers, up to {} layers in all)",
+                model.inputs(),
+                model.outputs(),
+                scratchnet::MAX_LAYERS
+            );
+        }
+        Ok(Self::RunTime(model))
+    }
+
+    fn logits_pixels(&self, img: &[u8; 784]) -> [f32; 10] {
+        match self {
+            Self::Typed(net) => net.logits_pixels(img),
+            Self::RunTime(model) => {
+                let mut scratch = vec![0.0; model.scratch_len()];
+                let mut out = [0.0; 10];
+                // Cannot fail: the lengths were checked in `load`.
+                let _ = model.logits_pixels(img, &mut scratch, &mut out);
+                out
+            }
+        }
+    }
+
+    fn classify_pixels(&self, img: &[u8; 784]) -> scratchnet::Classification {
+        let mut y = self.logits_pixels(img);
+        let output = match self {
+            Self::Typed(net) => net.layer3.activation(),
+            Self::RunTime(model) => model.layers()[model.layers().len() - 1].activation(),
+        };
+        output.apply(&mut y);
+        scratchnet::Classification::argmax(&y)
+    }
 }
 
 fn bit(b: bool) -> u8 {
