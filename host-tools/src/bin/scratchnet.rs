@@ -322,7 +322,7 @@ fn cmd_show(
 /// (e.g. 784-100-10) through the core's run-time-shaped [`Model`], with the same kernel.
 enum MnistShaped<'a> {
     Typed(Mnist<'a>),
-    RunTime(Model<'a>),
+    RunTime(Box<Model<'a>>),
 }
 
 impl<'a> MnistShaped<'a> {
@@ -342,7 +342,7 @@ impl<'a> MnistShaped<'a> {
                 scratchnet::MAX_LAYERS
             );
         }
-        Ok(Self::RunTime(model))
+        Ok(Self::RunTime(Box::new(model)))
     }
 
     fn logits_pixels(&self, img: &[u8; 784]) -> [f32; 10] {
