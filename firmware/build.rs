@@ -20,6 +20,13 @@ fn run() -> Result<(), String> {
     println!("cargo:rustc-link-search={}", out.display());
 
     assets::write_model(&manifest, &out)?;
+    if std::env::var_os("CARGO_FEATURE_CORRUPT_MODEL").is_some() {
+        let path = out.join("mnist.scnt");
+        let mut blob = std::fs::read(&path).map_err(|e| e.to_string())?;
+        let at = blob.len() / 2;
+        blob[at] ^= 0x08; // one bit of a weight in the middle of layer 1
+        write_if_changed(&path, &blob)?;
+    }
     let set = assets::test_set(&manifest)?;
     let raw: Vec<u8> = set.images.iter().flatten().copied().collect();
     write_if_changed(&out.join("images.u8"), &raw)?;

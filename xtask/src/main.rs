@@ -4,6 +4,7 @@
 //!   and (when `firmware/` exists) the firmware's on-target tests in QEMU.
 //! - `cargo xtask demo`  — the main job: the firmware demo on the emulated Cortex-M4F.
 //! - `cargo xtask setup` — installs what a bare machine lacks, saying what it does.
+//! - `cargo xtask audit` — `cargo deny check advisories`, where the network allows.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -53,6 +54,31 @@ fn have(program: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+fn have_cargo_subcommand(name: &str) -> bool {
+    Command::new("cargo")
+        .args([name, "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The workspaces, and the path of deny.toml from each.
+const WORKSPACES: [(&str, &str); 3] = [
+    (".", "deny.toml"),
+    ("firmware", "../deny.toml"),
+    ("firmware/board-nrf52840dk", "../../deny.toml"),
+];
+
+/// `cargo deny check` of `checks` in every workspace.
+fn deny(checks: &[&str]) -> Result {
+    let root = root();
+    for (dir, config) in WORKSPACES {
+        let mut args = vec!["deny", "--config", config, "check"];
+        args.extend_from_slice(checks);
+        run(&root.join(dir), "cargo", &args)?;
+    }
+    Ok(())
+}
+
 /// rustup targets and components, cargo tools, and QEMU.
 fn setup(firmware: bool) -> Result {
     let root = root();
@@ -69,6 +95,10 @@ fn setup(firmware: bool) -> Result {
             eprintln!("xtask: installing the rustup component {c}");
             run(&root, "rustup", &["component", "add", c])?;
         }
+    }
+    if !have_cargo_subcommand("deny") {
+        eprintln!("xtask: installing cargo-deny (cargo install --locked cargo-deny)");
+        run(&root, "cargo", &["install", "--locked", "cargo-deny"])?;
     }
     if !firmware {
         return Ok(());
@@ -118,6 +148,8 @@ fn test() -> Result {
             "warnings",
         ],
     )?;
+    // Supply chain: banned crates (bincode), licenses, sources. Advisories: `cargo xtask audit`.
+    deny(&["bans", "licenses", "sources"])?;
     run(&root, "cargo", &["test", "--workspace"])?;
     for t in CORE_TARGETS {
         run(
@@ -146,9 +178,18 @@ fn test() -> Result {
         run(
             &fw,
             "cargo",
-            &["clippy", "--workspace", "--", "-D", "warnings"],
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--release",
+                "--",
+                "-D",
+                "warnings",
+            ],
         )?;
         run(&fw, "cargo", &["test", "--release"])?;
+        corrupt_model_is_refused(&fw)?;
         // The real-board profile cannot run here; it must build, clean.
         let board = fw.join("board-nrf52840dk");
         run(&board, "cargo", &["fmt", "--all", "--check"])?;
@@ -161,6 +202,35 @@ fn test() -> Result {
     }
     eprintln!("xtask: all checks passed");
     Ok(())
+}
+
+/// On target: a firmware whose model blob is damaged reports the error over defmt and
+/// exits with 1 — not 0, and not the HardFault handler's 2.
+fn corrupt_model_is_refused(fw: &Path) -> Result {
+    let args = ["run", "--release", "--features", "corrupt-model"];
+    eprintln!(
+        "xtask: $ cargo {} (must refuse the model and exit 1)",
+        args.join(" ")
+    );
+    let out = Command::new("cargo")
+        .args(args)
+        .current_dir(fw)
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let refused = stdout
+        .lines()
+        .any(|l| l.contains("model blob refused: blob is damaged: CRC-32"));
+    if out.status.code() == Some(1) && refused {
+        eprintln!("xtask: the damaged model was refused (exit 1)");
+        Ok(())
+    } else {
+        Err(format!(
+            "a damaged model was not refused as it should be ({}):\n{stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
 }
 
 fn demo() -> Result {
@@ -179,9 +249,10 @@ fn main() -> ExitCode {
         "test" => test(),
         "demo" => demo(),
         "setup" => setup(true),
+        "audit" => setup(false).and_then(|()| deny(&["advisories"])),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|demo|setup>\n  test   every check (fmt, clippy, host tests, cross builds, on-target tests)\n  demo   the MNIST demo on the emulated Cortex-M4F (QEMU mps2-an386)\n  setup  install the targets and tools the other tasks need"
+                "usage: cargo xtask <test|demo|setup|audit>\n  test   every check (fmt, clippy, host tests, cross builds, on-target tests)\n  demo   the MNIST demo on the emulated Cortex-M4F (QEMU mps2-an386)\n  setup  install the targets and tools the other tasks need\n  audit  cargo deny check advisories (needs the RustSec database from the network)"
             );
             return ExitCode::from(2);
         }

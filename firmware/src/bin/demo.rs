@@ -75,7 +75,7 @@ fn main() -> ! {
     let net = match Mnist::from_blob(&MODEL.0) {
         Ok(n) => n,
         Err(e) => {
-            defmt::error!("model blob refused: {}", e);
+            defmt::error!("model blob refused: {}", defmt::Display2Format(&e));
             exit(1)
         }
     };
