@@ -323,17 +323,17 @@ impl<'a> Model<'a> {
             .unwrap_or(0)
     }
 
-    /// Runs every layer on inputs `x` (an iterator of exactly [`inputs`](Self::inputs)
-    /// values), leaving the last layer's values *before* its activation in `out`.
+    /// Runs every layer on inputs `x` (exactly [`inputs`](Self::inputs) f32 values or
+    /// [`Pixels`](crate::Pixels)), leaving the last layer's values *before* its activation in `out`.
     ///
     /// For networks whose shape is known only at run time (any number of layers up to
     /// [`MAX_LAYERS`]); the typed [`Network3`](crate::Network3) computes the same values
     /// bit for bit with the same kernel. Fails with [`Error::BufferTooSmall`] when `scratch`
     /// is shorter than [`scratch_len`](Self::scratch_len), and [`Error::BatchMismatch`] when
     /// `x` or `out` have the wrong length; nothing else can fail.
-    pub fn logits_iter(
+    pub fn logits_of<'x, X: crate::input::Input<'x>>(
         &self,
-        x: impl ExactSizeIterator<Item = f32>,
+        x: X,
         scratch: &mut [f32],
         out: &mut [f32],
     ) -> Result<()> {
@@ -368,7 +368,7 @@ impl<'a> Model<'a> {
             } else {
                 (&back[..src_len], &mut front[..])
             };
-            let x = src.iter().copied();
+            let x = src;
             if k == last {
                 crate::layer::affine(l.weights, l.biases, x, out);
             } else {
@@ -383,18 +383,14 @@ impl<'a> Model<'a> {
         Ok(())
     }
 
-    /// [`logits_iter`](Self::logits_iter) for f32 inputs.
+    /// [`logits_of`](Self::logits_of) for f32 inputs.
     pub fn logits(&self, x: &[f32], scratch: &mut [f32], out: &mut [f32]) -> Result<()> {
-        self.logits_iter(x.iter().copied(), scratch, out)
+        self.logits_of(x, scratch, out)
     }
 
-    /// [`logits_iter`](Self::logits_iter) for u8 pixels, normalised by `/255` on the fly.
+    /// [`logits_of`](Self::logits_of) for u8 pixels, normalised by `/255` on the fly.
     pub fn logits_pixels(&self, x: &[u8], scratch: &mut [f32], out: &mut [f32]) -> Result<()> {
-        self.logits_iter(
-            x.iter().copied().map(crate::network::normalize_pixel),
-            scratch,
-            out,
-        )
+        self.logits_of(crate::input::Pixels(x), scratch, out)
     }
 
     /// The output layer's activation applied to `out` after [`logits`](Self::logits) (the

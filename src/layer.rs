@@ -3,6 +3,7 @@
 use crate::activation::Activation;
 use crate::blob::Layer;
 use crate::error::{Error, Result, Shape};
+use crate::input::{Entry, Input};
 use crate::params::Params;
 
 /// A dense (fully connected) layer with `IN` inputs and `OUT` outputs:
@@ -84,43 +85,97 @@ impl<'a, const IN: usize, const OUT: usize> Dense<'a, IN, OUT> {
         self.biases
     }
 
-    /// `A = X·W + B` without the activation, for inputs given as an iterator of `IN` values.
+    /// `A = X·W + B` without the activation, for `IN` inputs (f32 values or [`Pixels`](crate::Pixels)).
     ///
     /// Each output is summed over the inputs in order, then the bias is added, as numpy's
-    /// `np.dot(x, W) + b` does. Rows whose input is exactly zero are skipped: they add `±0`,
-    /// which leaves every sum unchanged, bit for bit (weights are finite).
-    pub fn affine(&self, x: impl IntoIterator<Item = f32>, a: &mut [f32; OUT]) {
-        affine(self.weights, self.biases, x.into_iter().take(IN), a);
+    /// `np.dot(x, W) + b` does (zero inputs skipped: see [`Input`]).
+    pub fn affine<'x, X: Input<'x>>(&self, x: X, a: &mut [f32; OUT]) {
+        affine(self.weights, self.biases, x, a);
     }
 
     /// `Z = h(X·W + B)`: the layer's output for inputs `x`.
     pub fn forward(&self, x: &[f32; IN], z: &mut [f32; OUT]) {
-        self.affine(x.iter().copied(), z);
+        self.affine(&x[..], z);
         self.activation.apply(z);
     }
 }
 
+/// Outputs computed per pass of the f32 kernel: their sums stay in FPU registers while the
+/// weight rows stream past (Cortex-M4F has 32 single-precision registers; 25 sums leave
+/// room for the input and the weights).
+const WIDE: usize = 20;
+/// The block for what is left after the wide blocks (e.g. the book's 10 outputs).
+const NARROW: usize = 10;
+
 /// `a = x·W + b` for a row-major `W` with `a.len()` columns: the one kernel behind every
 /// layer, typed ([`Dense`]) or sized at run time ([`Model`](crate::Model)).
 ///
-/// Each output is summed over the inputs in order, then the bias is added. Rows whose input
-/// is exactly zero are skipped: they add `±0`, which leaves every sum unchanged.
-pub(crate) fn affine(
+/// Every output's sum runs over the non-zero inputs in index order, starting from `+0`,
+/// then adds the bias: the same values, bit for bit, as a plain `a[j] += x[i]·W[i][j]`
+/// loop. The outputs are taken [`WIDE`] at a time so that their sums stay in registers and
+/// each weight is loaded once.
+pub(crate) fn affine<'x>(
     weights: Params<'_>,
     biases: Params<'_>,
-    x: impl IntoIterator<Item = f32>,
+    x: impl Input<'x>,
     a: &mut [f32],
 ) {
     let columns = a.len();
-    a.fill(0.0);
-    for (i, xi) in x.into_iter().enumerate() {
-        if xi != 0.0 {
-            weights.axpy_row(i * columns, xi, a);
+    match weights.as_f32() {
+        Some(w) => {
+            // Wide blocks first (fewer passes over the inputs), then narrower ones.
+            let (wide, rest) = a.split_at_mut(a.len() / WIDE * WIDE);
+            blocks::<WIDE>(w, columns, 0, x, wide);
+            let (narrow, rest) = rest.split_at_mut(rest.len() / NARROW * NARROW);
+            blocks::<NARROW>(w, columns, wide.len(), x, narrow);
+            blocks::<1>(w, columns, wide.len() + narrow.len(), x, rest);
+        }
+        None => {
+            a.fill(0.0);
+            for (i, &e) in x.entries().iter().enumerate() {
+                if !e.is_zero() {
+                    weights.axpy_row(i * columns, e.value(), a);
+                }
+            }
         }
     }
     for (a, b) in a.iter_mut().zip(biases.iter()) {
         *a += b;
     }
+}
+
+/// `out[k] = Σᵢ xᵢ·W[i][j0 + k]`, `B` outputs per pass over the inputs.
+#[inline(always)]
+fn blocks<'x, const B: usize>(
+    w: &[f32],
+    columns: usize,
+    j0: usize,
+    x: impl Input<'x>,
+    out: &mut [f32],
+) {
+    for (n, out) in out.chunks_exact_mut(B).enumerate() {
+        let sums = block::<B>(w, columns, j0 + n * B, x);
+        out.copy_from_slice(&sums);
+    }
+}
+
+/// The sums `Σᵢ xᵢ·W[i][j0 + k]` for `k < B`, over the non-zero `xᵢ` in order.
+#[inline(always)]
+fn block<'x, const B: usize>(w: &[f32], columns: usize, j0: usize, x: impl Input<'x>) -> [f32; B] {
+    let mut acc = [0.0f32; B];
+    let mut add = |row: &[f32], xi: f32| {
+        if let Some(row) = row.get(j0..).and_then(|r| r.first_chunk::<B>()) {
+            for (s, wij) in acc.iter_mut().zip(row) {
+                *s += xi * wij;
+            }
+        }
+    };
+    for (row, &e) in w.chunks_exact(columns).zip(x.entries()) {
+        if !e.is_zero() {
+            add(row, e.value());
+        }
+    }
+    acc
 }
 
 #[cfg(test)]
@@ -137,7 +192,7 @@ mod tests {
         let b = [0.1, 0.2, 0.3];
         let layer = Dense::new(&w, &b, Activation::Sigmoid);
         let mut a = [0.0; 3];
-        layer.affine([1.0, 0.5], &mut a);
+        layer.affine(&[1.0, 0.5][..], &mut a);
         for (g, w) in a.iter().zip([0.3, 0.7, 1.1]) {
             assert!((g - w).abs() < 1e-6, "{a:?}");
         }
@@ -154,7 +209,7 @@ mod tests {
         let b = [0.0, -1.0];
         let layer = Dense::new(&w, &b, Activation::Identity);
         let mut a = [0.0; 2];
-        layer.affine([0.0, 2.0, 0.0], &mut a);
+        layer.affine(&[0.0, 2.0, 0.0][..], &mut a);
         assert_eq!(a, [0.0 * 1e-3 + 2.0 * -7.5 + 0.0, 2.0 * 3.25 - 1.0]);
     }
 }

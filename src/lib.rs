@@ -41,6 +41,7 @@ mod activation;
 mod blob;
 mod crc32;
 mod error;
+mod input;
 mod layer;
 mod learning;
 pub mod math;
@@ -55,9 +56,10 @@ pub use blob::{
 };
 pub use crc32::crc32;
 pub use error::{Error, Result, Shape};
+pub use input::{Entry, Input, Pixels, normalize_pixel};
 pub use layer::Dense;
 pub use learning::{Epoch, LearningRule, Trained, gate_examples};
-pub use network::{Classification, MNIST_CLASSES, MNIST_PIXELS, Mnist, Network3, normalize_pixel};
+pub use network::{Classification, MNIST_CLASSES, MNIST_PIXELS, Mnist, Network3};
 pub use params::{Iter as ParamsIter, Params};
 pub use perceptron::{
     AND, GATES, Gate, NAND, OR, Perceptron, TRUTH_TABLE_INPUTS, TwoLayerPerceptron, XOR, and, nand,

@@ -2,6 +2,7 @@
 
 use crate::blob::Model;
 use crate::error::{Error, Result};
+use crate::input::{Input, Pixels};
 use crate::layer::Dense;
 
 /// A three-layer network `I → H1 → H2 → O`: three [`Dense`] layers whose sizes chain by
@@ -54,12 +55,6 @@ impl Classification {
     }
 }
 
-/// Normalises a pixel like the book's `load_mnist(normalize=True)`: `p / 255` in f32.
-#[inline]
-pub fn normalize_pixel(p: u8) -> f32 {
-    f32::from(p) / 255.0
-}
-
 impl<'a, const I: usize, const H1: usize, const H2: usize, const O: usize>
     Network3<'a, I, H1, H2, O>
 {
@@ -99,27 +94,28 @@ impl<'a, const I: usize, const H1: usize, const H2: usize, const O: usize>
         Self::from_model(&Model::from_bytes(bytes)?)
     }
 
-    /// `A3 = Z2·W3 + B3`: the output layer's values before its activation (the logits).
-    pub fn logits_iter(&self, x: impl IntoIterator<Item = f32>, a3: &mut [f32; O]) {
+    /// `A3 = Z2·W3 + B3`: the output layer's values before its activation (the logits), for
+    /// `I` inputs (f32 values or [`Pixels`]).
+    pub fn logits_of<'x, X: Input<'x>>(&self, x: X, a3: &mut [f32; O]) {
         let mut z1 = [0.0; H1];
         self.layer1.affine(x, &mut z1);
         self.layer1.activation().apply(&mut z1);
         let mut z2 = [0.0; H2];
         self.layer2.forward(&z1, &mut z2);
-        self.layer3.affine(z2, a3);
+        self.layer3.affine(&z2[..], a3);
     }
 
     /// The logits for an input of f32 values.
     pub fn logits(&self, x: &[f32; I]) -> [f32; O] {
         let mut y = [0.0; O];
-        self.logits_iter(x.iter().copied(), &mut y);
+        self.logits_of(&x[..], &mut y);
         y
     }
 
-    /// The logits for an input of u8 pixels, normalised on the fly by [`normalize_pixel`].
+    /// The logits for an input of u8 pixels, normalised on the fly by [`normalize_pixel`](crate::normalize_pixel).
     pub fn logits_pixels(&self, x: &[u8; I]) -> [f32; O] {
         let mut y = [0.0; O];
-        self.logits_iter(x.iter().copied().map(normalize_pixel), &mut y);
+        self.logits_of(Pixels(x), &mut y);
         y
     }
 
@@ -204,6 +200,7 @@ pub type Mnist<'a> = Network3<'a, MNIST_PIXELS, 50, 100, MNIST_CLASSES>;
 mod tests {
     use super::*;
     use crate::activation::Activation::{Identity, Sigmoid};
+    use crate::input::normalize_pixel;
 
     const W1: [[f32; 3]; 2] = [[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]];
     const B1: [f32; 3] = [0.1, 0.2, 0.3];

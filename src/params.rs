@@ -20,11 +20,28 @@ impl<'a> Params<'a> {
 
     /// Parameters stored as little-endian `f32` bytes; `None` unless the length is a
     /// multiple of 4.
-    pub const fn from_le_bytes(bytes: &'a [u8]) -> Option<Self> {
-        if bytes.len().is_multiple_of(4) {
-            Some(Self(Repr::LeBytes(bytes)))
-        } else {
-            None
+    ///
+    /// On a little-endian target, bytes at a 4-byte-aligned address (as in a blob placed at
+    /// an aligned address in flash) are viewed in place as `&[f32]`, so kernels load each
+    /// weight with one instruction; otherwise each value is assembled from its bytes.
+    pub fn from_le_bytes(bytes: &'a [u8]) -> Option<Self> {
+        if !bytes.len().is_multiple_of(4) {
+            return None;
+        }
+        if cfg!(target_endian = "little")
+            && let Ok(values) = bytemuck::try_cast_slice::<u8, f32>(bytes)
+        {
+            return Some(Self(Repr::F32(values)));
+        }
+        Some(Self(Repr::LeBytes(bytes)))
+    }
+
+    /// The values as a native `f32` slice, when they are held (or could be viewed in place)
+    /// as one: then the fast kernel runs; otherwise the plain one.
+    pub fn as_f32(&self) -> Option<&'a [f32]> {
+        match self.0 {
+            Repr::F32(v) => Some(v),
+            Repr::LeBytes(_) => None,
         }
     }
 

@@ -139,7 +139,12 @@ pub mod cost {
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
-    defmt::error!("panic: {}", defmt::Display2Format(info));
+    // The location only: formatting the message would pull core::fmt (and its float
+    // printing, ~20 KB) into flash. defmt's own asserts log their details before panicking.
+    match info.location() {
+        Some(l) => defmt::error!("panic at {=str}:{=u32}", l.file(), l.line()),
+        None => defmt::error!("panic"),
+    }
     exit(1)
 }
 

@@ -19,6 +19,19 @@ fn book_weights_reach_numpys_accuracy_and_agree_on_every_image() {
     let net = Mnist::from_blob(&converted.blob).unwrap();
     let model = scratchnet::Model::from_bytes(&converted.blob).unwrap();
     let mut scratch = vec![0.0; model.scratch_len()];
+    // The same blob one byte off alignment: its weights cannot be viewed as &[f32], so the
+    // core falls back to its plain kernel (a[j] += x·w, one value at a time from the bytes).
+    let mut shifted = vec![0u8; converted.blob.len() + 1];
+    shifted[1..].copy_from_slice(&converted.blob);
+    let plain = Mnist::from_blob(&shifted[1..]).unwrap();
+    assert!(
+        net.layer1.weights().as_f32().is_some(),
+        "the blob is aligned: fast kernel"
+    );
+    assert!(
+        plain.layer1.weights().as_f32().is_none(),
+        "misaligned: plain kernel"
+    );
     let images = idx::read_images(&data::find(data::TEST_IMAGES).unwrap()).unwrap();
     let labels = idx::read_labels(&data::find(data::TEST_LABELS).unwrap()).unwrap();
     let reference = read(data::REFERENCE_PREDICTIONS);
@@ -43,6 +56,8 @@ fn book_weights_reach_numpys_accuracy_and_agree_on_every_image() {
             .logits_pixels(img, &mut scratch, &mut dynamic)
             .unwrap();
         assert_eq!(dynamic, logits, "image {n}");
+        // The optimized kernel (blocked, zero-skipping) equals the plain one, bit for bit.
+        assert_eq!(plain.logits_pixels(img), logits, "image {n}");
         correct += usize::from(c.class == usize::from(labels[n]));
         agree += usize::from(c.class == usize::from(reference[n]));
         for (a, b) in logits.iter().zip(&ref_logits[n * 10..n * 10 + 10]) {

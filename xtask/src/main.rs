@@ -220,7 +220,7 @@ fn corrupt_model_is_refused(fw: &Path) -> Result {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let refused = stdout
         .lines()
-        .any(|l| l.contains("model blob refused: blob is damaged: CRC-32"));
+        .any(|l| l.contains("model blob refused: ChecksumMismatch"));
     if out.status.code() == Some(1) && refused {
         eprintln!("xtask: the damaged model was refused (exit 1)");
         Ok(())

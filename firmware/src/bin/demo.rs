@@ -45,7 +45,7 @@ fn gates() {
                 t.perceptron.weights[0],
                 t.perceptron.weights[1]
             ),
-            Err(e) => defmt::println!("learning rule: {=str}: {}", name, defmt::Display2Format(&e)),
+            Err(e) => defmt::println!("learning rule: {=str}: {}", name, e),
         }
     }
 }
@@ -75,7 +75,7 @@ fn main() -> ! {
     let net = match Mnist::from_blob(&MODEL.0) {
         Ok(n) => n,
         Err(e) => {
-            defmt::error!("model blob refused: {}", defmt::Display2Format(&e));
+            defmt::error!("model blob refused: {}", e);
             exit(1)
         }
     };

@@ -1,0 +1,50 @@
+//! Where the instructions of one inference go, phase by phase, on the first test images
+//! (`cargo run --release --bin profile`). SysTick ticks × 40 under `-icount shift=0`.
+#![no_std]
+#![no_main]
+
+use cortex_m_rt::entry;
+use scratchnet::{Mnist, Pixels};
+use scratchnet_firmware::{FIRST100_IMAGES, MODEL, cost, exit};
+
+#[entry]
+fn main() -> ! {
+    let mut cp = cortex_m::Peripherals::take().unwrap();
+    cost::start(&mut cp.SYST);
+    let Ok(net) = Mnist::from_blob(&MODEL.0) else {
+        exit(1)
+    };
+    let mut t = [0u64; 7];
+    let n = 100;
+    for img in FIRST100_IMAGES.chunks_exact(784).take(n) {
+        let Ok(img) = <&[u8; 784]>::try_from(img) else {
+            exit(1)
+        };
+        let mut z1 = [0.0; 50];
+        let mut z2 = [0.0; 100];
+        let mut y = [0.0; 10];
+        let ((), a) = cost::ticks(|| net.layer1.affine(Pixels(img), &mut z1));
+        let ((), b) = cost::ticks(|| net.layer1.activation().apply(&mut z1));
+        let ((), c) = cost::ticks(|| net.layer2.affine(&z1[..], &mut z2));
+        let ((), d) = cost::ticks(|| net.layer2.activation().apply(&mut z2));
+        let ((), e) = cost::ticks(|| net.layer3.affine(&z2[..], &mut y));
+        let ((), f) = cost::ticks(|| net.layer3.activation().apply(&mut y));
+        let (_, g) = cost::ticks(|| net.classify_pixels(img));
+        for (s, v) in t.iter_mut().zip([a, b, c, d, e, f, g]) {
+            *s += u64::from(v);
+        }
+    }
+    let per = |v: u64| v * cost::INSTRUCTIONS_PER_TICK / n as u64;
+    defmt::println!(
+        "profile (instructions per image, mean of {=usize}): layer1 affine {=u64}, sigmoid(50) {=u64}, layer2 affine {=u64}, sigmoid(100) {=u64}, layer3 affine {=u64}, softmax(10) {=u64}; whole classify_pixels {=u64}",
+        n,
+        per(t[0]),
+        per(t[1]),
+        per(t[2]),
+        per(t[3]),
+        per(t[4]),
+        per(t[5]),
+        per(t[6])
+    );
+    exit(0)
+}

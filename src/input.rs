@@ -1,0 +1,89 @@
+//! What a layer reads: f32 values, or u8 pixels normalised on the fly.
+
+/// A layer's input vector. Kernels visit only its non-zero entries: a zero input adds
+/// `±0` to every sum, which changes no sum (weights are finite), so skipping it is exact.
+///
+/// Implemented for `&[f32]` and [`Pixels`]; sealed.
+pub trait Input<'a>: Copy + 'a + sealed::Sealed {
+    /// The stored entry: `f32`, or a `u8` pixel.
+    type Entry: Entry;
+
+    /// The entries.
+    fn entries(self) -> &'a [Self::Entry];
+
+    /// The number of entries.
+    fn len(self) -> usize;
+
+    /// `true` when there are no entries.
+    fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One entry of an [`Input`]; sealed.
+pub trait Entry: Copy + sealed::Sealed {
+    /// `true` for an entry whose value is exactly zero.
+    fn is_zero(self) -> bool;
+    /// The entry's value.
+    fn value(self) -> f32;
+}
+
+impl Entry for f32 {
+    #[inline(always)]
+    fn is_zero(self) -> bool {
+        self == 0.0
+    }
+    #[inline(always)]
+    fn value(self) -> f32 {
+        self
+    }
+}
+
+impl Entry for u8 {
+    #[inline(always)]
+    fn is_zero(self) -> bool {
+        self == 0
+    }
+    #[inline(always)]
+    fn value(self) -> f32 {
+        normalize_pixel(self)
+    }
+}
+
+/// u8 pixels, read as `p / 255` in f32 like the book's `load_mnist(normalize=True)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pixels<'a>(pub &'a [u8]);
+
+/// Normalises a pixel like the book's `load_mnist(normalize=True)`: `p / 255` in f32.
+#[inline]
+pub fn normalize_pixel(p: u8) -> f32 {
+    f32::from(p) / 255.0
+}
+
+impl<'a> Input<'a> for &'a [f32] {
+    type Entry = f32;
+    fn entries(self) -> &'a [f32] {
+        self
+    }
+    fn len(self) -> usize {
+        <[f32]>::len(self)
+    }
+}
+
+impl<'a> Input<'a> for Pixels<'a> {
+    type Entry = u8;
+    fn entries(self) -> &'a [u8] {
+        self.0
+    }
+    fn len(self) -> usize {
+        self.0.len()
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for &[f32] {}
+    impl Sealed for super::Pixels<'_> {}
+    impl Sealed for f32 {}
+    impl Sealed for u8 {}
+}
