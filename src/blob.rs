@@ -16,14 +16,22 @@
 //!
 //! The **layer table** is postcard: the layer count as a varint, then per layer
 //! `inputs` (varint u32), `outputs` (varint u32), `activation` (varint: identity 0, step 1,
-//! sigmoid 2, ReLU 3, softmax 4) and `element` (varint: f32 0).
+//! sigmoid 2, ReLU 3, softmax 4) and `element` (varint: f32 0, int8 1).
 //!
 //! Zero bytes follow up to the next offset (from the start of the blob) that is a multiple
-//! of 16. Then, for each layer in order, its weights `W` (`inputs × outputs` values,
-//! row-major: the book's layout) and its biases `B` (`outputs` values), each value a
-//! little-endian IEEE-754 `f32`. Every array starts at a multiple of 4 bytes from the
-//! start of the blob, so a blob placed at a word-aligned address in flash has word-aligned
-//! parameters. Nothing follows the last array.
+//! of 16. Then, for each layer in order:
+//!
+//! * **f32 layers**: the weights `W` (`inputs × outputs` values, row-major: the book's
+//!   layout), then the biases `B` (`outputs` values), each a little-endian IEEE-754 `f32`.
+//! * **int8 layers** (per-output-channel symmetric quantization, `W[i][j] ≈ q[j][i]·s[j]`):
+//!   the quantized weights `q` as i8, *output-major* (`outputs` rows of `inputs` values,
+//!   each row zero-padded to a multiple of 4 bytes, so that each output's weights stream
+//!   contiguously, four at a time), then `B` (`outputs` f32), then the scales `s`
+//!   (`outputs` f32, finite and positive).
+//!
+//! Every array starts at a multiple of 4 bytes from the start of the blob, so a blob placed
+//! at a word-aligned address in flash has word-aligned parameters. Nothing follows the last
+//! array.
 //!
 //! [`Model::from_bytes`] checks all of this, the CRC, that every layer's inputs equal the
 //! previous layer's outputs, and that every parameter is finite, once; inference after that
@@ -53,6 +61,9 @@ pub const PARAMS_ALIGN: usize = 16;
 pub enum ElementType {
     /// Little-endian IEEE-754 single precision, 4 bytes a value.
     F32,
+    /// Symmetric int8 weights with one f32 scale per output, output-major (see the module
+    /// documentation); biases stay f32.
+    I8,
 }
 
 impl ElementType {
@@ -60,6 +71,7 @@ impl ElementType {
     pub const fn size(self) -> usize {
         match self {
             ElementType::F32 => 4,
+            ElementType::I8 => 1,
         }
     }
 
@@ -67,6 +79,7 @@ impl ElementType {
     pub const fn name(self) -> &'static str {
         match self {
             ElementType::F32 => "f32",
+            ElementType::I8 => "int8",
         }
     }
 }
@@ -88,6 +101,18 @@ pub struct Layer<'a> {
     element: ElementType,
     weights: Params<'a>,
     biases: Params<'a>,
+    quantized: Option<QuantizedWeights<'a>>,
+}
+
+/// The int8 weights of a layer: `W[i][j] ≈ rows[j·stride + i] · scales[j]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QuantizedWeights<'a> {
+    /// Output-major rows of `stride` values; the values past `inputs` are zero.
+    pub rows: &'a [i8],
+    /// Row length: `inputs` rounded up to a multiple of 4.
+    pub stride: usize,
+    /// One positive scale per output.
+    pub scales: Params<'a>,
 }
 
 impl<'a> Layer<'a> {
@@ -103,9 +128,14 @@ impl<'a> Layer<'a> {
     pub const fn element(&self) -> ElementType {
         self.element
     }
-    /// `W`, `inputs × outputs` values, row-major.
+    /// `W`, `inputs × outputs` values, row-major (empty for an int8 layer: see
+    /// [`quantized`](Self::quantized)).
     pub const fn weights(&self) -> Params<'a> {
         self.weights
+    }
+    /// The int8 weights and their scales, for an int8 layer.
+    pub const fn quantized(&self) -> Option<QuantizedWeights<'a>> {
+        self.quantized
     }
     /// `B`, `outputs` values.
     pub const fn biases(&self) -> Params<'a> {
@@ -134,13 +164,20 @@ const fn align_up(n: usize, to: usize) -> usize {
     n.div_ceil(to) * to
 }
 
-/// Bytes of `W` and `B` for a layer, or `None` on overflow.
-fn param_bytes(shape: Shape, element: ElementType) -> Option<(usize, usize)> {
+/// Bytes of `W`, `B` and the scales for a layer, or `None` on overflow.
+fn param_bytes(shape: Shape, element: ElementType) -> Option<(usize, usize, usize)> {
     let n_in = usize::try_from(shape.inputs).ok()?;
     let n_out = usize::try_from(shape.outputs).ok()?;
-    let w = n_in.checked_mul(n_out)?.checked_mul(element.size())?;
-    let b = n_out.checked_mul(element.size())?;
-    Some((align_up(w, 4), align_up(b, 4)))
+    let b = n_out.checked_mul(4)?;
+    Some(match element {
+        ElementType::F32 => (n_in.checked_mul(n_out)?.checked_mul(4)?, b, 0),
+        ElementType::I8 => (n_out.checked_mul(quant_stride(n_in)?)?, b, b),
+    })
+}
+
+/// The row length of int8 weights: `inputs` rounded up to a multiple of 4.
+pub(crate) fn quant_stride(inputs: usize) -> Option<usize> {
+    Some(inputs.checked_add(3)? / 4 * 4)
 }
 
 impl<'a> Model<'a> {
@@ -234,26 +271,53 @@ impl<'a> Model<'a> {
             if r.inputs == 0 || r.outputs == 0 {
                 return Err(Error::BadLength { layer: index });
             }
-            let (w_len, b_len) =
-                param_bytes(shape, r.element).ok_or(Error::BadLength { layer: index })?;
-            let w_end = at
-                .checked_add(w_len)
-                .ok_or(Error::BadLength { layer: index })?;
-            let b_end = w_end
-                .checked_add(b_len)
-                .ok_or(Error::BadLength { layer: index })?;
+            let bad_length = Error::BadLength { layer: index };
+            let (w_len, b_len, s_len) = param_bytes(shape, r.element).ok_or(bad_length)?;
+            let w_end = at.checked_add(w_len).ok_or(bad_length)?;
+            let b_end = w_end.checked_add(b_len).ok_or(bad_length)?;
+            let s_end = b_end.checked_add(s_len).ok_or(bad_length)?;
             let too_short = Error::Truncated {
-                needed: b_end,
+                needed: s_end,
                 found: blob.len(),
             };
             let weights = blob.get(at..w_end).ok_or(too_short)?;
             let biases = blob.get(w_end..b_end).ok_or(too_short)?;
+            let scales = blob.get(b_end..s_end).ok_or(too_short)?;
+            let biases = Params::from_le_bytes(biases).ok_or(bad_length)?;
+            let (weights, quantized) = match r.element {
+                ElementType::F32 => (Params::from_le_bytes(weights).ok_or(bad_length)?, None),
+                ElementType::I8 => {
+                    let stride = quant_stride(r.inputs as usize).ok_or(bad_length)?;
+                    // Row padding must be zero: kernels read rows four values at a time.
+                    if weights
+                        .chunks_exact(stride)
+                        .any(|row| row[r.inputs as usize..].iter().any(|&b| b != 0))
+                    {
+                        return Err(Error::Malformed);
+                    }
+                    let scales = Params::from_le_bytes(scales).ok_or(bad_length)?;
+                    if let Some(i) = scales.iter().position(|s| !(s.is_finite() && s > 0.0)) {
+                        return Err(Error::NotFinite {
+                            layer: index,
+                            index: biases.len() + i,
+                        });
+                    }
+                    let rows = bytemuck::cast_slice::<u8, i8>(weights);
+                    let q = QuantizedWeights {
+                        rows,
+                        stride,
+                        scales,
+                    };
+                    (Params::from_f32(&[]), Some(q))
+                }
+            };
             let layer = Layer {
                 shape,
                 activation: r.activation,
                 element: r.element,
-                weights: Params::from_le_bytes(weights).ok_or(Error::BadLength { layer: index })?,
-                biases: Params::from_le_bytes(biases).ok_or(Error::BadLength { layer: index })?,
+                weights,
+                biases,
+                quantized,
             };
             if let Some(i) = layer
                 .weights
@@ -267,7 +331,7 @@ impl<'a> Model<'a> {
                 });
             }
             layers.push(layer).map_err(|_| Error::Malformed)?;
-            at = b_end;
+            at = s_end;
         }
         if at != blob.len() {
             return Err(Error::TrailingBytes {
@@ -412,22 +476,46 @@ impl<'a> Model<'a> {
     pub fn parameter_count(&self) -> usize {
         self.layers
             .iter()
-            .map(|l| l.weights.len() + l.biases.len())
+            .map(|l| (l.shape.inputs as usize) * (l.shape.outputs as usize) + l.biases.len())
             .sum()
     }
 }
 
-/// A layer to write into a blob: its shape, activation, and parameters as f32.
+/// A layer to write into a blob: its shape, activation, weights and biases.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LayerSpec<'s> {
     /// `inputs × outputs`.
     pub shape: Shape,
     /// The activation after `A = X·W + B`.
     pub activation: Activation,
-    /// `W`, row-major `inputs × outputs`.
-    pub weights: &'s [f32],
+    /// `W`, as f32 or quantized.
+    pub weights: Weights<'s>,
     /// `B`, `outputs` values.
     pub biases: &'s [f32],
+}
+
+/// The weights of a [`LayerSpec`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Weights<'s> {
+    /// Row-major `inputs × outputs` f32 values (the book's layout).
+    F32(&'s [f32]),
+    /// Per-output-channel int8: `values` output-major (`outputs` rows of `inputs`, no
+    /// padding), `W[i][j] ≈ values[j·inputs + i] · scales[j]`; see [`quantize`](crate::quantize).
+    I8 {
+        /// The quantized values, output-major.
+        values: &'s [i8],
+        /// One finite, positive scale per output.
+        scales: &'s [f32],
+    },
+}
+
+impl Weights<'_> {
+    fn element(&self) -> ElementType {
+        match self {
+            Weights::F32(_) => ElementType::F32,
+            Weights::I8 { .. } => ElementType::I8,
+        }
+    }
 }
 
 /// Largest encoded layer record: 5 + 5 + 1 + 1 bytes.
@@ -460,34 +548,43 @@ fn plan(layers: &[LayerSpec<'_>], table: &mut [u8; TABLE_MAX]) -> Result<(usize,
             });
         }
         previous = Some(l.shape.outputs);
-        let (w, b) =
-            param_bytes(l.shape, ElementType::F32).ok_or(Error::BadLength { layer: index })?;
-        if l.shape.inputs == 0
-            || l.shape.outputs == 0
-            || l.weights.len() * 4 != w
-            || l.biases.len() * 4 != b
-        {
-            return Err(Error::BadLength { layer: index });
+        let bad_length = Error::BadLength { layer: index };
+        let (w, b, s) = param_bytes(l.shape, l.weights.element()).ok_or(bad_length)?;
+        let n = (l.shape.inputs as usize) * (l.shape.outputs as usize);
+        if l.shape.inputs == 0 || l.shape.outputs == 0 || l.biases.len() * 4 != b {
+            return Err(bad_length);
         }
-        if let Some(i) = l
-            .weights
-            .iter()
-            .chain(l.biases)
-            .position(|v| !v.is_finite())
-        {
-            return Err(Error::NotFinite {
-                layer: index,
-                index: i,
-            });
+        let not_finite = |i| Error::NotFinite {
+            layer: index,
+            index: i,
+        };
+        match l.weights {
+            Weights::F32(weights) => {
+                if weights.len() != n {
+                    return Err(bad_length);
+                }
+                if let Some(i) = weights.iter().chain(l.biases).position(|v| !v.is_finite()) {
+                    return Err(not_finite(i));
+                }
+            }
+            Weights::I8 { values, scales } => {
+                if values.len() != n || scales.len() * 4 != s {
+                    return Err(bad_length);
+                }
+                if let Some(i) = l.biases.iter().position(|v| !v.is_finite()) {
+                    return Err(not_finite(i));
+                }
+                if let Some(i) = scales.iter().position(|s| !(s.is_finite() && *s > 0.0)) {
+                    return Err(not_finite(l.biases.len() + i));
+                }
+            }
         }
-        params = params
-            .checked_add(w + b)
-            .ok_or(Error::BadLength { layer: index })?;
+        params = params.checked_add(w + b + s).ok_or(bad_length)?;
         let record = LayerRecord {
             inputs: l.shape.inputs,
             outputs: l.shape.outputs,
             activation: l.activation,
-            element: ElementType::F32,
+            element: l.weights.element(),
         };
         used += postcard::to_slice(&record, &mut table[used..])
             .map_err(|_| Error::Malformed)?
@@ -525,10 +622,30 @@ pub fn encode(layers: &[LayerSpec<'_>], out: &mut [u8]) -> Result<usize> {
     out[8..12].copy_from_slice(&((total - HEADER_LEN) as u32).to_le_bytes());
     out[HEADER_LEN..HEADER_LEN + table_len].copy_from_slice(&table[..table_len]);
     let mut at = align_up(HEADER_LEN + table_len, PARAMS_ALIGN);
+    fn put(out: &mut [u8], at: &mut usize, values: &[f32]) {
+        for v in values {
+            out[*at..*at + 4].copy_from_slice(&v.to_le_bytes());
+            *at += 4;
+        }
+    }
     for l in layers {
-        for v in l.weights.iter().chain(l.biases) {
-            out[at..at + 4].copy_from_slice(&v.to_le_bytes());
-            at += 4;
+        match l.weights {
+            Weights::F32(w) => {
+                put(out, &mut at, w);
+                put(out, &mut at, l.biases);
+            }
+            Weights::I8 { values, scales } => {
+                let inputs = l.shape.inputs as usize;
+                let stride = quant_stride(inputs).unwrap_or(inputs);
+                for row in values.chunks_exact(inputs) {
+                    for (o, &q) in out[at..at + inputs].iter_mut().zip(row) {
+                        *o = q.to_le_bytes()[0];
+                    }
+                    at += stride; // the padding stays zero
+                }
+                put(out, &mut at, l.biases);
+                put(out, &mut at, scales);
+            }
         }
     }
     let crc = crc32(&out[HEADER_LEN..]);

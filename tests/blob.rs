@@ -4,7 +4,7 @@
 #![allow(clippy::excessive_precision)] // the book's digits, quoted as printed
 
 use scratchnet::{
-    Activation, Dense, Error, LayerSpec, Model, Network3, Shape, encode, encoded_len,
+    Activation, Dense, Error, LayerSpec, Model, Network3, Shape, Weights, encode, encoded_len,
 };
 
 /// A one-layer model: 2 inputs, 1 output, identity; W = [[1.0], [-2.0]], B = [0.5].
@@ -18,7 +18,7 @@ fn tiny() -> [LayerSpec<'static>; 1] {
             outputs: 1,
         },
         activation: Activation::Identity,
-        weights: &TINY_W,
+        weights: Weights::F32(&TINY_W),
         biases: &TINY_B,
     }]
 }
@@ -87,7 +87,7 @@ fn toy_network_round_trips_through_a_blob() {
             outputs: o,
         },
         activation: a,
-        weights: w,
+        weights: Weights::F32(w),
         biases: b,
     };
     let layers = [
@@ -287,7 +287,7 @@ fn every_single_bit_flip_and_every_truncation_is_refused() {
 fn writing_refuses_bad_layers_and_writes_nothing() {
     let mut out = [0xAAu8; 64];
     let mut bad = tiny();
-    bad[0].weights = &[1.0];
+    bad[0].weights = Weights::F32(&[1.0]);
     assert_eq!(encode(&bad, &mut out), Err(Error::BadLength { layer: 0 }));
     let mut bad = tiny();
     bad[0].biases = &[f32::INFINITY];
@@ -348,19 +348,19 @@ fn run_time_shapes_match_the_typed_network() {
     let l1 = LayerSpec {
         shape: shape(2, 3),
         activation: Activation::Sigmoid,
-        weights: &w1,
+        weights: Weights::F32(&w1),
         biases: &[0.1, 0.2, 0.3],
     };
     let l2 = LayerSpec {
         shape: shape(3, 2),
         activation: Activation::Sigmoid,
-        weights: &w2,
+        weights: Weights::F32(&w2),
         biases: &[0.1, 0.2],
     };
     let l3 = LayerSpec {
         shape: shape(2, 2),
         activation: Activation::Softmax,
-        weights: &w3,
+        weights: Weights::F32(&w3),
         biases: &[0.1, 0.2],
     };
     let blob = write(&[l1, l2, l3]);

@@ -2,7 +2,7 @@
 //! single-bit flip refused (exhaustively, per generated blob), every truncation refused.
 
 use proptest::prelude::*;
-use scratchnet::{Activation, Error, LayerSpec, Model, Shape, encode, encoded_len};
+use scratchnet::{Activation, Error, LayerSpec, Model, Shape, Weights, encode, encoded_len};
 
 /// A random chain of 1 to 4 layers of widths 1 to 6, with finite parameters.
 fn layers() -> impl Strategy<Value = Vec<(Shape, Activation, Vec<f32>, Vec<f32>)>> {
@@ -41,7 +41,7 @@ fn blob(layers: &[(Shape, Activation, Vec<f32>, Vec<f32>)]) -> Vec<u8> {
         .map(|(shape, activation, w, b)| LayerSpec {
             shape: *shape,
             activation: *activation,
-            weights: w,
+            weights: Weights::F32(w),
             biases: b,
         })
         .collect();

@@ -1,7 +1,7 @@
 //! From the book's pickled weights to a scratchnet model blob.
 
 use crate::pickle::{self, ArrayDict, PickleError};
-use scratchnet::{Activation, LayerSpec, MAX_LAYERS, Shape};
+use scratchnet::{Activation, LayerSpec, MAX_LAYERS, Shape, Weights};
 use std::path::Path;
 
 /// What went wrong converting a pickle.
@@ -83,6 +83,25 @@ fn shape_text(shape: &[usize]) -> String {
 /// Each `Wk` must be 2-D, each `bk` 1-D with `Wk`'s column count, and each `Wk+1` must have
 /// as many rows as `Wk` has columns. Other keys are ignored and listed.
 pub fn convert_arrays(dict: &ArrayDict) -> Result<Converted, ConvertError> {
+    convert_arrays_as(dict, Precision::F32)
+}
+
+/// How the converter stores weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// f32, as the book's numpy arrays (181 440 bytes of parameters for the MNIST network).
+    #[default]
+    F32,
+    /// Per-output-channel symmetric int8 with f32 scales and biases
+    /// ([`scratchnet::quantize`]): about a quarter of the size.
+    Int8,
+}
+
+/// [`convert_arrays`] with the weights stored at `precision`.
+pub fn convert_arrays_as(
+    dict: &ArrayDict,
+    precision: Precision,
+) -> Result<Converted, ConvertError> {
     let found = || {
         dict.arrays
             .iter()
@@ -150,12 +169,29 @@ pub fn convert_arrays(dict: &ArrayDict) -> Result<Converted, ConvertError> {
             b,
         ));
     }
+    let quantized: Vec<(Vec<i8>, Vec<f32>)> = match precision {
+        Precision::F32 => Vec::new(),
+        Precision::Int8 => layers
+            .iter()
+            .map(|(shape, _, w, _)| {
+                let mut values = vec![0i8; w.data.len()];
+                let mut scales = vec![0.0f32; shape.outputs as usize];
+                scratchnet::quantize(&w.data, *shape, &mut values, &mut scales)
+                    .map(|()| (values, scales))
+                    .map_err(ConvertError::Blob)
+            })
+            .collect::<Result<_, _>>()?,
+    };
     let specs: Vec<LayerSpec<'_>> = layers
         .iter()
-        .map(|(shape, activation, w, b)| LayerSpec {
+        .enumerate()
+        .map(|(k, (shape, activation, w, b))| LayerSpec {
             shape: *shape,
             activation: *activation,
-            weights: &w.data,
+            weights: match quantized.get(k) {
+                Some((values, scales)) => Weights::I8 { values, scales },
+                None => Weights::F32(&w.data),
+            },
             biases: &b.data,
         })
         .collect();
@@ -187,7 +223,15 @@ pub fn convert_arrays(dict: &ArrayDict) -> Result<Converted, ConvertError> {
 
 /// Reads a pickle's bytes and converts them ([`pickle::read_arrays`], [`convert_arrays`]).
 pub fn convert_pickle(pickle_bytes: &[u8]) -> Result<Converted, ConvertError> {
-    convert_arrays(&pickle::read_arrays(pickle_bytes)?)
+    convert_pickle_as(pickle_bytes, Precision::F32)
+}
+
+/// [`convert_pickle`] with the weights stored at `precision`.
+pub fn convert_pickle_as(
+    pickle_bytes: &[u8],
+    precision: Precision,
+) -> Result<Converted, ConvertError> {
+    convert_arrays_as(&pickle::read_arrays(pickle_bytes)?, precision)
 }
 
 /// Writes `bytes` to `path` atomically: into a temporary file beside it, then renamed over
