@@ -229,3 +229,31 @@ fn every_subcommand_has_help() {
         assert!(out.contains("Usage: scratchnet"), "{sub}: {out}");
     }
 }
+
+#[test]
+fn convert_quantize_int8_then_inspect_and_eval() {
+    let dir = tempfile::tempdir().unwrap();
+    let blob = dir.path().join("mnist-int8.scnt");
+    let out = stdout(
+        bin()
+            .arg("convert")
+            .arg(book_pickle())
+            .args(["--quantize", "int8", "-o"])
+            .arg(&blob),
+    );
+    assert!(out.contains("bytes: 46712"), "{out}");
+    let out = stdout(bin().arg("inspect").arg(&blob));
+    assert!(out.contains("layer 0: 784×50 sigmoid int8"), "{out}");
+    assert!(out.contains("ram: 190 bytes"), "{out}");
+    let out = stdout(bin().arg("eval").arg(&blob));
+    assert!(out.contains("accuracy: 0.9352 (9352/10000)\n"), "{out}");
+    assert!(out.contains("agreement: 9995/10000\n"), "{out}");
+    let err = stderr_of_failure(
+        bin()
+            .arg("convert")
+            .arg(book_pickle())
+            .args(["--quantize", "int4", "-o"])
+            .arg(&blob),
+    );
+    assert!(err.contains("invalid value 'int4'"), "{err}");
+}

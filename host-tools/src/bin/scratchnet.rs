@@ -23,6 +23,9 @@ enum Command {
         /// The blob to write (written atomically: on error no file is left).
         #[arg(short, long)]
         output: PathBuf,
+        /// Store the weights as per-output-channel int8 (with f32 scales) instead of f32.
+        #[arg(long, value_name = "int8")]
+        quantize: Option<Quantize>,
     },
     /// Show a blob's format, layers, statistics, and the flash and RAM inference needs.
     Inspect {
@@ -67,6 +70,13 @@ enum Command {
     Gates,
 }
 
+/// `--quantize` values.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Quantize {
+    /// Symmetric int8 weights, one scale per output channel.
+    Int8,
+}
+
 #[derive(Subcommand)]
 enum PlotWhat {
     /// Step, sigmoid and ReLU on [-5, 5), like the book's three plots.
@@ -90,7 +100,17 @@ fn main() -> std::process::ExitCode {
 
 fn run(command: Command) -> Result<()> {
     match command {
-        Command::Convert { pickle, output } => cmd_convert(&pickle, &output),
+        Command::Convert {
+            pickle,
+            output,
+            quantize,
+        } => {
+            let precision = match quantize {
+                Some(Quantize::Int8) => convert::Precision::Int8,
+                None => convert::Precision::F32,
+            };
+            cmd_convert(&pickle, &output, precision)
+        }
         Command::Inspect { blob } => cmd_inspect(&blob),
         Command::Eval {
             blob,
@@ -125,9 +145,9 @@ fn data_path(given: Option<PathBuf>, file: &str) -> Result<PathBuf> {
     }
 }
 
-fn cmd_convert(pickle: &Path, output: &Path) -> Result<()> {
+fn cmd_convert(pickle: &Path, output: &Path, precision: convert::Precision) -> Result<()> {
     let bytes = read(pickle)?;
-    let c = convert::convert_pickle(&bytes)
+    let c = convert::convert_pickle_as(&bytes, precision)
         .with_context(|| format!("cannot convert {}", pickle.display()))?;
     for key in &c.ignored_keys {
         println!("note: ignoring key '{key}' (not a layer parameter)");
@@ -168,6 +188,26 @@ fn cmd_inspect(path: &Path) -> Result<()> {
     println!("layers: {}", model.layers().len());
     let mut activations = 0;
     for (i, l) in model.layers().iter().enumerate() {
+        if let Some(q) = l.quantized() {
+            let values = q
+                .rows
+                .chunks_exact(q.stride)
+                .flat_map(|r| &r[..l.shape().inputs as usize]);
+            let (n, mean, std, min, max) = stats(values.map(|&v| f32::from(v)));
+            let (_, smean, _, smin, smax) = stats(q.scales.iter());
+            println!(
+                "  layer {i}: {} {} {}  q: mean {mean:+.2} std {std:.2} min {min:+.0} max {max:+.0} ({n} values)",
+                l.shape(),
+                l.activation().name(),
+                l.element().name(),
+            );
+            println!("           scales: mean {smean:.6} min {smin:.6} max {smax:.6}");
+            let (_, bmean, _, bmin, bmax) = stats(l.biases().iter());
+            println!("           B: mean {bmean:+.5} min {bmin:+.5} max {bmax:+.5}");
+            let last = i + 1 == model.layers().len();
+            activations += l.shape().outputs as usize * if last { 4 } else { 1 };
+            continue;
+        }
         let (n, mean, std, min, max) = stats(l.weights().iter());
         println!(
             "  layer {i}: {} {} {}  W: mean {mean:+.5} std {std:.5} min {min:+.5} max {max:+.5} ({n} values)",
@@ -179,8 +219,15 @@ fn cmd_inspect(path: &Path) -> Result<()> {
         println!("           B: mean {bmean:+.5} min {bmin:+.5} max {bmax:+.5}");
         activations += l.shape().outputs as usize * 4;
     }
+    let int8 = model.layers().iter().any(|l| l.quantized().is_some());
+    let what = if int8 {
+        "hidden layers' outputs as u8, the last layer's as f32; the int8 kernel adds a \
+         256-byte list of non-zero input groups"
+    } else {
+        "every layer's outputs, f32"
+    };
     println!(
-        "ram: {activations} bytes of activations (every layer's outputs, f32); inputs are streamed from their buffer, weights stay in flash"
+        "ram: {activations} bytes of activations ({what}); inputs are streamed from their buffer, weights stay in flash"
     );
     Ok(())
 }
@@ -322,6 +369,7 @@ fn cmd_show(
 /// (e.g. 784-100-10) through the core's run-time-shaped [`Model`], with the same kernel.
 enum MnistShaped<'a> {
     Typed(Mnist<'a>),
+    Quantized(scratchnet::QMnist<'a>),
     RunTime(Box<Model<'a>>),
 }
 
@@ -330,6 +378,12 @@ impl<'a> MnistShaped<'a> {
         let model = Model::from_bytes(bytes)?;
         if let Ok(net) = Mnist::from_model(&model) {
             return Ok(Self::Typed(net));
+        }
+        if let Ok(net) = scratchnet::QMnist::from_model(&model) {
+            return Ok(Self::Quantized(net));
+        }
+        if model.layers().iter().any(|l| l.quantized().is_some()) {
+            bail!("int8 models are supported in the book's 784-50-100-10 shape only");
         }
         if model.inputs() != scratchnet::MNIST_PIXELS
             || model.outputs() != scratchnet::MNIST_CLASSES
@@ -348,6 +402,7 @@ impl<'a> MnistShaped<'a> {
     fn logits_pixels(&self, img: &[u8; 784]) -> [f32; 10] {
         match self {
             Self::Typed(net) => net.logits_pixels(img),
+            Self::Quantized(net) => net.logits_pixels(img),
             Self::RunTime(model) => {
                 let mut scratch = vec![0.0; model.scratch_len()];
                 let mut out = [0.0; 10];
@@ -362,6 +417,7 @@ impl<'a> MnistShaped<'a> {
         let mut y = self.logits_pixels(img);
         let output = match self {
             Self::Typed(net) => net.layer3.activation(),
+            Self::Quantized(net) => net.layer3.activation(),
             Self::RunTime(model) => model.layers()[model.layers().len() - 1].activation(),
         };
         output.apply(&mut y);
