@@ -262,6 +262,22 @@ struct Machine<'a> {
     at: usize,
     stack: Vec<Value>,
     memo: HashMap<u32, Value>,
+    /// Every list and dict made, so that dropping the machine can empty them: a stream can
+    /// put a container inside itself (`DUP` then `SETITEM`), and reference counting alone
+    /// would never free such a cycle (found by fuzzing).
+    lists: Vec<Rc<RefCell<Vec<Value>>>>,
+    dicts: Vec<Rc<RefCell<Vec<(Value, Value)>>>>,
+}
+
+impl Drop for Machine<'_> {
+    fn drop(&mut self) {
+        for l in &self.lists {
+            l.borrow_mut().clear();
+        }
+        for d in &self.dicts {
+            d.borrow_mut().clear();
+        }
+    }
 }
 
 impl<'a> Machine<'a> {
@@ -418,7 +434,19 @@ impl<'a> Machine<'a> {
         Ok(())
     }
 
-    fn run(mut self) -> Result<Value> {
+    fn new_list(&mut self) -> Value {
+        let l = Rc::new(RefCell::new(Vec::new()));
+        self.lists.push(l.clone());
+        Value::List(l, 1)
+    }
+
+    fn new_dict(&mut self) -> Value {
+        let d = Rc::new(RefCell::new(Vec::new()));
+        self.dicts.push(d.clone());
+        Value::Dict(d, 1)
+    }
+
+    fn run(&mut self) -> Result<Value> {
         loop {
             self.at = self.pos;
             let op = *self.data.get(self.pos).ok_or(PickleError::Truncated {
@@ -515,12 +543,14 @@ impl<'a> Machine<'a> {
                     let b = self.sized(n)?;
                     self.stack.push(Value::Bytes(Rc::new(b.to_vec())));
                 }
-                b'}' => self
-                    .stack
-                    .push(Value::Dict(Rc::new(RefCell::new(Vec::new())), 1)),
-                b']' => self
-                    .stack
-                    .push(Value::List(Rc::new(RefCell::new(Vec::new())), 1)),
+                b'}' => {
+                    let d = self.new_dict();
+                    self.stack.push(d);
+                }
+                b']' => {
+                    let l = self.new_list();
+                    self.stack.push(l);
+                }
                 b')' => self.push_tuple(Vec::new())?,
                 b't' => {
                     let items = self.pop_mark()?;
@@ -540,14 +570,14 @@ impl<'a> Machine<'a> {
                 }
                 b'l' => {
                     let items = self.pop_mark()?;
-                    self.stack
-                        .push(Value::List(Rc::new(RefCell::new(Vec::new())), 1));
+                    let l = self.new_list();
+                    self.stack.push(l);
                     self.append(items)?;
                 }
                 b'd' => {
                     let items = self.pop_mark()?;
-                    self.stack
-                        .push(Value::Dict(Rc::new(RefCell::new(Vec::new())), 1));
+                    let d = self.new_dict();
+                    self.stack.push(d);
                     self.set_items(items)?;
                 }
                 b'a' => {
@@ -628,7 +658,7 @@ impl<'a> Machine<'a> {
     }
 
     /// Interprets `callable(*args)` for a whitelisted global; calls nothing.
-    fn reduce(&self, callable: Value, args: Value) -> Result<Value> {
+    fn reduce(&mut self, callable: Value, args: Value) -> Result<Value> {
         let Value::Global(g) = callable else {
             return Err(self.malformed(format!("REDUCE on {}, not a global", callable.kind())));
         };
@@ -674,7 +704,7 @@ impl<'a> Machine<'a> {
                     .ok_or_else(|| self.malformed("_codecs.encode: text is not latin-1"))?;
                 Ok(Value::Bytes(Rc::new(bytes)))
             }
-            (Global::OrderedDict, []) => Ok(Value::Dict(Rc::new(RefCell::new(Vec::new())), 1)),
+            (Global::OrderedDict, []) => Ok(self.new_dict()),
             (g, _) => Err(self.malformed(format!("unexpected arguments for {g:?}"))),
         }
     }
@@ -857,12 +887,14 @@ fn convert(name: &str, raw: &RawArray) -> Result<Array> {
 
 /// Reads a pickled dict of numpy float arrays without executing anything.
 pub fn read_arrays(pickle: &[u8]) -> Result<ArrayDict> {
-    let machine = Machine {
+    let mut machine = Machine {
         data: pickle,
         pos: 0,
         at: 0,
         stack: Vec::new(),
         memo: HashMap::new(),
+        lists: Vec::new(),
+        dicts: Vec::new(),
     };
     let top = machine.run()?;
     let Value::Dict(entries, _) = top else {
@@ -1260,6 +1292,49 @@ pub(crate) mod tests {
             read_arrays(&p.op(b".").0).unwrap_err(),
             PickleError::TooDeep
         );
+    }
+
+    /// Found by fuzzing (LeakSanitizer): a dict put inside itself (`DUP`, then `SETITEM`)
+    /// made a reference cycle that was never freed. The machine now empties every
+    /// container when it is dropped; this stream must be read (it is no dict of arrays)
+    /// without a panic, and the cycle must not outlive the call.
+    #[test]
+    fn fuzz_regression_self_containing_dict() {
+        let stream: &[u8] = &[
+            128, 4, 149, 91, 1, 0, 0, 0, 0, 0, 0, 125, 148, 50, 50, 50, 50, 50, 50, 50, 50, 50, 48,
+            48, 48, 128, 3, 125, 115, 3, 125, 113, 0, 40, 88, 2, 0, 0, 0, 50, 57, 56, 56, 57, 51,
+            110, 0, 2, 87, 49, 148, 140, 5, 110, 117, 109, 112, 121, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0,
+        ];
+        assert!(read_arrays(stream).is_err());
+        // A dict that holds itself, read to the end: its memory is given back.
+        let cycle = P::default()
+            .proto(2)
+            .op(b"}")
+            .op(b"2")
+            .op(b"2")
+            .op(b"s")
+            .op(b".")
+            .0;
+        let weak = {
+            let mut m = Machine {
+                data: &cycle,
+                pos: 0,
+                at: 0,
+                stack: Vec::new(),
+                memo: HashMap::new(),
+                lists: Vec::new(),
+                dicts: Vec::new(),
+            };
+            let top = m.run().unwrap();
+            let Value::Dict(d, _) = &top else {
+                panic!("a dict")
+            };
+            assert_eq!(d.borrow().len(), 1);
+            Rc::downgrade(d)
+        };
+        assert!(weak.upgrade().is_none(), "the self-containing dict leaked");
     }
 
     #[test]
