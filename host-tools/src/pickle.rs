@@ -189,8 +189,8 @@ enum Value {
     Str(Rc<str>),
     Bytes(Rc<Vec<u8>>),
     Tuple(Rc<[Value]>, usize),
-    List(Rc<RefCell<Vec<Value>>>, usize),
-    Dict(Rc<RefCell<Vec<(Value, Value)>>>, usize),
+    List(ListRef, usize),
+    Dict(DictRef, usize),
     Global(Global),
     Dtype(Rc<RefCell<Dtype>>),
     Array(Rc<RefCell<RawArray>>),
@@ -265,9 +265,14 @@ struct Machine<'a> {
     /// Every list and dict made, so that dropping the machine can empty them: a stream can
     /// put a container inside itself (`DUP` then `SETITEM`), and reference counting alone
     /// would never free such a cycle (found by fuzzing).
-    lists: Vec<Rc<RefCell<Vec<Value>>>>,
-    dicts: Vec<Rc<RefCell<Vec<(Value, Value)>>>>,
+    lists: Vec<ListRef>,
+    dicts: Vec<DictRef>,
 }
+
+/// A shared, mutable list.
+type ListRef = Rc<RefCell<Vec<Value>>>;
+/// A shared, mutable dict (entries in insertion order).
+type DictRef = Rc<RefCell<Vec<(Value, Value)>>>;
 
 impl Drop for Machine<'_> {
     fn drop(&mut self) {
