@@ -2,6 +2,7 @@
 //! as raw bytes the firmware reads over semihosting, with host-tools' library.
 
 use scratchnet_host::assets::{self, write_if_changed};
+use scratchnet_host::convert::Precision;
 use std::path::{Path, PathBuf};
 
 fn main() {
@@ -20,14 +21,33 @@ fn run() -> Result<(), String> {
     println!("cargo:rustc-link-search={}", out.display());
 
     assets::write_model(&manifest, &out)?;
+    let int8 = assets::write_model_as(&manifest, &out.join("mnist-int8.scnt"), Precision::Int8)?;
     if std::env::var_os("CARGO_FEATURE_CORRUPT_MODEL").is_some() {
-        let path = out.join("mnist.scnt");
-        let mut blob = std::fs::read(&path).map_err(|e| e.to_string())?;
-        let at = blob.len() / 2;
-        blob[at] ^= 0x08; // one bit of a weight in the middle of layer 1
-        write_if_changed(&path, &blob)?;
+        for name in ["mnist.scnt", "mnist-int8.scnt"] {
+            let path = out.join(name);
+            let mut blob = std::fs::read(&path).map_err(|e| e.to_string())?;
+            let at = blob.len() / 2;
+            blob[at] ^= 0x08; // one bit of a weight in the middle of layer 1
+            write_if_changed(&path, &blob)?;
+        }
     }
     let set = assets::test_set(&manifest)?;
+
+    // What the int8 model gives on the host (the core's portable integer kernel): the device
+    // must reproduce it exactly, with its DSP kernel.
+    let qnet = scratchnet::QMnist::from_blob(&int8).map_err(|e| e.to_string())?;
+    let (mut int8_correct, mut int8_agree) = (0u32, 0u32);
+    let mut int8_logits = Vec::with_capacity(100 * 40);
+    for (n, img) in set.images.iter().enumerate() {
+        let logits = qnet.logits_pixels(img);
+        let class = scratchnet::Classification::argmax(&logits).class;
+        int8_correct += u32::from(class == usize::from(set.labels[n]));
+        int8_agree += u32::from(class == usize::from(set.reference[n]));
+        if n < 100 {
+            int8_logits.extend(logits.iter().flat_map(|v| v.to_le_bytes()));
+        }
+    }
+    write_if_changed(&out.join("first100-int8-logits.f32le"), &int8_logits)?;
     let raw: Vec<u8> = set.images.iter().flatten().copied().collect();
     write_if_changed(&out.join("images.u8"), &raw)?;
     write_if_changed(&out.join("labels.u8"), &set.labels)?;
@@ -44,11 +64,17 @@ fn run() -> Result<(), String> {
          /// numpy's predictions on the host (one u8 each), NUL-terminated.\n\
          pub const REFERENCE: &core::ffi::CStr = c{:?};\n\
          /// Number of test images.\n\
-         pub const COUNT: usize = {};\n",
+         pub const COUNT: usize = {};\n\
+         /// Test images the int8 model classifies correctly on the host.\n\
+         pub const INT8_CORRECT: u32 = {};\n\
+         /// Test images where the int8 model agrees with numpy on the host.\n\
+         pub const INT8_AGREE: u32 = {};\n",
         path_str(&out.join("images.u8"))?,
         path_str(&out.join("labels.u8"))?,
         path_str(&out.join("reference.u8"))?,
-        set.images.len()
+        set.images.len(),
+        int8_correct,
+        int8_agree
     );
     write_if_changed(&out.join("host_paths.rs"), paths.as_bytes())
 }

@@ -21,6 +21,18 @@ pub struct Aligned<T: ?Sized>(pub T);
 pub static MODEL: &Aligned<[u8]> =
     &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/mnist.scnt")));
 
+/// The book's MNIST network quantized to int8 (`scratchnet convert --quantize int8`), in
+/// flash. Linked only into firmware that uses it.
+pub static MODEL_INT8: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(
+    env!("OUT_DIR"),
+    "/mnist-int8.scnt"
+)));
+
+/// The int8 model's logits for the first 100 test images, computed on the host with the
+/// core's portable kernel (10 little-endian f32 per image).
+pub static FIRST100_INT8_LOGITS: &[u8; 100 * 40] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/first100-int8-logits.f32le"));
+
 /// The first 100 test images (raw 28×28 u8), for on-target tests.
 pub static FIRST100_IMAGES: &[u8; 100 * 784] =
     include_bytes!(concat!(env!("OUT_DIR"), "/first100-images.u8"));
@@ -123,6 +135,24 @@ pub mod cost {
             unsafe { core::ptr::write_volatile(p as *mut u32, PAINT) };
             p += 4;
         }
+    }
+
+    /// Stack bytes that `f` uses below the caller's frame: the stack is painted, `f` runs,
+    /// and the deepest word no longer paint is found.
+    pub fn stack_used_by<R>(f: impl FnOnce() -> R) -> (R, usize) {
+        let sp = cortex_m::register::msp::read() as usize;
+        paint_stack();
+        let r = f();
+        (r, sp.saturating_sub(lowest_touched()))
+    }
+
+    fn lowest_touched() -> usize {
+        let mut p = STACK_BOTTOM;
+        // SAFETY: reads of painted RAM below the live stack.
+        while p < stack_top() && unsafe { core::ptr::read_volatile(p as *const u32) } == PAINT {
+            p += 4;
+        }
+        p
     }
 
     /// The stack's high-water mark since [`paint_stack`]: bytes from the top of the stack

@@ -13,7 +13,9 @@ fn close(a: f32, b: f32, tol: f32) -> bool {
 mod tests {
     use super::close;
     use scratchnet::{Activation, Dense, Error, Mnist, Model, Network3};
-    use scratchnet_firmware::{FIRST100_IMAGES, FIRST100_REFERENCE, MODEL};
+    use scratchnet_firmware::{
+        FIRST100_IMAGES, FIRST100_INT8_LOGITS, FIRST100_REFERENCE, MODEL, MODEL_INT8,
+    };
 
     #[test]
     fn gate_truth_tables() {
@@ -86,6 +88,23 @@ mod tests {
             let img: &[u8; 784] = img.try_into().unwrap();
             let c = net.classify_pixels(img);
             defmt::assert_eq!(c.class, usize::from(FIRST100_REFERENCE[n]), "image {}", n);
+        }
+    }
+
+    #[test]
+    fn int8_dsp_kernel_equals_the_hosts_portable_kernel() {
+        // The logits, bit for bit, on the first 100 images: the integer sums are exact and
+        // the f32 steps after them are the same operations in the same order.
+        let net = scratchnet::QMnist::from_blob(&MODEL_INT8.0).unwrap();
+        for (n, img) in FIRST100_IMAGES.chunks_exact(784).enumerate() {
+            let img: &[u8; 784] = img.try_into().unwrap();
+            let got = net.logits_pixels(img);
+            for (k, g) in got.iter().enumerate() {
+                let at = (n * 10 + k) * 4;
+                let b = &FIRST100_INT8_LOGITS[at..at + 4];
+                let want = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                defmt::assert_eq!(g.to_bits(), want.to_bits(), "image {} logit {}", n, k);
+            }
         }
     }
 

@@ -23,10 +23,20 @@ pub fn find(start: &Path, file: &str) -> Result<PathBuf, String> {
 
 /// Converts the book's pickle into `out/mnist.scnt` (and tells cargo when to redo it).
 pub fn write_model(start: &Path, out: &Path) -> Result<(), String> {
+    write_model_as(start, &out.join("mnist.scnt"), convert::Precision::F32).map(|_| ())
+}
+
+/// Converts the book's pickle at `precision` into the file `path`, and returns the blob.
+pub fn write_model_as(
+    start: &Path,
+    path: &Path,
+    precision: convert::Precision,
+) -> Result<Vec<u8>, String> {
     println!("cargo:rerun-if-env-changed={}", data::ENV);
     let pickle = std::fs::read(find(start, data::WEIGHTS)?).map_err(|e| e.to_string())?;
-    let model = convert::convert_pickle(&pickle).map_err(|e| e.to_string())?;
-    write_if_changed(&out.join("mnist.scnt"), &model.blob)
+    let model = convert::convert_pickle_as(&pickle, precision).map_err(|e| e.to_string())?;
+    write_if_changed(path, &model.blob)?;
+    Ok(model.blob)
 }
 
 /// Reads the MNIST test set and numpy's predictions by the data rule.

@@ -182,6 +182,7 @@ fn test() -> Result {
                 "clippy",
                 "--workspace",
                 "--all-targets",
+                "--all-features",
                 "--release",
                 "--",
                 "-D",
@@ -190,6 +191,9 @@ fn test() -> Result {
         )?;
         run(&fw, "cargo", &["test", "--release"])?;
         corrupt_model_is_refused(&fw)?;
+        // The int8 model on the device, over all 10 000 images: must give exactly the host's
+        // accuracy and agreement (the demo exits non-zero otherwise).
+        run(&fw, "cargo", &["run", "--release", "--features", "int8"])?;
         // The real-board profile cannot run here; it must build, clean.
         let board = fw.join("board-nrf52840dk");
         run(&board, "cargo", &["fmt", "--all", "--check"])?;
@@ -233,26 +237,34 @@ fn corrupt_model_is_refused(fw: &Path) -> Result {
     }
 }
 
-fn demo() -> Result {
+fn demo(int8: bool) -> Result {
     let root = root();
     let fw = root.join("firmware");
     if !fw.is_dir() {
         return Err("the firmware (and with it the demo) does not exist yet".into());
     }
     setup(true)?;
-    run(&fw, "cargo", &["run", "--release"])
+    if int8 {
+        run(&fw, "cargo", &["run", "--release", "--features", "int8"])
+    } else {
+        run(&fw, "cargo", &["run", "--release"])
+    }
 }
 
 fn main() -> ExitCode {
     let task = std::env::args().nth(1).unwrap_or_default();
     let result = match task.as_str() {
         "test" => test(),
-        "demo" => demo(),
+        "demo" => match std::env::args().nth(2).as_deref() {
+            None => demo(false),
+            Some("--int8") => demo(true),
+            Some(other) => Err(format!("unknown demo option {other}; use --int8")),
+        },
         "setup" => setup(true),
         "audit" => setup(false).and_then(|()| deny(&["advisories"])),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|demo|setup|audit>\n  test   every check (fmt, clippy, host tests, cross builds, on-target tests)\n  demo   the MNIST demo on the emulated Cortex-M4F (QEMU mps2-an386)\n  setup  install the targets and tools the other tasks need\n  audit  cargo deny check advisories (needs the RustSec database from the network)"
+                "usage: cargo xtask <test|demo|setup|audit>\n  test   every check (fmt, clippy, host tests, cross builds, on-target tests)\n  demo   the MNIST demo on the emulated Cortex-M4F (QEMU mps2-an386); --int8 for the int8 model\n  setup  install the targets and tools the other tasks need\n  audit  cargo deny check advisories (needs the RustSec database from the network)"
             );
             return ExitCode::from(2);
         }

@@ -8,11 +8,19 @@
 #![no_main]
 
 use cortex_m_rt::entry;
-use scratchnet::{LearningRule, Mnist, Perceptron, TRUTH_TABLE_INPUTS};
-use scratchnet_firmware::{HostFile, MODEL, cost, exit, host_paths};
+use scratchnet::{LearningRule, Perceptron, TRUTH_TABLE_INPUTS};
+#[cfg(not(feature = "int8"))]
+use scratchnet_firmware::MODEL;
+#[cfg(feature = "int8")]
+use scratchnet_firmware::MODEL_INT8;
+use scratchnet_firmware::{HostFile, cost, exit, host_paths};
 
-/// numpy's correct answers with these weights (of 10 000).
-const NUMPY_CORRECT: u32 = 9352;
+/// What the run must reproduce: numpy's 9352 correct and its every prediction with the f32
+/// model; with the int8 model, exactly what the core computes on the host (`build.rs`).
+#[cfg(not(feature = "int8"))]
+const EXPECTED: (u32, u32, &str) = (9352, host_paths::COUNT as u32, "f32");
+#[cfg(feature = "int8")]
+const EXPECTED: (u32, u32, &str) = (host_paths::INT8_CORRECT, host_paths::INT8_AGREE, "int8");
 const SHOW: usize = 3;
 
 static mut IMAGE: [u8; 784] = [0; 784];
@@ -71,8 +79,15 @@ fn main() -> ! {
 
     gates();
 
-    defmt::println!("== chapter 3: the MNIST network, weights in flash ==");
-    let net = match Mnist::from_blob(&MODEL.0) {
+    defmt::println!(
+        "== chapter 3: the MNIST network, {=str} weights in flash ==",
+        EXPECTED.2
+    );
+    #[cfg(not(feature = "int8"))]
+    let loaded = scratchnet::Mnist::from_blob(&MODEL.0);
+    #[cfg(feature = "int8")]
+    let loaded = scratchnet::QMnist::from_blob(&MODEL_INT8.0);
+    let net = match loaded {
         Ok(n) => n,
         Err(e) => {
             defmt::error!("model blob refused: {}", e);
@@ -132,10 +147,14 @@ fn main() -> ! {
         cost::static_ram_bytes(),
         cost::stack_high_water()
     );
-    if correct == NUMPY_CORRECT && agree == count {
+    if (correct, agree) == (EXPECTED.0, EXPECTED.1) {
         exit(0)
     } else {
-        defmt::error!("accuracy or agreement differs from numpy's");
+        defmt::error!(
+            "expected {=u32} correct and {=u32} agreeing",
+            EXPECTED.0,
+            EXPECTED.1
+        );
         exit(1)
     }
 }
