@@ -220,8 +220,12 @@ mod kernel {
             let s = if listed {
                 #[cfg(all(feature = "dsp", target_arch = "arm"))]
                 {
-                    if let (4, Some(checked)) = (n, checked) {
-                        super::dsp::pass4(checked, full, m, base[0], sw)
+                    // Fewer than four outputs left: the window moves back over the last four
+                    // rows (recomputing a few sums), and the last `n` are kept.
+                    if let (Some(checked), true) = (checked, outputs >= 4) {
+                        let start = j.min(outputs - 4);
+                        let s4 = super::dsp::pass4(checked, full, m, start * sw, sw);
+                        core::array::from_fn(|k| s4[(k + j - start).min(3)])
                     } else {
                         pass(
                             list.iter().map(|&g| usize::from(g)),
@@ -250,7 +254,12 @@ mod kernel {
                 )
             };
             for (k, &v) in s.iter().enumerate().take(n) {
-                finish(j + k, v + tail_sum(j + k));
+                let v = if tail.is_empty() {
+                    v
+                } else {
+                    v + tail_sum(j + k)
+                };
+                finish(j + k, v);
             }
             j += n;
         }
@@ -424,14 +433,15 @@ mod dsp {
 pub struct QDense<'a, const IN: usize, const OUT: usize> {
     rows: &'a [u8],
     stride: usize,
-    biases: Params<'a>,
-    scales: Params<'a>,
+    biases: &'a [f32],
+    scales: &'a [f32],
     activation: Activation,
 }
 
 impl<'a, const IN: usize, const OUT: usize> QDense<'a, IN, OUT> {
     /// A typed view of an int8 blob layer: [`Error::ShapeMismatch`] unless `IN × OUT`,
-    /// [`Error::UnsupportedElement`] unless int8.
+    /// [`Error::UnsupportedElement`] unless int8, [`Error::BadSpan`] unless the blob lies at
+    /// a 4-byte-aligned address (its f32 biases and scales are read in place).
     pub fn from_layer(layer: &Layer<'a>, index: usize) -> Result<Self> {
         let expected = Shape {
             inputs: IN as u32,
@@ -450,11 +460,12 @@ impl<'a, const IN: usize, const OUT: usize> QDense<'a, IN, OUT> {
         if q.rows.len() != q.stride * OUT || q.stride < IN || layer.biases().len() != OUT {
             return Err(Error::BadLength { layer: index });
         }
+        let aligned = |p: Params<'a>| p.as_f32().ok_or(Error::BadSpan { layer: index });
         Ok(Self {
             rows: bytemuck::cast_slice(q.rows),
             stride: q.stride,
-            biases: layer.biases(),
-            scales: q.scales,
+            biases: aligned(layer.biases())?,
+            scales: aligned(q.scales)?,
             activation: layer.activation(),
         })
     }
@@ -468,14 +479,10 @@ impl<'a, const IN: usize, const OUT: usize> QDense<'a, IN, OUT> {
     #[inline(always)]
     fn values(&self, x: &[u8], mut out: impl FnMut(usize, f32)) {
         let (scales, biases) = (self.scales, self.biases);
-        let (fs, fb) = (scales.as_f32(), biases.as_f32());
         kernel::matvec(self.rows, self.stride, x, OUT, |j, sum| {
-            let s = fs.map_or_else(|| scales.get(j), |v| v.get(j).copied());
-            let b = fb.map_or_else(|| biases.get(j), |v| v.get(j).copied());
-            out(
-                j,
-                sum as f32 * (s.unwrap_or(0.0) / 255.0) + b.unwrap_or(0.0),
-            );
+            if let (Some(s), Some(b)) = (scales.get(j), biases.get(j)) {
+                out(j, sum as f32 * (s / 255.0) + b);
+            }
         });
     }
 
