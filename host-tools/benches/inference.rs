@@ -25,6 +25,24 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    let q = convert::convert_pickle_as(&pkl, convert::Precision::Int8)
+        .unwrap()
+        .blob;
+    let qnet = scratchnet::QMnist::from_blob(&q).unwrap();
+    c.bench_function("mnist int8: one image (index 0)", |b| {
+        b.iter(|| qnet.classify_pixels(black_box(&images[0])))
+    });
+    let mut g = c.benchmark_group("mnist int8: 10 000 test images");
+    g.sample_size(20);
+    g.bench_function("classify_pixels", |b| {
+        b.iter(|| {
+            for (img, o) in images.iter().zip(out.iter_mut()) {
+                *o = qnet.classify_pixels(black_box(img));
+            }
+        })
+    });
+    g.finish();
 }
 
 criterion_group!(benches, bench);
