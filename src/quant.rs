@@ -518,13 +518,7 @@ impl<'a, const I: usize, const H1: usize, const H2: usize, const O: usize>
 {
     /// A typed view of a loaded int8 model (see [`Network3::from_model`](crate::Network3::from_model)).
     pub fn from_model(model: &Model<'a>) -> Result<Self> {
-        let layers = model.layers();
-        let [l1, l2, l3] = layers else {
-            return Err(Error::WrongLayerCount {
-                expected: 3,
-                found: layers.len(),
-            });
-        };
+        let [l1, l2, l3] = model.three_layers()?;
         Ok(Self {
             layer1: QDense::from_layer(l1, 0)?,
             layer2: QDense::from_layer(l2, 1)?,
