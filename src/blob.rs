@@ -346,16 +346,6 @@ impl<'a> Model<'a> {
         })
     }
 
-    /// The three layers of a three-layer model, or [`Error::WrongLayerCount`].
-    pub(crate) fn three_layers(&self) -> Result<&[Layer<'a>; 3]> {
-        self.layers()
-            .try_into()
-            .map_err(|_| Error::WrongLayerCount {
-                expected: 3,
-                found: self.layers.len(),
-            })
-    }
-
     /// The layers, input first.
     pub fn layers(&self) -> &[Layer<'a>] {
         &self.layers

@@ -75,7 +75,13 @@ impl<'a, const I: usize, const H1: usize, const H2: usize, const O: usize>
     /// has three layers, and with [`Error::ShapeMismatch`] (naming the expected and found
     /// shapes) unless they are `I×H1`, `H1×H2`, `H2×O`.
     pub fn from_model(model: &Model<'a>) -> Result<Self> {
-        let [l1, l2, l3] = model.three_layers()?;
+        let layers = model.layers();
+        let [l1, l2, l3] = layers else {
+            return Err(Error::WrongLayerCount {
+                expected: 3,
+                found: layers.len(),
+            });
+        };
         Ok(Self {
             layer1: Dense::from_layer(l1, 0)?,
             layer2: Dense::from_layer(l2, 1)?,

@@ -317,8 +317,9 @@ mod dsp {
 
     /// The int8 kernel's inner loop on a DSP core: the sums of rows `base`, `base + sw`,
     /// `base + 2·sw`, `base + 3·sw` (in words of `m`) over the listed full groups of four
-    /// inputs of `x`. Per group: the input word prepared once (two `UXTB16`), then per row
-    /// one load, two `SXTB16` and two `SMLAD`: about 1.5 instructions a multiply-add.
+    /// inputs of `x`, two rows per sweep. Per group and sweep: the input word prepared (two
+    /// `UXTB16`), then per row one load, two `SXTB16` and two `SMLAD`: 18 instructions for
+    /// eight multiply-adds (measured).
     ///
     /// Unchecked loads, because with bounds checks the sums no longer fit in registers and
     /// the loop measured twice as long. Invariants, checked before the loop: every listed
@@ -341,27 +342,30 @@ mod dsp {
         let list = list.groups;
         let (xp, mp) = (x.as_ptr(), m.as_ptr().wrapping_add(base));
         let mut s = [0i32; 4];
-        for &g in list {
-            let g = usize::from(g);
-            // SAFETY: g < x.len(), and base + k·sw + g < base + 3·sw + x.len() ≤ m.len()
-            // for k ≤ 3 (both checked above), so every read is of an initialised [u8; 4]
-            // inside its slice; [u8; 4] has alignment 1.
-            let (xw, w) = unsafe {
-                let p = mp.add(g);
-                (
-                    u32::from_le_bytes(xp.add(g).read()),
-                    [
-                        u32::from_le_bytes(p.read()),
-                        u32::from_le_bytes(p.add(sw).read()),
-                        u32::from_le_bytes(p.add(2 * sw).read()),
-                        u32::from_le_bytes(p.add(3 * sw).read()),
-                    ],
-                )
-            };
-            let (xe, xo) = (uxtb16(xw), uxtb16_ror8(xw));
-            for k in 0..4 {
-                s[k] = smlad(xo, sxtb16_ror8(w[k]), smlad(xe, sxtb16(w[k]), s[k]));
+        // Two rows per sweep over the list: four sums and four row pointers do not fit in
+        // the registers with the loop's own, two do (measured: fewer instructions in all).
+        for pair in 0..2 {
+            let (mut s0, mut s1) = (0i32, 0i32);
+            let (off0, off1) = (2 * pair * sw, (2 * pair + 1) * sw);
+            for &g in list {
+                let g = usize::from(g);
+                // SAFETY: g < x.len(), and base + k·sw + g < base + 3·sw + x.len() ≤ m.len()
+                // for k ≤ 3 (both checked above), so every read is of an initialised
+                // [u8; 4] inside its slice; [u8; 4] has alignment 1.
+                let (xw, w0, w1) = unsafe {
+                    let p = mp.add(g);
+                    (
+                        u32::from_le_bytes(xp.add(g).read()),
+                        u32::from_le_bytes(p.add(off0).read()),
+                        u32::from_le_bytes(p.add(off1).read()),
+                    )
+                };
+                let (xe, xo) = (uxtb16(xw), uxtb16_ror8(xw));
+                s0 = smlad(xo, sxtb16_ror8(w0), smlad(xe, sxtb16(w0), s0));
+                s1 = smlad(xo, sxtb16_ror8(w1), smlad(xe, sxtb16(w1), s1));
             }
+            s[2 * pair] = s0;
+            s[2 * pair + 1] = s1;
         }
         s
     }
@@ -518,7 +522,15 @@ impl<'a, const I: usize, const H1: usize, const H2: usize, const O: usize>
 {
     /// A typed view of a loaded int8 model (see [`Network3::from_model`](crate::Network3::from_model)).
     pub fn from_model(model: &Model<'a>) -> Result<Self> {
-        let [l1, l2, l3] = model.three_layers()?;
+        // Written out like `Network3::from_model`: a shared helper measured 1.3 KB of flash
+        // and 860 bytes of stack more in the f32 firmware (its inlining changed).
+        let layers = model.layers();
+        let [l1, l2, l3] = layers else {
+            return Err(Error::WrongLayerCount {
+                expected: 3,
+                found: layers.len(),
+            });
+        };
         Ok(Self {
             layer1: QDense::from_layer(l1, 0)?,
             layer2: QDense::from_layer(l2, 1)?,
