@@ -35,6 +35,19 @@ fn run() -> Result<(), String> {
 
     // What the int8 model gives on the host (the core's portable integer kernel): the device
     // must reproduce it exactly, with its DSP kernel.
+    let f32_blob = std::fs::read(out.join("mnist.scnt")).map_err(|e| e.to_string())?;
+    // The f32 model's logits on the host, for the device to reproduce bit for bit.
+    if let Ok(net) = scratchnet::Mnist::from_blob(&f32_blob) {
+        let logits: Vec<u8> = set.images[..100]
+            .iter()
+            .flat_map(|img| net.logits_pixels(img))
+            .flat_map(f32::to_le_bytes)
+            .collect();
+        write_if_changed(&out.join("first100-f32-logits.f32le"), &logits)?;
+    } else {
+        // The corrupt-model build: nothing to compare with.
+        write_if_changed(&out.join("first100-f32-logits.f32le"), &[0; 4000])?;
+    }
     let qnet = scratchnet::QMnist::from_blob(&int8).map_err(|e| e.to_string())?;
     let (mut int8_correct, mut int8_agree) = (0u32, 0u32);
     let mut int8_logits = Vec::with_capacity(100 * 40);

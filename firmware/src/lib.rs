@@ -28,6 +28,11 @@ pub static MODEL_INT8: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(
     "/mnist-int8.scnt"
 )));
 
+/// The f32 model's logits for the first 100 test images, computed on the host (10
+/// little-endian f32 per image).
+pub static FIRST100_F32_LOGITS: &[u8; 100 * 40] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/first100-f32-logits.f32le"));
+
 /// The int8 model's logits for the first 100 test images, computed on the host with the
 /// core's portable kernel (10 little-endian f32 per image).
 pub static FIRST100_INT8_LOGITS: &[u8; 100 * 40] =

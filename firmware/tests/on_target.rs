@@ -14,7 +14,8 @@ mod tests {
     use super::close;
     use scratchnet::{Activation, Dense, Error, Mnist, Model, Network3};
     use scratchnet_firmware::{
-        FIRST100_IMAGES, FIRST100_INT8_LOGITS, FIRST100_REFERENCE, MODEL, MODEL_INT8,
+        FIRST100_F32_LOGITS, FIRST100_IMAGES, FIRST100_INT8_LOGITS, FIRST100_REFERENCE, MODEL,
+        MODEL_INT8,
     };
 
     #[test]
@@ -88,6 +89,22 @@ mod tests {
             let img: &[u8; 784] = img.try_into().unwrap();
             let c = net.classify_pixels(img);
             defmt::assert_eq!(c.class, usize::from(FIRST100_REFERENCE[n]), "image {}", n);
+        }
+    }
+
+    #[test]
+    fn f32_logits_equal_the_hosts() {
+        // The same core, the same operations in the same order: the device's f32 logits
+        // are the host's, bit for bit (so the host tests speak for the firmware's math).
+        let net = Mnist::from_blob(&MODEL.0).unwrap();
+        for (n, img) in FIRST100_IMAGES.chunks_exact(784).enumerate() {
+            let img: &[u8; 784] = img.try_into().unwrap();
+            for (k, g) in net.logits_pixels(img).iter().enumerate() {
+                let at = (n * 10 + k) * 4;
+                let b = &FIRST100_F32_LOGITS[at..at + 4];
+                let want = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                defmt::assert_eq!(g.to_bits(), want.to_bits(), "image {} logit {}", n, k);
+            }
         }
     }
 
