@@ -9,9 +9,25 @@ fn close(a: f32, b: f32, tol: f32) -> bool {
     (a - b).abs() <= tol
 }
 
+/// `logits(image)` for each of the first 100 images equals the host's `want` (10
+/// little-endian f32 per image), bit for bit.
+fn logits_equal(want: &[u8; 100 * 40], logits: impl Fn(&[u8; 784]) -> [f32; 10]) {
+    for (n, (img, want)) in scratchnet_firmware::FIRST100_IMAGES
+        .chunks_exact(784)
+        .zip(want.chunks_exact(40))
+        .enumerate()
+    {
+        let img: &[u8; 784] = img.try_into().unwrap();
+        for (k, (g, w)) in logits(img).iter().zip(want.chunks_exact(4)).enumerate() {
+            let w = f32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+            defmt::assert_eq!(g.to_bits(), w.to_bits(), "image {} logit {}", n, k);
+        }
+    }
+}
+
 #[defmt_test::tests]
 mod tests {
-    use super::close;
+    use super::{close, logits_equal};
     use scratchnet::{Activation, Dense, Error, Mnist, Model, Network3};
     use scratchnet_firmware::{
         FIRST100_F32_LOGITS, FIRST100_IMAGES, FIRST100_INT8_LOGITS, FIRST100_REFERENCE, MODEL,
@@ -97,32 +113,15 @@ mod tests {
         // The same core, the same operations in the same order: the device's f32 logits
         // are the host's, bit for bit (so the host tests speak for the firmware's math).
         let net = Mnist::from_blob(&MODEL.0).unwrap();
-        for (n, img) in FIRST100_IMAGES.chunks_exact(784).enumerate() {
-            let img: &[u8; 784] = img.try_into().unwrap();
-            for (k, g) in net.logits_pixels(img).iter().enumerate() {
-                let at = (n * 10 + k) * 4;
-                let b = &FIRST100_F32_LOGITS[at..at + 4];
-                let want = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-                defmt::assert_eq!(g.to_bits(), want.to_bits(), "image {} logit {}", n, k);
-            }
-        }
+        logits_equal(FIRST100_F32_LOGITS, |img| net.logits_pixels(img));
     }
 
     #[test]
     fn int8_dsp_kernel_equals_the_hosts_portable_kernel() {
-        // The logits, bit for bit, on the first 100 images: the integer sums are exact and
-        // the f32 steps after them are the same operations in the same order.
+        // The integer sums are exact and the f32 steps after them are the same operations
+        // in the same order, so the DSP kernel's logits are the portable kernel's.
         let net = scratchnet::QMnist::from_blob(&MODEL_INT8.0).unwrap();
-        for (n, img) in FIRST100_IMAGES.chunks_exact(784).enumerate() {
-            let img: &[u8; 784] = img.try_into().unwrap();
-            let got = net.logits_pixels(img);
-            for (k, g) in got.iter().enumerate() {
-                let at = (n * 10 + k) * 4;
-                let b = &FIRST100_INT8_LOGITS[at..at + 4];
-                let want = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-                defmt::assert_eq!(g.to_bits(), want.to_bits(), "image {} logit {}", n, k);
-            }
-        }
+        logits_equal(FIRST100_INT8_LOGITS, |img| net.logits_pixels(img));
     }
 
     #[test]
