@@ -93,9 +93,8 @@ static SIGMOID_U8: [u8; 512] = [
 /// `round(255 · sigmoid(a))`, within one unit, by table: the u8 activation of a hidden layer.
 #[inline]
 pub fn sigmoid_u8(a: f32) -> u8 {
-    let k = (a + 8.0) * 32.0;
-    // `as` saturates (NaN → 0), so every input has an entry.
-    let k = if k < 0.0 { 0 } else { k as usize };
+    // `as` saturates (negative and NaN → 0), so every input has an entry.
+    let k = ((a + 8.0) * 32.0) as usize;
     SIGMOID_U8[k.min(SIGMOID_U8.len() - 1)]
 }
 
@@ -115,27 +114,13 @@ fn activate_u8(activation: Activation, a: f32) -> u8 {
 
 /// The integer kernel: `acc[j] = Σᵢ x[i]·q[j][i]`.
 mod kernel {
-    /// Groups of four inputs (one 32-bit word) that are not all zero, at most this many
-    /// per chunk of the input (256 groups: 1 024 inputs).
-    const GROUPS: usize = 256;
-
-    /// Four u8 inputs, prepared for [`mac4`].
-    #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
-    type Prepared = u32;
-    #[cfg(all(feature = "dsp", target_arch = "arm"))]
-    type Prepared = (u32, u32);
-
-    /// Plain Rust: the bytes as they are.
-    #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
-    #[inline(always)]
-    fn prepare(x: u32) -> Prepared {
-        x
-    }
+    /// At most this many groups of four inputs (one 32-bit word each, 1 020 inputs) are
+    /// listed; a wider layer visits every group.
+    const GROUPS: usize = 255;
 
     /// `acc + Σₖ x[k]·w[k]` over the four bytes of `x` (u8) and `w` (i8).
-    #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
     #[inline(always)]
-    fn mac4(x: Prepared, w: u32, acc: i32) -> i32 {
+    fn mac4(x: u32, w: u32, acc: i32) -> i32 {
         let (x, w) = (x.to_le_bytes(), w.to_le_bytes());
         let mut acc = acc;
         for k in 0..4 {
@@ -144,31 +129,17 @@ mod kernel {
         acc
     }
 
-    /// DSP: the even and odd bytes of `x` zero-extended to halfword pairs (`UXTB16`).
-    #[cfg(all(feature = "dsp", target_arch = "arm"))]
-    #[inline(always)]
-    fn prepare(x: u32) -> Prepared {
-        (super::dsp::uxtb16(x), super::dsp::uxtb16_ror8(x))
-    }
-
-    /// DSP: `w`'s bytes sign-extended in pairs (`SXTB16`) and two `SMLAD`s: four
-    /// multiply-adds in four instructions.
-    #[cfg(all(feature = "dsp", target_arch = "arm"))]
-    #[inline(always)]
-    fn mac4(x: Prepared, w: u32, acc: i32) -> i32 {
-        let acc = super::dsp::smlad(x.0, super::dsp::sxtb16(w), acc);
-        super::dsp::smlad(x.1, super::dsp::sxtb16_ror8(w), acc)
-    }
-
-    /// Outputs computed per pass: their sums stay in registers while one prepared input word
-    /// serves all of them.
+    /// Outputs computed per pass of the portable loop: their sums stay in registers while
+    /// one input word serves all of them.
     const OUTPUTS_PER_PASS: usize = 4;
 
     /// `acc[j] = Σᵢ x[i]·q[j][i]` for output-major rows of `stride` i8 (a multiple of 4, at
     /// least `x.len()`, zero past it), handed to `finish(j, acc[j])` in order.
     ///
-    /// The groups of four inputs that are not all zero are listed once; every pass of
-    /// [`OUTPUTS_PER_PASS`] outputs then visits only those.
+    /// The groups of four inputs that are not all zero are listed once; every pass over a
+    /// few outputs then visits only those. On a DSP core the passes are
+    /// [`dsp::sweep`](super::dsp::sweep) (assembly, five outputs a pass); elsewhere plain
+    /// Rust, four outputs a pass. Both give the same exact integer sums.
     #[inline(always)]
     pub(super) fn matvec(
         rows: &[u8],
@@ -182,27 +153,41 @@ mod kernel {
         // The weights as one slice of 4-byte words; row `j` starts at word `j·sw`.
         let m = rows.as_chunks::<4>().0;
         let sw = stride / 4;
-        if sw * 4 < x.len() || m.len() < outputs * sw {
+        if !stride.is_multiple_of(4) || stride < x.len() || m.len() < outputs * sw {
             for j in 0..outputs {
                 finish(j, 0);
             }
             return;
         }
-        // The full groups of four inputs that are not all zero, listed once for all passes.
-        let mut list = [0u8; GROUPS];
+        // The full groups that are not all zero, listed once for all passes as `g + 1`,
+        // ended by a 0.
+        let mut list = [0u8; GROUPS + 1];
         let mut count = 0;
         let listed = full.len() <= GROUPS;
         if listed {
             for (g, w) in full.iter().enumerate() {
                 if *w != [0; 4] {
-                    list[count] = g as u8;
+                    list[count] = (g + 1) as u8;
                     count += 1;
                 }
             }
         }
-        let list = &list[..count];
         #[cfg(all(feature = "dsp", target_arch = "arm"))]
-        let checked = super::dsp::Groups::new(list, full.len());
+        if let Some(layer) = super::dsp::Sweeps::new(&list[..=count], x, rows, stride, outputs) {
+            use super::dsp::ROWS;
+            let mut j = 0;
+            while j < outputs {
+                // Fewer than ROWS outputs left: the window moves back over the last ROWS
+                // rows (recomputing a few sums), and only the new ones are handed on.
+                let start = j.min(outputs - ROWS);
+                let s = layer.sweep(start);
+                for (k, &v) in s.iter().enumerate().skip(j - start) {
+                    finish(start + k, v);
+                }
+                j = start + ROWS;
+            }
+            return;
+        }
         // The inputs past the last full group, and row `j`'s weights for them.
         let tail_sum = |j: usize| -> i32 {
             let start = j * stride + full.len() * 4;
@@ -212,33 +197,15 @@ mod kernel {
                 .map(|(&x, &w)| i32::from(x) * i32::from(w as i8))
                 .sum()
         };
+        let list = &list[..count];
         let mut j = 0;
         while j < outputs {
             let n = (outputs - j).min(OUTPUTS_PER_PASS);
             // Rows past the last output repeat it; their sums are dropped.
             let base: [usize; 4] = core::array::from_fn(|k| (j + k.min(n - 1)) * sw);
             let s = if listed {
-                #[cfg(all(feature = "dsp", target_arch = "arm"))]
-                {
-                    // Fewer than four outputs left: the window moves back over the last four
-                    // rows (recomputing a few sums), and the last `n` are kept.
-                    if let (Some(checked), true) = (checked, outputs >= 4) {
-                        let start = j.min(outputs - 4);
-                        let s4 = super::dsp::pass4(checked, full, m, start * sw, sw);
-                        core::array::from_fn(|k| s4[(k + j - start).min(3)])
-                    } else {
-                        pass(
-                            list.iter().map(|&g| usize::from(g)),
-                            &xword,
-                            m,
-                            base,
-                            full.len(),
-                        )
-                    }
-                }
-                #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
                 pass(
-                    list.iter().map(|&g| usize::from(g)),
+                    list.iter().map(|&e| usize::from(e) - 1),
                     &xword,
                     m,
                     base,
@@ -282,7 +249,7 @@ mod kernel {
         }
         for g in gs {
             let g = g.min(groups - 1);
-            let xs = prepare(xword(g));
+            let xs = xword(g);
             s[0] = mac4(xs, w(base[0] + g), s[0]);
             s[1] = mac4(xs, w(base[1] + g), s[1]);
             s[2] = mac4(xs, w(base[2] + g), s[2]);
@@ -292,143 +259,202 @@ mod kernel {
     }
 }
 
-/// Cortex-M DSP instructions, by inline assembly (their intrinsics are unstable).
+/// The int8 kernel's passes on a Cortex-M DSP core, in assembly: its five sums, two
+/// prepared inputs, row pointer and loop state take all fourteen general registers, which
+/// `asm!` blocks inside Rust code cannot have (the compiler keeps some), so the loop is one
+/// function of its own.
 #[cfg(all(feature = "dsp", target_arch = "arm"))]
 #[allow(unsafe_code)]
 mod dsp {
-    use core::arch::asm;
+    /// Outputs (rows) computed by one sweep.
+    pub(super) const ROWS: usize = 5;
 
-    /// Group indices all below `bound` (checked when made).
-    #[derive(Clone, Copy)]
-    pub(super) struct Groups<'a> {
-        groups: &'a [u8],
-        bound: usize,
+    /// One sweep's results and the input's last, partial group.
+    #[repr(C)]
+    struct Sweep {
+        /// The five sums (written by the sweep).
+        sums: [i32; ROWS],
+        /// The inputs past the last full group, zero-padded to a word (0: none).
+        tail: u32,
+        /// The tail's group as a list entry (`g + 1`).
+        tail_entry: u32,
     }
 
-    impl<'a> Groups<'a> {
-        /// `None` unless every index is below `bound`.
-        pub(super) fn new(groups: &'a [u8], bound: usize) -> Option<Self> {
-            groups
+    // scratchnet_q8_sweep5(list, xb, mb, stride, sweep): for each list entry e (a byte,
+    // until 0), the input word at xb + 4e is split into halfword pairs (UXTB16, even and odd
+    // bytes), and for each of the five rows at mb + 4e + k·stride, its weight word too
+    // (SXTB16), and two SMLADs add the four products to that row's sum. Then the tail word,
+    // if not zero, the same way; the sums go to sweep.sums.
+    //
+    // Registers: r0 list, r1 xb, r2 mb, r3 stride, r4 entry / row pointer, r5 r6 the input
+    // pairs, r7 r8 the weight word and its pair, r9 r10 r11 r12 lr the five sums.
+    // Per group: 33 instructions for 20 multiply-adds.
+    macro_rules! rows5 {
+        () => {
+            concat!(
+                "ldr r7, [r4]\n",
+                "sxtb16 r8, r7\n",
+                "smlad r9, r5, r8, r9\n",
+                "sxtb16 r7, r7, ror #8\n",
+                "smlad r9, r6, r7, r9\n",
+                "ldr r7, [r4, r3]\n",
+                "sxtb16 r8, r7\n",
+                "smlad r10, r5, r8, r10\n",
+                "sxtb16 r7, r7, ror #8\n",
+                "smlad r10, r6, r7, r10\n",
+                "ldr r7, [r4, r3, lsl #1]\n",
+                "sxtb16 r8, r7\n",
+                "smlad r11, r5, r8, r11\n",
+                "sxtb16 r7, r7, ror #8\n",
+                "smlad r11, r6, r7, r11\n",
+                "add r4, r4, r3, lsl #1\n",
+                "ldr r7, [r4, r3]\n",
+                "sxtb16 r8, r7\n",
+                "smlad r12, r5, r8, r12\n",
+                "sxtb16 r7, r7, ror #8\n",
+                "smlad r12, r6, r7, r12\n",
+                "ldr r7, [r4, r3, lsl #1]\n",
+                "sxtb16 r8, r7\n",
+                "smlad lr, r5, r8, lr\n",
+                "sxtb16 r7, r7, ror #8\n",
+                "smlad lr, r6, r7, lr\n",
+            )
+        };
+    }
+
+    core::arch::global_asm!(concat!(
+        ".section .text.scratchnet_q8_sweep5,\"ax\",%progbits\n",
+        ".syntax unified\n",
+        ".thumb\n",
+        ".global scratchnet_q8_sweep5\n",
+        ".type scratchnet_q8_sweep5,%function\n",
+        ".p2align 2\n",
+        ".thumb_func\n",
+        "scratchnet_q8_sweep5:\n",
+        "push {{r4-r11, lr}}\n",
+        "mov r9, #0\n",
+        "mov r10, #0\n",
+        "mov r11, #0\n",
+        "mov r12, #0\n",
+        "mov lr, #0\n",
+        "ldrb r4, [r0], #1\n",
+        "cbz r4, 2f\n",
+        "1:\n",
+        "ldr r5, [r1, r4, lsl #2]\n",
+        "add r4, r2, r4, lsl #2\n",
+        "uxtb16 r6, r5, ror #8\n",
+        "uxtb16 r5, r5\n",
+        rows5!(),
+        "ldrb r4, [r0], #1\n",
+        "cmp r4, #0\n",
+        "bne 1b\n",
+        "2:\n",
+        "ldr r0, [sp, #36]\n",
+        "ldrd r5, r4, [r0, #20]\n",
+        "cbz r5, 3f\n",
+        "add r4, r2, r4, lsl #2\n",
+        "uxtb16 r6, r5, ror #8\n",
+        "uxtb16 r5, r5\n",
+        rows5!(),
+        "3:\n",
+        "stmia r0, {{r9, r10, r11, r12, lr}}\n",
+        "pop {{r4-r11, pc}}\n",
+        ".size scratchnet_q8_sweep5, . - scratchnet_q8_sweep5\n",
+    ));
+
+    unsafe extern "C" {
+        fn scratchnet_q8_sweep5(
+            list: *const u8,
+            xb: *const u8,
+            mb: *const u8,
+            stride: usize,
+            sweep: *mut Sweep,
+        );
+    }
+
+    /// One layer's sweeps, checked once: a list of input groups (entries `g + 1` for full
+    /// groups `g` of `x`, then a 0), the input, and `outputs` rows of `stride` bytes.
+    pub(super) struct Sweeps<'a> {
+        list: &'a [u8],
+        x: &'a [u8],
+        rows: &'a [u8],
+        stride: usize,
+        outputs: usize,
+        tail: u32,
+    }
+
+    impl<'a> Sweeps<'a> {
+        /// `None` unless there are at least [`ROWS`] outputs, `list` ends with its only 0
+        /// and every other entry is at most the number of full groups of `x`, `stride` is a
+        /// multiple of 4 and at least `x.len()`, and `rows` holds `outputs` rows.
+        #[inline(always)]
+        pub(super) fn new(
+            list: &'a [u8],
+            x: &'a [u8],
+            rows: &'a [u8],
+            stride: usize,
+            outputs: usize,
+        ) -> Option<Self> {
+            let full = x.len() / 4;
+            let (&last, entries) = list.split_last()?;
+            let fits = outputs >= ROWS
+                && last == 0
+                && entries.iter().all(|&e| e != 0 && usize::from(e) <= full)
+                && stride.is_multiple_of(4)
+                && stride >= x.len()
+                && outputs
+                    .checked_mul(stride)
+                    .is_some_and(|end| end <= rows.len());
+            // The inputs past the last full group, zero-padded to a word.
+            let tail = x[4 * full..]
                 .iter()
-                .all(|&g| usize::from(g) < bound)
-                .then_some(Self { groups, bound })
+                .rev()
+                .fold(0u32, |w, &b| (w << 8) | u32::from(b));
+            fits.then_some(Self {
+                list,
+                x,
+                rows,
+                stride,
+                outputs,
+                tail,
+            })
         }
-    }
 
-    /// The int8 kernel's inner loop on a DSP core: the sums of rows `base`, `base + sw`,
-    /// `base + 2·sw`, `base + 3·sw` (in words of `m`) over the listed full groups of four
-    /// inputs of `x`, two rows per sweep. Per group and sweep: the input word prepared (two
-    /// `UXTB16`), then per row one load, two `SXTB16` and two `SMLAD`: 18 instructions for
-    /// eight multiply-adds (measured).
-    ///
-    /// Unchecked loads, because with bounds checks the sums no longer fit in registers and
-    /// the loop measured twice as long. Invariants, checked before the loop: every listed
-    /// group is below `x.len()`, and the fourth row's `x.len()` words lie within `m`.
-    #[inline(never)]
-    pub(super) fn pass4(
-        list: Groups<'_>,
-        x: &[[u8; 4]],
-        m: &[[u8; 4]],
-        base: usize,
-        sw: usize,
-    ) -> [i32; 4] {
-        let fits = base
-            .checked_add(3 * sw)
-            .and_then(|b| b.checked_add(x.len()))
-            .is_some_and(|end| end <= m.len());
-        if !fits || list.bound != x.len() {
-            return [0; 4]; // unreachable: the caller sizes both
-        }
-        let list = list.groups;
-        let (xp, mp) = (x.as_ptr(), m.as_ptr().wrapping_add(base));
-        let mut s = [0i32; 4];
-        // Two rows per sweep over the list: four sums and four row pointers do not fit in
-        // the registers with the loop's own, two do (measured: fewer instructions in all).
-        for pair in 0..2 {
-            let (mut s0, mut s1) = (0i32, 0i32);
-            let (off0, off1) = (2 * pair * sw, (2 * pair + 1) * sw);
-            for &g in list {
-                let g = usize::from(g);
-                // SAFETY: g < x.len(), and base + k·sw + g < base + 3·sw + x.len() ≤ m.len()
-                // for k ≤ 3 (both checked above), so every read is of an initialised
-                // [u8; 4] inside its slice; [u8; 4] has alignment 1.
-                let (xw, w0, w1) = unsafe {
-                    let p = mp.add(g);
-                    (
-                        u32::from_le_bytes(xp.add(g).read()),
-                        u32::from_le_bytes(p.add(off0).read()),
-                        u32::from_le_bytes(p.add(off1).read()),
-                    )
-                };
-                let (xe, xo) = (uxtb16(xw), uxtb16_ror8(xw));
-                s0 = smlad(xo, sxtb16_ror8(w0), smlad(xe, sxtb16(w0), s0));
-                s1 = smlad(xo, sxtb16_ror8(w1), smlad(xe, sxtb16(w1), s1));
+        /// The sums of rows `first .. first + ROWS` over the listed full groups of the
+        /// input and its partial last group; all zero past the last output.
+        #[inline(always)]
+        pub(super) fn sweep(&self, first: usize) -> [i32; ROWS] {
+            if first + ROWS > self.outputs {
+                return [0; ROWS];
             }
-            s[2 * pair] = s0;
-            s[2 * pair + 1] = s1;
+            let mut sweep = Sweep {
+                sums: [0; ROWS],
+                tail: self.tail,
+                tail_entry: (self.x.len() / 4 + 1) as u32,
+            };
+            // SAFETY: the routine reads the list up to its 0 (checked in `new`), input words
+            // at xb + 4e = x + 4(e − 1) for entries 1 ≤ e ≤ x.len()/4, so within x, and
+            // weight words at row_k + 4(e − 1) for rows first ≤ k < first + ROWS ≤ outputs,
+            // within `rows` (checked) since 4·(x.len()/4) ≤ stride. The tail entry reads
+            // row_k + 4·(x.len()/4), within the row because it is read only when the tail
+            // word is not zero, so x.len() > 4·(x.len()/4) and the multiple of 4 `stride`
+            // ≥ x.len() exceeds that offset by 4 at least. Unaligned word loads are allowed
+            // on ARMv7E-M. It writes only `sweep`, saves and restores r4–r11 (AAPCS) and
+            // uses 36 bytes of stack.
+            unsafe {
+                scratchnet_q8_sweep5(
+                    self.list.as_ptr(),
+                    self.x.as_ptr().wrapping_sub(4),
+                    self.rows
+                        .as_ptr()
+                        .wrapping_add(first * self.stride)
+                        .wrapping_sub(4),
+                    self.stride,
+                    &mut sweep,
+                );
+            }
+            sweep.sums
         }
-        s
-    }
-
-    /// `SMLAD`: `acc + x.lo·y.lo + x.hi·y.hi` on signed halfwords.
-    #[inline(always)]
-    pub(super) fn smlad(x: u32, y: u32, acc: i32) -> i32 {
-        let out: i32;
-        // SAFETY: a register-only arithmetic instruction of ARMv7E-M (the `dsp` feature is
-        // for cores that have it); no memory, stack or flags are touched.
-        unsafe {
-            asm!("smlad {0}, {1}, {2}, {3}", lateout(reg) out, in(reg) x, in(reg) y, in(reg) acc,
-                 options(pure, nomem, nostack, preserves_flags));
-        }
-        out
-    }
-
-    /// `SXTB16`: bytes 0 and 2, sign-extended to halfwords.
-    #[inline(always)]
-    pub(super) fn sxtb16(x: u32) -> u32 {
-        let out: u32;
-        // SAFETY: as above.
-        unsafe {
-            asm!("sxtb16 {0}, {1}", lateout(reg) out, in(reg) x,
-                 options(pure, nomem, nostack, preserves_flags));
-        }
-        out
-    }
-
-    /// `SXTB16 …, ROR #8`: bytes 1 and 3, sign-extended to halfwords.
-    #[inline(always)]
-    pub(super) fn sxtb16_ror8(x: u32) -> u32 {
-        let out: u32;
-        // SAFETY: as above.
-        unsafe {
-            asm!("sxtb16 {0}, {1}, ror #8", lateout(reg) out, in(reg) x,
-                 options(pure, nomem, nostack, preserves_flags));
-        }
-        out
-    }
-
-    /// `UXTB16`: bytes 0 and 2, zero-extended to halfwords.
-    #[inline(always)]
-    pub(super) fn uxtb16(x: u32) -> u32 {
-        let out: u32;
-        // SAFETY: as above.
-        unsafe {
-            asm!("uxtb16 {0}, {1}", lateout(reg) out, in(reg) x,
-                 options(pure, nomem, nostack, preserves_flags));
-        }
-        out
-    }
-
-    /// `UXTB16 …, ROR #8`: bytes 1 and 3, zero-extended to halfwords.
-    #[inline(always)]
-    pub(super) fn uxtb16_ror8(x: u32) -> u32 {
-        let out: u32;
-        // SAFETY: as above.
-        unsafe {
-            asm!("uxtb16 {0}, {1}, ror #8", lateout(reg) out, in(reg) x,
-                 options(pure, nomem, nostack, preserves_flags));
-        }
-        out
     }
 }
 

@@ -25,9 +25,63 @@ fn logits_equal(want: &[u8; 100 * 40], logits: impl Fn(&[u8; 784]) -> [f32; 10])
     }
 }
 
+/// The int8 kernel on target against a plain dot product, for an `IN × OUT` layer with
+/// pseudo-random weights (extremes included) and inputs (zero groups, a partial last group):
+/// with scale 255 and bias 0 a layer's value is its integer sum exactly.
+fn int8_sums_are_exact<const IN: usize, const OUT: usize>() {
+    let mut seed = 0x1234_5678u32 ^ (IN * 131 + OUT) as u32;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed
+    };
+    let mut q = [0i8; 4096];
+    let q = &mut q[..IN * OUT];
+    for (k, v) in q.iter_mut().enumerate() {
+        *v = match k % 7 {
+            0 => 127,
+            1 => -127,
+            _ => next() as i8,
+        }
+        .max(-127);
+    }
+    let mut x = [0u8; IN];
+    for (i, v) in x.iter_mut().enumerate() {
+        // Inputs 4..8 stay zero (a skipped group); the rest mix 0, 255 and others.
+        if !(4..8).contains(&i) {
+            *v = [0, 255, next() as u8][i % 3];
+        }
+    }
+    let spec = scratchnet::LayerSpec {
+        shape: scratchnet::Shape {
+            inputs: IN as u32,
+            outputs: OUT as u32,
+        },
+        activation: scratchnet::Activation::Identity,
+        weights: scratchnet::Weights::I8 {
+            values: q,
+            scales: &[255.0; OUT],
+        },
+        biases: &[0.0; OUT],
+    };
+    let mut blob = scratchnet_firmware::Aligned([0u8; 8192]);
+    let n = scratchnet::encode(&[spec], &mut blob.0).unwrap();
+    let model = scratchnet::Model::from_bytes(&blob.0[..n]).unwrap();
+    let layer = scratchnet::QDense::<IN, OUT>::from_layer(&model.layers()[0], 0).unwrap();
+    let mut got = [0.0f32; OUT];
+    layer.affine(&x, &mut got);
+    for (j, g) in got.iter().enumerate() {
+        let want: i32 = (0..IN)
+            .map(|i| i32::from(x[i]) * i32::from(q[j * IN + i]))
+            .sum();
+        defmt::assert_eq!(*g, want as f32, "{}x{} output {}", IN, OUT, j);
+    }
+}
+
 #[defmt_test::tests]
 mod tests {
-    use super::{close, logits_equal};
+    use super::{close, int8_sums_are_exact, logits_equal};
     use scratchnet::{Activation, Dense, Error, Mnist, Model, Network3};
     use scratchnet_firmware::{
         FIRST100_F32_LOGITS, FIRST100_IMAGES, FIRST100_INT8_LOGITS, FIRST100_REFERENCE, MODEL,
@@ -122,6 +176,17 @@ mod tests {
         // in the same order, so the DSP kernel's logits are the portable kernel's.
         let net = scratchnet::QMnist::from_blob(&MODEL_INT8.0).unwrap();
         logits_equal(FIRST100_INT8_LOGITS, |img| net.logits_pixels(img));
+    }
+
+    #[test]
+    fn int8_dsp_kernel_on_odd_shapes() {
+        // Five outputs a sweep: 7 and 12 move the last window back, 3 is too few (plain
+        // loop); 7, 50 and 13 inputs end in a partial group, 784 and 100 do not.
+        int8_sums_are_exact::<7, 7>();
+        int8_sums_are_exact::<13, 3>();
+        int8_sums_are_exact::<50, 12>();
+        int8_sums_are_exact::<784, 5>();
+        int8_sums_are_exact::<100, 10>();
     }
 
     #[test]
