@@ -118,6 +118,53 @@ mod kernel {
     /// listed; a wider layer visits every group.
     const GROUPS: usize = 255;
 
+    /// Outputs computed per pass: their sums stay in registers while each input word
+    /// serves all of them.
+    pub(super) const ROWS: usize = 5;
+
+    /// The full groups of four inputs that are not all zero, as entries `g + 1` (so
+    /// `1 ≤ entry ≤` the number of full groups), then a 0. Valid by construction: only
+    /// [`List::of`] makes one, and the DSP pass relies on it.
+    pub(super) struct List<'b> {
+        entries: &'b [u8],
+        #[cfg(all(feature = "dsp", target_arch = "arm"))]
+        full: usize,
+    }
+
+    impl<'b> List<'b> {
+        /// Lists the groups of `full` in `buf`; `None` when there are more than [`GROUPS`].
+        #[inline(always)]
+        pub(super) fn of(full: &[[u8; 4]], buf: &'b mut [u8; GROUPS + 1]) -> Option<Self> {
+            if full.len() > GROUPS {
+                return None;
+            }
+            let mut count = 0;
+            for (g, w) in full.iter().enumerate() {
+                if *w != [0; 4] {
+                    buf[count] = (g + 1) as u8;
+                    count += 1;
+                }
+            }
+            buf[count] = 0;
+            Some(Self {
+                entries: &buf[..=count],
+                #[cfg(all(feature = "dsp", target_arch = "arm"))]
+                full: full.len(),
+            })
+        }
+
+        /// The entries and their ending 0.
+        pub(super) fn with_end(&self) -> &'b [u8] {
+            self.entries
+        }
+
+        /// The number of full groups the entries refer to.
+        #[cfg(all(feature = "dsp", target_arch = "arm"))]
+        pub(super) fn full(&self) -> usize {
+            self.full
+        }
+    }
+
     /// `acc + Σₖ x[k]·w[k]` over the four bytes of `x` (u8) and `w` (i8).
     #[inline(always)]
     fn mac4(x: u32, w: u32, acc: i32) -> i32 {
@@ -129,133 +176,125 @@ mod kernel {
         acc
     }
 
-    /// Outputs computed per pass of the portable loop: their sums stay in registers while
-    /// one input word serves all of them.
-    const OUTPUTS_PER_PASS: usize = 4;
+    /// What a portable pass reads: the listed (or all) full groups of the input, the tail
+    /// word (the inputs past them, zero-padded), and the rows as words, `sw` a row.
+    struct Pass<'a, 'b> {
+        list: Option<&'b List<'b>>,
+        full: &'a [[u8; 4]],
+        tail: u32,
+        m: &'a [[u8; 4]],
+        sw: usize,
+        outputs: usize,
+    }
+
+    /// Plain Rust: the sums of rows `first ..` (at most [`ROWS`], below `outputs`); the
+    /// rest of the array repeats the last.
+    #[inline(never)]
+    fn portable(p: &Pass<'_, '_>, first: usize) -> [i32; ROWS] {
+        let mut s = [0i32; ROWS];
+        let n = p.outputs.saturating_sub(first).min(ROWS);
+        if n == 0 {
+            return s;
+        }
+        let base: [usize; ROWS] = core::array::from_fn(|k| (first + k.min(n - 1)) * p.sw);
+        let w = |i: usize| p.m.get(i).map_or(0, |c| u32::from_le_bytes(*c));
+        let mut add = |g: usize, xw: u32| {
+            for (s, b) in s.iter_mut().zip(base) {
+                *s = mac4(xw, w(b + g), *s);
+            }
+        };
+        let word = |g: usize| p.full.get(g).map_or(0, |w| u32::from_le_bytes(*w));
+        match p.list {
+            Some(list) => {
+                for &e in list.with_end() {
+                    if let Some(g) = usize::from(e).checked_sub(1) {
+                        add(g, word(g));
+                    }
+                }
+            }
+            None => {
+                for g in 0..p.full.len() {
+                    if word(g) != 0 {
+                        add(g, word(g));
+                    }
+                }
+            }
+        }
+        if p.tail != 0 {
+            add(p.full.len(), p.tail);
+        }
+        s
+    }
 
     /// `acc[j] = Σᵢ x[i]·q[j][i]` for output-major rows of `stride` i8 (a multiple of 4, at
-    /// least `x.len()`, zero past it), handed to `finish(j, acc[j])` in order.
+    /// least `x.len()`, zero past it), handed to `finish` in order, a few at a time.
+    /// Nothing is handed on if the sizes do not fit (the caller sizes them).
     ///
-    /// The groups of four inputs that are not all zero are listed once; every pass over a
-    /// few outputs then visits only those. On a DSP core the passes are
-    /// [`dsp::sweep`](super::dsp::sweep) (assembly, five outputs a pass); elsewhere plain
-    /// Rust, four outputs a pass. Both give the same exact integer sums.
+    /// The groups of four inputs that are not all zero are listed once; every pass over
+    /// [`ROWS`] outputs then visits only those, and the last partial group. On a DSP core
+    /// the passes are [`dsp::Sweeps`](super::dsp::Sweeps) (assembly); elsewhere plain Rust.
+    /// Both give the same exact integer sums.
     #[inline(always)]
     pub(super) fn matvec(
         rows: &[u8],
         stride: usize,
         x: &[u8],
         outputs: usize,
-        mut finish: impl FnMut(usize, i32),
+        mut finish: impl FnMut(&[i32]),
     ) {
-        let (full, tail) = x.as_chunks::<4>();
-        let xword = |g: usize| full.get(g).map_or(0, |w| u32::from_le_bytes(*w));
+        let (full, rest) = x.as_chunks::<4>();
         // The weights as one slice of 4-byte words; row `j` starts at word `j·sw`.
         let m = rows.as_chunks::<4>().0;
         let sw = stride / 4;
         if !stride.is_multiple_of(4) || stride < x.len() || m.len() < outputs * sw {
-            for j in 0..outputs {
-                finish(j, 0);
-            }
             return;
         }
-        // The full groups that are not all zero, listed once for all passes as `g + 1`,
-        // ended by a 0.
-        let mut list = [0u8; GROUPS + 1];
-        let mut count = 0;
-        let listed = full.len() <= GROUPS;
-        if listed {
-            for (g, w) in full.iter().enumerate() {
-                if *w != [0; 4] {
-                    list[count] = (g + 1) as u8;
-                    count += 1;
-                }
-            }
-        }
-        #[cfg(all(feature = "dsp", target_arch = "arm"))]
-        if let Some(layer) = super::dsp::Sweeps::new(&list[..=count], x, rows, stride, outputs) {
-            use super::dsp::ROWS;
-            let mut j = 0;
-            while j < outputs {
-                // Fewer than ROWS outputs left: the window moves back over the last ROWS
-                // rows (recomputing a few sums), and only the new ones are handed on.
-                let start = j.min(outputs - ROWS);
-                let s = layer.sweep(start);
-                for (k, &v) in s.iter().enumerate().skip(j - start) {
-                    finish(start + k, v);
-                }
-                j = start + ROWS;
-            }
-            return;
-        }
-        // The inputs past the last full group, and row `j`'s weights for them.
-        let tail_sum = |j: usize| -> i32 {
-            let start = j * stride + full.len() * 4;
-            let w = rows.get(start..start + tail.len()).unwrap_or(&[]);
-            tail.iter()
-                .zip(w)
-                .map(|(&x, &w)| i32::from(x) * i32::from(w as i8))
-                .sum()
+        let mut buf = [0u8; GROUPS + 1];
+        let list = List::of(full, &mut buf);
+        // The inputs past the last full group, zero-padded to a word.
+        let tail = rest
+            .iter()
+            .rev()
+            .fold(0u32, |w, &b| (w << 8) | u32::from(b));
+        let pass = Pass {
+            list: list.as_ref(),
+            full,
+            tail,
+            m,
+            sw,
+            outputs,
         };
-        let list = &list[..count];
+        #[cfg(all(feature = "dsp", target_arch = "arm"))]
+        let mut sweeps = list
+            .as_ref()
+            .and_then(|l| super::dsp::Sweeps::new(l, x, tail, rows, stride, outputs));
         let mut j = 0;
         while j < outputs {
-            let n = (outputs - j).min(OUTPUTS_PER_PASS);
-            // Rows past the last output repeat it; their sums are dropped.
-            let base: [usize; 4] = core::array::from_fn(|k| (j + k.min(n - 1)) * sw);
-            let s = if listed {
-                pass(
-                    list.iter().map(|&e| usize::from(e) - 1),
-                    &xword,
-                    m,
-                    base,
-                    full.len(),
-                )
+            // Fewer than ROWS outputs left: the window moves back over the last ROWS rows
+            // (recomputing a few sums), and only the new ones are handed on.
+            let start = if outputs >= ROWS {
+                j.min(outputs - ROWS)
             } else {
-                pass(
-                    (0..full.len()).filter(|&g| xword(g) != 0),
-                    &xword,
-                    m,
-                    base,
-                    full.len(),
-                )
+                j
             };
-            for (k, &v) in s.iter().enumerate().take(n) {
-                let v = if tail.is_empty() {
-                    v
-                } else {
-                    v + tail_sum(j + k)
-                };
-                finish(j + k, v);
-            }
-            j += n;
+            let plain;
+            #[cfg(all(feature = "dsp", target_arch = "arm"))]
+            let s = match &mut sweeps {
+                Some(sweeps) => sweeps.sweep(start),
+                None => {
+                    plain = portable(&pass, start);
+                    &plain
+                }
+            };
+            #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
+            let s = {
+                plain = portable(&pass, start);
+                &plain
+            };
+            let end = (start + ROWS).min(outputs);
+            finish(s.get(j - start..end - start).unwrap_or(&[]));
+            j = end;
         }
-    }
-
-    /// One pass: the sums of four rows (starting at words `base[k]` of `m`) over the groups
-    /// `gs`, each below `groups`.
-    #[inline(always)]
-    fn pass(
-        gs: impl Iterator<Item = usize>,
-        xword: &impl Fn(usize) -> u32,
-        m: &[[u8; 4]],
-        base: [usize; 4],
-        groups: usize,
-    ) -> [i32; 4] {
-        let w = |i: usize| m.get(i).map_or(0, |c| u32::from_le_bytes(*c));
-        let mut s = [0i32; 4];
-        if groups == 0 {
-            return s;
-        }
-        for g in gs {
-            let g = g.min(groups - 1);
-            let xs = xword(g);
-            s[0] = mac4(xs, w(base[0] + g), s[0]);
-            s[1] = mac4(xs, w(base[1] + g), s[1]);
-            s[2] = mac4(xs, w(base[2] + g), s[2]);
-            s[3] = mac4(xs, w(base[3] + g), s[3]);
-        }
-        s
     }
 }
 
@@ -266,8 +305,7 @@ mod kernel {
 #[cfg(all(feature = "dsp", target_arch = "arm"))]
 #[allow(unsafe_code)]
 mod dsp {
-    /// Outputs (rows) computed by one sweep.
-    pub(super) const ROWS: usize = 5;
+    use super::kernel::{List, ROWS};
 
     /// One sweep's results and the input's last, partial group.
     #[repr(C)]
@@ -372,74 +410,68 @@ mod dsp {
         );
     }
 
-    /// One layer's sweeps, checked once: a list of input groups (entries `g + 1` for full
-    /// groups `g` of `x`, then a 0), the input, and `outputs` rows of `stride` bytes.
+    /// One layer's sweeps, checked once: the list of its input's groups, the input, its
+    /// tail word, and `outputs` rows of `stride` bytes.
     pub(super) struct Sweeps<'a> {
         list: &'a [u8],
         x: &'a [u8],
         rows: &'a [u8],
         stride: usize,
         outputs: usize,
-        tail: u32,
+        state: Sweep,
     }
 
     impl<'a> Sweeps<'a> {
-        /// `None` unless there are at least [`ROWS`] outputs, `list` ends with its only 0
-        /// and every other entry is at most the number of full groups of `x`, `stride` is a
-        /// multiple of 4 and at least `x.len()`, and `rows` holds `outputs` rows.
+        /// `None` unless there are at least [`ROWS`] outputs, `list` is of `x`'s full
+        /// groups, `stride` is a multiple of 4 and at least `x.len()`, and `rows` holds
+        /// `outputs` rows.
         #[inline(always)]
         pub(super) fn new(
-            list: &'a [u8],
+            list: &List<'a>,
             x: &'a [u8],
+            tail: u32,
             rows: &'a [u8],
             stride: usize,
             outputs: usize,
         ) -> Option<Self> {
-            let full = x.len() / 4;
-            let (&last, entries) = list.split_last()?;
             let fits = outputs >= ROWS
-                && last == 0
-                && entries.iter().all(|&e| e != 0 && usize::from(e) <= full)
+                && list.full() == x.len() / 4
                 && stride.is_multiple_of(4)
                 && stride >= x.len()
                 && outputs
                     .checked_mul(stride)
                     .is_some_and(|end| end <= rows.len());
-            // The inputs past the last full group, zero-padded to a word.
-            let tail = x[4 * full..]
-                .iter()
-                .rev()
-                .fold(0u32, |w, &b| (w << 8) | u32::from(b));
             fits.then_some(Self {
-                list,
+                list: list.with_end(),
                 x,
                 rows,
                 stride,
                 outputs,
-                tail,
+                state: Sweep {
+                    sums: [0; ROWS],
+                    tail,
+                    tail_entry: (x.len() / 4 + 1) as u32,
+                },
             })
         }
 
         /// The sums of rows `first .. first + ROWS` over the listed full groups of the
         /// input and its partial last group; all zero past the last output.
         #[inline(always)]
-        pub(super) fn sweep(&self, first: usize) -> [i32; ROWS] {
+        pub(super) fn sweep(&mut self, first: usize) -> &[i32; ROWS] {
             if first + ROWS > self.outputs {
-                return [0; ROWS];
+                self.state.sums = [0; ROWS];
+                return &self.state.sums;
             }
-            let mut sweep = Sweep {
-                sums: [0; ROWS],
-                tail: self.tail,
-                tail_entry: (self.x.len() / 4 + 1) as u32,
-            };
-            // SAFETY: the routine reads the list up to its 0 (checked in `new`), input words
+            // SAFETY: the routine reads the list up to its 0 (a `List` ends with its only 0
+            // and its entries are at most its `full`, checked equal to x.len()/4), input words
             // at xb + 4e = x + 4(e − 1) for entries 1 ≤ e ≤ x.len()/4, so within x, and
             // weight words at row_k + 4(e − 1) for rows first ≤ k < first + ROWS ≤ outputs,
             // within `rows` (checked) since 4·(x.len()/4) ≤ stride. The tail entry reads
             // row_k + 4·(x.len()/4), within the row because it is read only when the tail
             // word is not zero, so x.len() > 4·(x.len()/4) and the multiple of 4 `stride`
             // ≥ x.len() exceeds that offset by 4 at least. Unaligned word loads are allowed
-            // on ARMv7E-M. It writes only `sweep`, saves and restores r4–r11 (AAPCS) and
+            // on ARMv7E-M. It writes only `state.sums`, saves and restores r4–r11 (AAPCS) and
             // uses 36 bytes of stack.
             unsafe {
                 scratchnet_q8_sweep5(
@@ -450,10 +482,10 @@ mod dsp {
                         .wrapping_add(first * self.stride)
                         .wrapping_sub(4),
                     self.stride,
-                    &mut sweep,
+                    &mut self.state,
                 );
             }
-            sweep.sums
+            &self.state.sums
         }
     }
 }
@@ -505,25 +537,58 @@ impl<'a, const IN: usize, const OUT: usize> QDense<'a, IN, OUT> {
         self.activation
     }
 
-    /// `A[j] = (Σᵢ x[i]·q[j][i]) · s[j]/255 + B[j]`, handed to `out(j, A[j])` in order.
-    #[inline(always)]
-    fn values(&self, x: &[u8], mut out: impl FnMut(usize, f32)) {
-        let (scales, biases) = (self.scales, self.biases);
-        kernel::matvec(self.rows, self.stride, x, OUT, |j, sum| {
-            if let (Some(s), Some(b)) = (scales.get(j), biases.get(j)) {
-                out(j, sum as f32 * (s / 255.0) + b);
-            }
-        });
+    fn raw(&self) -> Raw<'a> {
+        Raw {
+            rows: self.rows,
+            stride: self.stride,
+            biases: self.biases,
+            scales: self.scales,
+            activation: self.activation,
+        }
     }
 
     /// The layer's u8 activations `round(255 · h(A))` for u8 inputs `x`.
     pub fn forward_u8(&self, x: &[u8; IN], z: &mut [u8; OUT]) {
-        self.values(x, |j, a| z[j] = activate_u8(self.activation, a));
+        self.raw().forward_u8(x, z);
     }
 
     /// The layer's values `A` (before its activation) for u8 inputs `x`.
     pub fn affine(&self, x: &[u8; IN], a: &mut [f32; OUT]) {
-        self.values(x, |j, v| a[j] = v);
+        self.raw().affine(x, a);
+    }
+}
+
+/// A [`QDense`] without its shape in the type, so that every shape shares one copy of
+/// the code (the kernel's checks make wrong lengths harmless: no panic, no stray access).
+struct Raw<'a> {
+    rows: &'a [u8],
+    stride: usize,
+    biases: &'a [f32],
+    scales: &'a [f32],
+    activation: Activation,
+}
+
+impl Raw<'_> {
+    /// `A[j] = (Σᵢ x[i]·q[j][i]) · s[j]/255 + B[j]` for each of `outs` in order.
+    #[inline(always)]
+    fn values<T>(&self, x: &[u8], outs: &mut [T], mut out: impl FnMut(&mut T, f32)) {
+        let mut outs = self.scales.iter().zip(self.biases).zip(outs.iter_mut());
+        kernel::matvec(self.rows, self.stride, x, outs.len(), |sums| {
+            for (&sum, ((s, b), o)) in sums.iter().zip(&mut outs) {
+                out(o, sum as f32 * (s / 255.0) + b);
+            }
+        });
+    }
+
+    #[inline(never)]
+    fn forward_u8(&self, x: &[u8], z: &mut [u8]) {
+        let activation = self.activation;
+        self.values(x, z, |z, a| *z = activate_u8(activation, a));
+    }
+
+    #[inline(never)]
+    fn affine(&self, x: &[u8], a: &mut [f32]) {
+        self.values(x, a, |a, v| *a = v);
     }
 }
 
@@ -645,7 +710,13 @@ mod tests {
         ];
         let rows: &[u8] = bytemuck::cast_slice(&q);
         let mut got = [0i32; 3];
-        kernel::matvec(rows, 8, &x, 3, |j, s| got[j] = s);
+        let mut j = 0;
+        kernel::matvec(rows, 8, &x, 3, |sums| {
+            for &s in sums {
+                got[j] = s;
+                j += 1;
+            }
+        });
         let want = [255 * -128 + 7 * 127, 255 * 100 + 7 * -100, 255 * 5 + 7 * 5];
         assert_eq!(got, want);
     }

@@ -93,9 +93,7 @@ pub mod cost {
     }
 
     unsafe extern "C" {
-        static __stext: u8;
-        static __etext: u8;
-        static __srodata: u8;
+        static __vector_table: u8;
         static __erodata: u8;
         static __sdata: u8;
         static __edata: u8;
@@ -108,10 +106,19 @@ pub mod cost {
         s as *const u8 as usize
     }
 
-    /// Flash bytes of code and read-only data (`.text` + `.rodata`, the model included).
+    /// Flash bytes of the whole image: the vector table, code and read-only data (the model
+    /// included), and the initial values of `.data`.
     pub fn flash_bytes() -> usize {
         // SAFETY: linker-defined symbols; only their addresses are taken, never read.
-        unsafe { (addr(&__etext) - addr(&__stext)) + (addr(&__erodata) - addr(&__srodata)) }
+        unsafe { (addr(&__erodata) - addr(&__vector_table)) + (addr(&__edata) - addr(&__sdata)) }
+    }
+
+    /// `ticks × INSTRUCTIONS_PER_TICK / n` in 32-bit arithmetic (a 64-bit division would
+    /// link ~1 KB of runtime library), exact while `ticks` < 2³² and `n` < 10⁸.
+    pub fn instructions_per(ticks: u32, n: u32) -> u32 {
+        let n = n.max(1);
+        let k = INSTRUCTIONS_PER_TICK as u32;
+        ticks / n * k + ticks % n * k / n
     }
 
     /// Static RAM bytes (`.data` + `.bss`).

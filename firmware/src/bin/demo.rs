@@ -105,7 +105,7 @@ fn main() -> ! {
 
     // SAFETY: the only access to IMAGE, from this single thread.
     let image = unsafe { &mut *core::ptr::addr_of_mut!(IMAGE) };
-    let (mut correct, mut agree, mut total_ticks) = (0u32, 0u32, 0u64);
+    let (mut correct, mut agree, mut total_ticks) = (0u32, 0u32, 0u32);
     let mut buf = [0u8; 1];
     for n in 0..host_paths::COUNT {
         let mut label = [0u8; 1];
@@ -117,7 +117,7 @@ fn main() -> ! {
             exit(1)
         }
         let (c, ticks) = cost::ticks(|| net.classify_pixels(image));
-        total_ticks += u64::from(ticks);
+        total_ticks = total_ticks.saturating_add(ticks);
         correct += u32::from(c.class == usize::from(label[0]));
         agree += u32::from(c.class == usize::from(buf[0]));
         if n < SHOW {
@@ -139,9 +139,9 @@ fn main() -> ! {
         count
     );
     defmt::println!("agreement: {=u32}/{=u32}", agree, count);
-    let per_inference = total_ticks * cost::INSTRUCTIONS_PER_TICK / u64::from(count);
+    let per_inference = cost::instructions_per(total_ticks, count);
     defmt::println!(
-        "cost: instructions_per_inference={=u64} flash_bytes={=usize} static_ram_bytes={=usize} stack_bytes={=usize}",
+        "cost: instructions_per_inference={=u32} flash_bytes={=usize} static_ram_bytes={=usize} stack_bytes={=usize}",
         per_inference,
         cost::flash_bytes(),
         cost::static_ram_bytes(),
