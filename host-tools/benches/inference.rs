@@ -26,6 +26,22 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
+    // The host's fast evaluator: the same results, AVX2 and every core.
+    let fast = scratchnet_host::fast::FastMnist::new(&net).unwrap();
+    c.bench_function("mnist f32 fast: one image (index 0)", |b| {
+        b.iter(|| fast.classify_pixels(black_box(&images[0])))
+    });
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut g = c.benchmark_group("mnist f32 fast: 10 000 test images");
+    g.sample_size(20);
+    g.bench_function(format!("classify_batch_pixels ({threads} threads)"), |b| {
+        b.iter(|| {
+            fast.classify_batch_pixels(black_box(&images), &mut out)
+                .unwrap()
+        })
+    });
+    g.finish();
+
     let q = convert::convert_pickle_as(&pkl, convert::Precision::Int8)
         .unwrap()
         .blob;

@@ -3,12 +3,13 @@
 //!
 //! The `scratchnet` command-line program (feature `cli`) is built on this library.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod assets;
 pub mod convert;
 pub mod data;
+pub mod fast;
 pub mod idx;
 pub mod pickle;
 #[cfg(feature = "cli")]

@@ -368,7 +368,8 @@ fn cmd_show(
 /// network through the typed [`Mnist`] (what the firmware runs), other depths and widths
 /// (e.g. 784-100-10) through the core's run-time-shaped [`Model`], with the same kernel.
 enum MnistShaped<'a> {
-    Typed(Mnist<'a>),
+    /// With the host's fast copy when its activations are the book's (the same results).
+    Typed(Mnist<'a>, Option<Box<scratchnet_host::fast::FastMnist>>),
     Quantized(scratchnet::QMnist<'a>),
     RunTime(Box<Model<'a>>),
 }
@@ -377,7 +378,10 @@ impl<'a> MnistShaped<'a> {
     fn load(bytes: &'a [u8]) -> Result<Self> {
         let model = Model::from_bytes(bytes)?;
         if let Ok(net) = Mnist::from_model(&model) {
-            return Ok(Self::Typed(net));
+            let fast = scratchnet_host::fast::FastMnist::new(&net)
+                .ok()
+                .map(Box::new);
+            return Ok(Self::Typed(net, fast));
         }
         if let Ok(net) = scratchnet::QMnist::from_model(&model) {
             return Ok(Self::Quantized(net));
@@ -401,7 +405,8 @@ impl<'a> MnistShaped<'a> {
 
     fn logits_pixels(&self, img: &[u8; 784]) -> [f32; 10] {
         match self {
-            Self::Typed(net) => net.logits_pixels(img),
+            Self::Typed(_, Some(fast)) => fast.logits_pixels(img),
+            Self::Typed(net, None) => net.logits_pixels(img),
             Self::Quantized(net) => net.logits_pixels(img),
             Self::RunTime(model) => {
                 let mut scratch = vec![0.0; model.scratch_len()];
@@ -416,7 +421,7 @@ impl<'a> MnistShaped<'a> {
     fn classify_pixels(&self, img: &[u8; 784]) -> scratchnet::Classification {
         let mut y = self.logits_pixels(img);
         let output = match self {
-            Self::Typed(net) => net.layer3.activation(),
+            Self::Typed(net, _) => net.layer3.activation(),
             Self::Quantized(net) => net.layer3.activation(),
             Self::RunTime(model) => model.layers()[model.layers().len() - 1].activation(),
         };

@@ -1,0 +1,354 @@
+//! The book's MNIST network on a PC, fast: the same arithmetic as the core's
+//! [`Mnist`](scratchnet::Mnist), bit for bit, arranged for a desktop CPU.
+//!
+//! The core's kernels are written for a Cortex-M4F (a few registers, no vector unit). Here
+//! every layer keeps all of its sums in vector registers (outputs padded to lanes of 8),
+//! the exponentials of a layer are computed eight at a time by a lane-wise copy of the
+//! core's `libm::expf`, the program uses AVX2 when the CPU has it, and a batch is shared
+//! among the CPU's cores. Nothing is reordered: each sum adds the same products in the same
+//! order as the core (`acc += x·w` with two roundings, zero inputs skipped, bias last), and
+//! every exponential takes `expf`'s own steps, so the results are the core's to the last
+//! bit. `tests/fast.rs` checks that on all 10 000 test images, and the exponential on
+//! every f32 in its range.
+
+use scratchnet::math::{EXP_IS_EXACT, exp};
+use scratchnet::{Activation, Classification, Error, MNIST_PIXELS, Mnist, normalize_pixel};
+
+/// The network's activations are not the book's (sigmoid, sigmoid, softmax), which is all
+/// [`FastMnist`] computes.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[error("FastMnist computes the book's sigmoid, sigmoid, softmax; this network has {}, {}, {}",
+        .0[0].name(), .0[1].name(), .0[2].name())]
+pub struct NotTheBooksActivations(pub [Activation; 3]);
+
+/// Lanes of a vector register (AVX2: 8 × f32).
+const LANES: usize = 8;
+const H1: usize = 50;
+const H2: usize = 100;
+const OUT: usize = 10;
+/// The widths rounded up to whole lanes.
+const H1P: usize = 56;
+const H2P: usize = 104;
+const OUTP: usize = 16;
+
+/// The book's 784-50-100-10 network (sigmoid, sigmoid, softmax), its weights copied into
+/// lane-padded rows.
+#[derive(Debug, Clone)]
+pub struct FastMnist {
+    w1: Vec<[f32; H1P]>,
+    b1: [f32; H1P],
+    w2: Vec<[f32; H2P]>,
+    b2: [f32; H2P],
+    w3: Vec<[f32; OUTP]>,
+    b3: [f32; OUTP],
+}
+
+/// Row-major `rows × N` weights into rows padded to `P` with zeros.
+fn padded<const P: usize>(w: scratchnet::Params<'_>, columns: usize) -> Vec<[f32; P]> {
+    let values: Vec<f32> = w.iter().collect();
+    values
+        .chunks_exact(columns)
+        .map(|row| {
+            let mut r = [0.0; P];
+            r[..columns].copy_from_slice(row);
+            r
+        })
+        .collect()
+}
+
+/// A bias vector padded to `P` with zeros.
+fn padded_bias<const P: usize>(b: scratchnet::Params<'_>) -> [f32; P] {
+    let mut r = [0.0; P];
+    for (r, b) in r.iter_mut().zip(b.iter()) {
+        *r = b;
+    }
+    r
+}
+
+impl FastMnist {
+    /// A copy of `net` for fast evaluation (its shape is the type's; its activations must
+    /// be the book's).
+    pub fn new(net: &Mnist<'_>) -> Result<Self, NotTheBooksActivations> {
+        let activations = [
+            net.layer1.activation(),
+            net.layer2.activation(),
+            net.layer3.activation(),
+        ];
+        if activations
+            != [
+                Activation::Sigmoid,
+                Activation::Sigmoid,
+                Activation::Softmax,
+            ]
+        {
+            return Err(NotTheBooksActivations(activations));
+        }
+        Ok(Self {
+            w1: padded(net.layer1.weights(), H1),
+            b1: padded_bias(net.layer1.biases()),
+            w2: padded(net.layer2.weights(), H2),
+            b2: padded_bias(net.layer2.biases()),
+            w3: padded(net.layer3.weights(), OUT),
+            b3: padded_bias(net.layer3.biases()),
+        })
+    }
+
+    /// The logits (output-layer values before softmax) of one image: equal to
+    /// [`Mnist::logits_pixels`] bit for bit.
+    pub fn logits_pixels(&self, x: &[u8; MNIST_PIXELS]) -> [f32; OUT] {
+        let mut y = [0.0; OUTP];
+        logits_into(self, x, &mut y);
+        let mut out = [0.0; OUT];
+        out.copy_from_slice(&y[..OUT]);
+        out
+    }
+
+    /// The most probable class and its probability: equal to [`Mnist::classify_pixels`]
+    /// bit for bit.
+    pub fn classify_pixels(&self, x: &[u8; MNIST_PIXELS]) -> Classification {
+        let mut c = [Classification::argmax(&[])];
+        classify_all(self, core::slice::from_ref(x), &mut c);
+        c[0]
+    }
+
+    /// [`classify_pixels`](Self::classify_pixels) for every image, the work shared among
+    /// the CPU's cores. [`Error::BatchMismatch`] (and nothing written) when the lengths
+    /// differ.
+    pub fn classify_batch_pixels(
+        &self,
+        images: &[[u8; MNIST_PIXELS]],
+        outputs: &mut [Classification],
+    ) -> Result<(), Error> {
+        if images.len() != outputs.len() {
+            return Err(Error::BatchMismatch {
+                inputs: images.len(),
+                outputs: outputs.len(),
+            });
+        }
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = images.len().div_ceil(threads).max(1);
+        std::thread::scope(|s| {
+            for (images, outputs) in images.chunks(chunk).zip(outputs.chunks_mut(chunk)) {
+                s.spawn(move || classify_all(self, images, outputs));
+            }
+        });
+        Ok(())
+    }
+
+    /// Softmax and argmax of the logits, in the core's order ([`scratchnet::softmax`],
+    /// [`Classification::argmax`]).
+    #[inline(always)]
+    fn classify_one(&self, x: &[u8; MNIST_PIXELS]) -> Classification {
+        let mut y = self.logits_padded(x);
+        let c = y[..OUT].iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        for v in y.iter_mut() {
+            *v -= c;
+        }
+        exp_all(&mut y);
+        let mut sum = 0.0;
+        for v in &y[..OUT] {
+            sum += v;
+        }
+        for v in y.iter_mut() {
+            *v /= sum;
+        }
+        Classification::argmax(&y[..OUT])
+    }
+
+    /// Layer 1's sums `Σ x·W1` over the pixels, four at a time: most runs of four are all
+    /// background and skipped at once (a branch on each pixel would mispredict often, as
+    /// strokes start and end). The zeros inside a run are added like the others; that
+    /// changes no bit (a sum that starts at +0 is never −0, and s + (±0) = s) and keeps the
+    /// 56 sums in registers.
+    #[inline(always)]
+    fn layer1_sums(&self, x: &[u8; MNIST_PIXELS]) -> [f32; H1P] {
+        let table = &*PIXELS;
+        let mut acc = [0.0f32; H1P];
+        for (rows, p2) in self.w1.chunks_exact(2).zip(x.as_chunks::<2>().0) {
+            if u16::from_ne_bytes(*p2) != 0 {
+                for (row, &p) in rows.iter().zip(p2) {
+                    let v = table[usize::from(p)];
+                    for (a, w) in acc.iter_mut().zip(row) {
+                        *a += v * w;
+                    }
+                }
+            }
+        }
+        acc
+    }
+
+    /// The three layers; the output lanes past the tenth are padding.
+    #[inline(always)]
+    fn logits_padded(&self, x: &[u8; MNIST_PIXELS]) -> [f32; OUTP] {
+        let mut z1 = self.layer1_sums(x);
+        add_bias(&mut z1, &self.b1);
+        sigmoid_all(&mut z1);
+        // Hidden values are rarely exactly 0; adding their products anyway changes no bit
+        // (a sum that starts at +0 is never −0, and s + (±0) = s), and keeps the loop free of
+        // branches, so its sums stay in registers.
+        let mut z2 = sums(self.w2.iter().zip(z1[..H1].iter().copied()));
+        add_bias(&mut z2, &self.b2);
+        sigmoid_all(&mut z2);
+        let mut y = sums(self.w3.iter().zip(z2[..H2].iter().copied()));
+        add_bias(&mut y, &self.b3);
+        y
+    }
+}
+
+/// [`normalize_pixel`] of every u8, computed once.
+static PIXELS: std::sync::LazyLock<[f32; 256]> =
+    std::sync::LazyLock::new(|| core::array::from_fn(|p| normalize_pixel(p as u8)));
+
+/// Defines `$name`, which runs `$body` compiled for AVX2 when the CPU has it and for the
+/// baseline otherwise: the same Rust code either way (its helpers are `#[inline(always)]`,
+/// so they are compiled into each version); AVX2 only widens the vectors. No fused
+/// multiply-add is ever formed: Rust does not contract `a + x·w`, with or without `fma`.
+macro_rules! for_each_cpu {
+    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
+        $(#[$doc])*
+        fn $name($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2")]
+                fn avx2($($arg: $ty),*) $body
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has AVX2 (checked just above), the only requirement
+                    // of calling a function compiled for it.
+                    #[allow(unsafe_code)]
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $body
+        }
+    };
+}
+
+for_each_cpu! {
+    /// [`FastMnist::classify_one`] for each image.
+    fn classify_all(net: &FastMnist, images: &[[u8; MNIST_PIXELS]], outputs: &mut [Classification]) {
+        for (x, c) in images.iter().zip(outputs.iter_mut()) {
+            *c = net.classify_one(x);
+        }
+    }
+}
+
+for_each_cpu! {
+    /// [`FastMnist::logits_padded`].
+    fn logits_into(net: &FastMnist, x: &[u8; MNIST_PIXELS], y: &mut [f32; OUTP]) {
+        *y = net.logits_padded(x);
+    }
+}
+
+for_each_cpu! {
+    /// [`exp_lanes`].
+    fn exp8(x: &mut [f32; LANES]) {
+        exp_lanes(x);
+    }
+}
+
+/// `Σ x·row` over `(row, x)` in order, lane by lane (`acc += x·w`: a multiply and an add,
+/// each rounded), from +0. A local array of its own, so that the sums stay in registers.
+#[inline(always)]
+fn sums<'r, const P: usize>(terms: impl Iterator<Item = (&'r [f32; P], f32)>) -> [f32; P] {
+    let mut acc = [0.0f32; P];
+    for (row, x) in terms {
+        for (a, w) in acc.iter_mut().zip(row) {
+            *a += x * w;
+        }
+    }
+    acc
+}
+
+#[inline(always)]
+fn add_bias<const P: usize>(acc: &mut [f32; P], b: &[f32; P]) {
+    for (a, b) in acc.iter_mut().zip(b) {
+        *a += b;
+    }
+}
+
+/// The book's sigmoid `1 / (1 + exp(−a))` on every lane, as [`scratchnet::sigmoid`].
+#[inline(always)]
+fn sigmoid_all<const P: usize>(a: &mut [f32; P]) {
+    for v in a.iter_mut() {
+        *v = -*v;
+    }
+    exp_all(a);
+    for v in a.iter_mut() {
+        *v = 1.0 / (1.0 + *v);
+    }
+}
+
+/// The core's `exp` on every lane: eight at a time by [`exp_lanes`] when that is
+/// `libm::expf` (the default), one at a time otherwise (the `fast-exp` feature).
+#[inline(always)]
+fn exp_all<const P: usize>(a: &mut [f32; P]) {
+    if EXP_IS_EXACT {
+        for chunk in a.as_chunks_mut::<LANES>().0 {
+            exp_lanes(chunk);
+        }
+    } else {
+        for v in a.iter_mut() {
+            *v = exp(*v);
+        }
+    }
+}
+
+// musl's expf constants, by their bits (as the `libm` crate writes them).
+const LN2_HI: f32 = f32::from_bits(0x3f31_7200);
+const LN2_LO: f32 = f32::from_bits(0x35bf_be8e);
+const INV_LN2: f32 = f32::from_bits(0x3fb8_aa3b);
+const P1: f32 = f32::from_bits(0x3e2a_aa8f);
+const P2: f32 = f32::from_bits(0xbb35_5215);
+
+/// `libm::expf` on eight lanes at once, equal to it bit for bit.
+///
+/// For `2⁻¹⁴ < |x| < 87.34` (bits of `|x|` in `(0x39000000, 0x42aeac50)`) every lane takes
+/// `expf`'s main path with branches turned into selects: `k` from `x/ln 2` rounded (or ±1
+/// near `±ln 2`, 0 below `ln 2 / 2`), `x − k·ln2_hi − k·ln2_lo`, the same rational
+/// approximation, and `y·2ᵏ` with `k ∈ [−126, 126]`, which is `scalbnf`'s one multiply in that
+/// range. With `k = 0` the steps are `expf`'s `k = 0` branch exactly (`x − 0·ln2_hi = x`,
+/// `lo = 0`, `y·1 = y`). Any other lane (tiny, huge, NaN) is recomputed by `libm::expf`.
+#[inline(always)]
+fn exp_lanes(x: &mut [f32; LANES]) {
+    let mut y = [0.0f32; LANES];
+    let mut main = [false; LANES];
+    for l in 0..LANES {
+        let v = x[l];
+        let hx = v.to_bits() & 0x7fff_ffff;
+        let negative = v.to_bits() >> 31 != 0;
+        let rounded = (INV_LN2 * v + if negative { -0.5 } else { 0.5 }) as i32;
+        let k = if hx > 0x3f85_1592 {
+            rounded
+        } else if hx > 0x3eb1_7218 {
+            if negative { -1 } else { 1 }
+        } else {
+            0
+        };
+        let kf = k as f32;
+        let hi = v - kf * LN2_HI;
+        let lo = kf * LN2_LO;
+        let r = hi - lo;
+        let rr = r * r;
+        let c = r - rr * (P1 + rr * P2);
+        let e = 1.0 + (r * c / (2.0 - c) - lo + hi);
+        let scale = f32::from_bits(((0x7f + k) as u32) << 23);
+        y[l] = e * scale;
+        main[l] = hx > 0x3900_0000 && hx < 0x42ae_ac50;
+    }
+    if main.iter().all(|&m| m) {
+        *x = y;
+    } else {
+        for l in 0..LANES {
+            x[l] = if main[l] { y[l] } else { exp(x[l]) };
+        }
+    }
+}
+
+/// [`exp_lanes`] for tests: `libm::expf` of each value of `x` (the core's `exp` when it is
+/// that).
+#[doc(hidden)]
+pub fn exp8_for_tests(x: [f32; LANES]) -> [f32; LANES] {
+    let mut x = x;
+    exp8(&mut x);
+    x
+}

@@ -1,0 +1,146 @@
+//! The host's fast evaluator (`scratchnet_host::fast`) against the core, bit for bit: on
+//! all 10 000 test images (needs the data; see the README's data rule), and its eight-lane
+//! exponential against `libm::expf`.
+
+use scratchnet::{Activation, Classification, Mnist};
+use scratchnet_host::fast::{FastMnist, NotTheBooksActivations, exp8_for_tests};
+use scratchnet_host::{convert, data, idx};
+
+fn book() -> Vec<u8> {
+    let pkl = std::fs::read(data::find(data::WEIGHTS).unwrap_or_else(|e| panic!("{e}"))).unwrap();
+    convert::convert_pickle(&pkl).unwrap().blob
+}
+
+#[test]
+fn fast_evaluation_equals_the_core_on_every_test_image() {
+    let blob = book();
+    let net = Mnist::from_blob(&blob).unwrap();
+    let fast = FastMnist::new(&net).unwrap();
+    let images = idx::read_images(&data::find(data::TEST_IMAGES).unwrap()).unwrap();
+    let mut batch = vec![Classification::argmax(&[0.0]); images.len()];
+    fast.classify_batch_pixels(&images, &mut batch).unwrap();
+    let mut correct_class = 0;
+    for (n, img) in images.iter().enumerate() {
+        let want = net.classify_pixels(img);
+        let logits = net.logits_pixels(img);
+        assert_eq!(
+            fast.logits_pixels(img).map(f32::to_bits),
+            logits.map(f32::to_bits),
+            "image {n}"
+        );
+        for got in [fast.classify_pixels(img), batch[n]] {
+            assert_eq!(got.class, want.class, "image {n}");
+            assert_eq!(
+                got.probability.to_bits(),
+                want.probability.to_bits(),
+                "image {n}"
+            );
+        }
+        correct_class += usize::from(batch[n].class == want.class);
+    }
+    assert_eq!(correct_class, 10_000);
+}
+
+#[test]
+fn batch_lengths_must_match() {
+    let blob = book();
+    let fast = FastMnist::new(&Mnist::from_blob(&blob).unwrap()).unwrap();
+    let mut out = [Classification::argmax(&[0.0]); 1];
+    assert_eq!(
+        fast.classify_batch_pixels(&[[0; 784], [0; 784]], &mut out),
+        Err(scratchnet::Error::BatchMismatch {
+            inputs: 2,
+            outputs: 1
+        })
+    );
+}
+
+#[test]
+fn other_activations_are_refused() {
+    let spec = |inputs: u32, outputs: u32, activation, w: &'static [f32], b: &'static [f32]| {
+        scratchnet::LayerSpec {
+            shape: scratchnet::Shape { inputs, outputs },
+            activation,
+            weights: scratchnet::Weights::F32(w),
+            biases: b,
+        }
+    };
+    static W1: [f32; 784 * 50] = [0.0; 784 * 50];
+    static W2: [f32; 5000] = [0.0; 5000];
+    static W3: [f32; 1000] = [0.0; 1000];
+    static B: [f32; 100] = [0.0; 100];
+    let layers = [
+        spec(784, 50, Activation::Relu, &W1, &B[..50]),
+        spec(50, 100, Activation::Sigmoid, &W2, &B),
+        spec(100, 10, Activation::Softmax, &W3, &B[..10]),
+    ];
+    let mut blob = vec![0u8; scratchnet::encoded_len(&layers).unwrap()];
+    scratchnet::encode(&layers, &mut blob).unwrap();
+    let net = Mnist::from_blob(&blob).unwrap();
+    let err = FastMnist::new(&net).unwrap_err();
+    assert_eq!(
+        err,
+        NotTheBooksActivations([Activation::Relu, Activation::Sigmoid, Activation::Softmax])
+    );
+    assert_eq!(
+        err.to_string(),
+        "FastMnist computes the book's sigmoid, sigmoid, softmax; this network has relu, sigmoid, softmax"
+    );
+}
+
+/// `exp8_for_tests` equals `libm::expf` (the core's exp) on the f32 values whose bits are
+/// `start, start + step, …`: NaN, infinities, subnormals and both signs included.
+fn exp8_matches(start: u64, step: u64) {
+    let mut bits = start;
+    let mut lanes = [0.0f32; 8];
+    while bits <= u64::from(u32::MAX) {
+        for (l, lane) in lanes.iter_mut().enumerate() {
+            *lane = f32::from_bits(((bits + l as u64 * step) & 0xffff_ffff) as u32);
+        }
+        let got = exp8_for_tests(lanes);
+        for (x, g) in lanes.iter().zip(got) {
+            let want = scratchnet::math::exp_exact(*x);
+            assert!(
+                g.to_bits() == want.to_bits() || (g.is_nan() && want.is_nan()),
+                "exp({x:e}) [bits {:#010x}]: {g:e} vs libm {want:e}",
+                x.to_bits()
+            );
+        }
+        bits += 8 * step;
+    }
+}
+
+#[test]
+fn eight_lane_exp_equals_libm_on_a_sample_of_all_f32() {
+    // 2^32 / 97 ≈ 44 million values, every region of the range.
+    exp8_matches(0, 97);
+    // Around the thresholds where expf changes path.
+    for t in [
+        0x3900_0000u32,
+        0x3eb1_7218,
+        0x3f85_1592,
+        0x42ae_ac50,
+        0x42b1_7218,
+    ] {
+        for sign in [0, 0x8000_0000] {
+            let lanes: [f32; 8] =
+                core::array::from_fn(|l| f32::from_bits((t - 4 + l as u32) | sign));
+            let got = exp8_for_tests(lanes);
+            for (x, g) in lanes.iter().zip(got) {
+                assert_eq!(
+                    g.to_bits(),
+                    scratchnet::math::exp_exact(*x).to_bits(),
+                    "{x:e}"
+                );
+            }
+        }
+    }
+}
+
+/// Every f32 (about a minute in release): `cargo test -p scratchnet-host --release --test
+/// fast -- --ignored`.
+#[test]
+#[ignore]
+fn eight_lane_exp_equals_libm_on_every_f32() {
+    exp8_matches(0, 1);
+}
