@@ -4,8 +4,12 @@
 Usage: python3 scripts/numpy_bench.py [DATA_DIR]   (needs numpy; DATA_DIR defaults to the
 data rule's ../shared/data). It unpickles the book's sample_weight.pkl with Python's pickle,
 which executes the file: run it only on the book's own file.
+
+Run it right after `cargo bench -p scratchnet-host` (same machine, same load): it then also
+prints scratchnet's figures from that run (criterion's medians in target/criterion) and the
+ratios. Both sides are medians.
 """
-import gzip, os, pickle, sys, time
+import gzip, json, os, pickle, statistics, sys, time
 import numpy as np
 
 data = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("SCRATCHNET_DATA", "../shared/data")
@@ -28,13 +32,28 @@ def predict(x):
     z2 = sigmoid(z1 @ W2 + b2)
     return softmax(z2 @ W3 + b3)
 
-def best(f, n):
+def median(f, n):
     t = []
     for _ in range(n):
         s = time.perf_counter(); f(); t.append(time.perf_counter() - s)
-    return min(t)
+    return statistics.median(t)
 
-batch = best(lambda: predict(x).argmax(axis=1), 20)
-one = best(lambda: [predict(x[i]).argmax() for i in range(1000)], 5) / 1000
+batch = median(lambda: predict(x).argmax(axis=1), 20)
+one = median(lambda: [predict(x[i]).argmax() for i in range(1000)], 5) / 1000
 print(f"numpy {np.__version__}: 10 000 images as one batch: {batch * 1e3:.1f} ms")
 print(f"numpy {np.__version__}: one image at a time: {one * 1e6:.1f} us per image")
+
+root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "target", "criterion")
+for name, what, numpy_s in [
+    ("mnist f32 fast_ 10 000 test images", "f32 fast, 10 000 images", batch),
+    ("mnist int8 fast_ 10 000 test images", "int8 fast, 10 000 images", batch),
+    ("mnist f32_ 10 000 test images", "f32 core (one thread), 10 000 images", batch),
+    ("mnist int8_ 10 000 test images", "int8 core (one thread), 10 000 images", batch),
+    ("mnist f32 fast_ one image (index 0)", "f32 fast, one image", one),
+    ("mnist f32_ one image (index 0)", "f32 core, one image", one),
+]:
+    for dirpath, _, files in os.walk(os.path.join(root, name)):
+        if dirpath.endswith(os.sep + "new") and "estimates.json" in files:
+            with open(os.path.join(dirpath, "estimates.json")) as f:
+                ours = json.load(f)["median"]["point_estimate"] * 1e-9
+            print(f"scratchnet {what}: {ours * 1e3:.3f} ms, {numpy_s / ours:.2f}x numpy's speed")

@@ -59,6 +59,22 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    let qmodel = scratchnet::Model::from_bytes(&q).unwrap();
+    let qfast = scratchnet_host::fast::FastQMnist::new(&qmodel).unwrap();
+    c.bench_function("mnist int8 fast: one image (index 0)", |b| {
+        b.iter(|| qfast.classify_pixels(black_box(&images[0])))
+    });
+    let mut g = c.benchmark_group("mnist int8 fast: 10 000 test images");
+    g.sample_size(20);
+    g.bench_function(format!("classify_batch_pixels ({threads} threads)"), |b| {
+        b.iter(|| {
+            qfast
+                .classify_batch_pixels(black_box(&images), &mut out)
+                .unwrap()
+        })
+    });
+    g.finish();
 }
 
 criterion_group!(benches, bench);

@@ -119,40 +119,9 @@ impl FastMnist {
         images: &[[u8; MNIST_PIXELS]],
         outputs: &mut [Classification],
     ) -> Result<(), Error> {
-        if images.len() != outputs.len() {
-            return Err(Error::BatchMismatch {
-                inputs: images.len(),
-                outputs: outputs.len(),
-            });
-        }
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let chunk = images.len().div_ceil(threads).max(1);
-        std::thread::scope(|s| {
-            for (images, outputs) in images.chunks(chunk).zip(outputs.chunks_mut(chunk)) {
-                s.spawn(move || classify_all(self, images, outputs));
-            }
-        });
-        Ok(())
-    }
-
-    /// Softmax and argmax of the logits, in the core's order ([`scratchnet::softmax`],
-    /// [`Classification::argmax`]).
-    #[inline(always)]
-    fn classify_one(&self, x: &[u8; MNIST_PIXELS]) -> Classification {
-        let mut y = self.logits_padded(x);
-        let c = y[..OUT].iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        for v in y.iter_mut() {
-            *v -= c;
-        }
-        exp_all(&mut y);
-        let mut sum = 0.0;
-        for v in &y[..OUT] {
-            sum += v;
-        }
-        for v in y.iter_mut() {
-            *v /= sum;
-        }
-        Classification::argmax(&y[..OUT])
+        in_parallel(images, outputs, |images, outputs| {
+            classify_all(self, images, outputs)
+        })
     }
 
     /// Layer 1's sums `Σ x·W1` over the pixels, four at a time: most runs of four are all
@@ -227,7 +196,7 @@ for_each_cpu! {
     /// [`FastMnist::classify_one`] for each image.
     fn classify_all(net: &FastMnist, images: &[[u8; MNIST_PIXELS]], outputs: &mut [Classification]) {
         for (x, c) in images.iter().zip(outputs.iter_mut()) {
-            *c = net.classify_one(x);
+            *c = softmax_argmax(net.logits_padded(x));
         }
     }
 }
@@ -351,4 +320,237 @@ pub fn exp8_for_tests(x: [f32; LANES]) -> [f32; LANES] {
     let mut x = x;
     exp8(&mut x);
     x
+}
+
+/// The book's network quantized to int8 ([`QMnist`](scratchnet::QMnist)), fast on a PC: the
+/// same results bit for bit. The integer sums are exact, so they may be formed in any
+/// order: here two inputs at a time in 32-bit lanes (weights widened to i16 and interleaved
+/// in pairs, the shape of AVX2's `vpmaddwd`). The steps after the sums are the core's f32
+/// operations in the core's order (`s/255` computed once per output gives the same value).
+#[derive(Debug, Clone)]
+pub struct FastQMnist {
+    w1: Vec<[[i16; 2]; H1P]>,
+    m1: [f32; H1P],
+    b1: [f32; H1P],
+    w2: Vec<[[i16; 2]; H2P]>,
+    m2: [f32; H2P],
+    b2: [f32; H2P],
+    w3: Vec<[[i16; 2]; OUTP]>,
+    m3: [f32; OUTP],
+    b3: [f32; OUTP],
+}
+
+/// Output-major int8 rows (`stride` apart) as pair rows: entry `[g][j]` holds the weights of
+/// inputs `2g` and `2g + 1` for output `j` (zero past the layer's inputs and outputs).
+fn pair_rows<const P: usize>(
+    layer: &scratchnet::Layer<'_>,
+    inputs: usize,
+    outputs: usize,
+) -> Vec<[[i16; 2]; P]> {
+    let mut rows = vec![[[0i16; 2]; P]; inputs.div_ceil(2)];
+    let Some(q) = layer.quantized() else {
+        return rows;
+    };
+    for j in 0..outputs {
+        let row = q.rows.get(j * q.stride..(j + 1) * q.stride).unwrap_or(&[]);
+        for (i, &w) in row.iter().take(inputs).enumerate() {
+            rows[i / 2][j][i % 2] = i16::from(w);
+        }
+    }
+    rows
+}
+
+/// `s[j]/255` and `B[j]` of an int8 layer, padded with zeros.
+fn requant<const P: usize>(layer: &scratchnet::Layer<'_>) -> ([f32; P], [f32; P]) {
+    let mut m = [0.0; P];
+    if let Some(q) = layer.quantized() {
+        for (m, s) in m.iter_mut().zip(q.scales.iter()) {
+            *m = s / 255.0;
+        }
+    }
+    (m, padded_bias(layer.biases()))
+}
+
+impl FastQMnist {
+    /// A copy of an int8 model in the book's shape and activations for fast evaluation
+    /// (the same checks as [`QMnist::from_model`](scratchnet::QMnist::from_model)).
+    pub fn new(model: &scratchnet::Model<'_>) -> Result<Self, FastError> {
+        let net = scratchnet::QMnist::from_model(model)?;
+        let activations = [
+            net.layer1.activation(),
+            net.layer2.activation(),
+            net.layer3.activation(),
+        ];
+        if activations != [Activation::Sigmoid, Activation::Sigmoid, Activation::Softmax] {
+            return Err(NotTheBooksActivations(activations).into());
+        }
+        let [l1, l2, l3] = model.layers() else {
+            return Err(Error::WrongLayerCount {
+                expected: 3,
+                found: model.layers().len(),
+            }
+            .into());
+        };
+        let (m1, b1) = requant(l1);
+        let (m2, b2) = requant(l2);
+        let (m3, b3) = requant(l3);
+        Ok(Self {
+            w1: pair_rows(l1, MNIST_PIXELS, H1),
+            m1,
+            b1,
+            w2: pair_rows(l2, H1, H2),
+            m2,
+            b2,
+            w3: pair_rows(l3, H2, OUT),
+            m3,
+            b3,
+        })
+    }
+
+    /// The logits: equal to [`QMnist::logits_pixels`](scratchnet::QNetwork3::logits_pixels)
+    /// bit for bit.
+    pub fn logits_pixels(&self, x: &[u8; MNIST_PIXELS]) -> [f32; OUT] {
+        let mut y = [0.0; OUTP];
+        q_logits_into(self, x, &mut y);
+        let mut out = [0.0; OUT];
+        out.copy_from_slice(&y[..OUT]);
+        out
+    }
+
+    /// The most probable class and its probability: equal to
+    /// [`QMnist::classify_pixels`](scratchnet::QNetwork3::classify_pixels) bit for bit.
+    pub fn classify_pixels(&self, x: &[u8; MNIST_PIXELS]) -> Classification {
+        let mut c = [Classification::argmax(&[])];
+        q_classify_all(self, core::slice::from_ref(x), &mut c);
+        c[0]
+    }
+
+    /// [`classify_pixels`](Self::classify_pixels) for every image, the work shared among
+    /// the CPU's cores. [`Error::BatchMismatch`] (and nothing written) when the lengths
+    /// differ.
+    pub fn classify_batch_pixels(
+        &self,
+        images: &[[u8; MNIST_PIXELS]],
+        outputs: &mut [Classification],
+    ) -> Result<(), Error> {
+        in_parallel(images, outputs, |images, outputs| {
+            q_classify_all(self, images, outputs)
+        })
+    }
+
+    #[inline(always)]
+    fn logits_padded(&self, x: &[u8; MNIST_PIXELS]) -> [f32; OUTP] {
+        // Layer 1: pairs of pixels, all-background pairs skipped (the sums are exact
+        // integers, so the zeros inside a pair cost nothing but time).
+        let mut acc = [0i32; H1P];
+        for (row, p) in self.w1.iter().zip(x.as_chunks::<2>().0) {
+            if u16::from_ne_bytes(*p) != 0 {
+                madd(&mut acc, [i16::from(p[0]), i16::from(p[1])], row);
+            }
+        }
+        let z1 = hidden(&acc, &self.m1, &self.b1);
+        let mut acc = [0i32; H2P];
+        for (row, p) in self.w2.iter().zip(z1[..H1].as_chunks::<2>().0) {
+            madd(&mut acc, [i16::from(p[0]), i16::from(p[1])], row);
+        }
+        let z2 = hidden(&acc, &self.m2, &self.b2);
+        let mut acc = [0i32; OUTP];
+        for (row, p) in self.w3.iter().zip(z2[..H2].as_chunks::<2>().0) {
+            madd(&mut acc, [i16::from(p[0]), i16::from(p[1])], row);
+        }
+        let mut y = [0.0f32; OUTP];
+        for (((y, &a), m), b) in y.iter_mut().zip(&acc).zip(&self.m3).zip(&self.b3) {
+            *y = a as f32 * m + b;
+        }
+        y
+    }
+}
+
+/// `acc[j] += x₀·w[j][0] + x₁·w[j][1]` in 32-bit lanes (exact: |x·w| < 2¹⁵).
+#[inline(always)]
+fn madd<const P: usize>(acc: &mut [i32; P], x: [i16; 2], w: &[[i16; 2]; P]) {
+    for (a, w) in acc.iter_mut().zip(w) {
+        *a += i32::from(x[0]) * i32::from(w[0]) + i32::from(x[1]) * i32::from(w[1]);
+    }
+}
+
+/// A hidden layer's u8 activations from its sums: `sigmoid_u8(sum·(s/255) + B)`, as the
+/// core's `QDense::forward_u8`.
+#[inline(always)]
+fn hidden<const P: usize>(acc: &[i32; P], m: &[f32; P], b: &[f32; P]) -> [u8; P] {
+    let mut a = [0.0f32; P];
+    for (((a, &s), m), b) in a.iter_mut().zip(acc).zip(m).zip(b) {
+        *a = s as f32 * m + b;
+    }
+    a.map(scratchnet::sigmoid_u8)
+}
+
+/// Softmax and argmax of padded logits, in the core's order ([`scratchnet::softmax`],
+/// [`Classification::argmax`]).
+#[inline(always)]
+fn softmax_argmax(mut y: [f32; OUTP]) -> Classification {
+    let c = y[..OUT].iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    for v in y.iter_mut() {
+        *v -= c;
+    }
+    exp_all(&mut y);
+    let mut sum = 0.0;
+    for v in &y[..OUT] {
+        sum += v;
+    }
+    for v in y.iter_mut() {
+        *v /= sum;
+    }
+    Classification::argmax(&y[..OUT])
+}
+
+/// `work` on parts of a batch, one part per CPU core, in scoped threads.
+/// [`Error::BatchMismatch`] (and nothing written) when the lengths differ.
+fn in_parallel<X: Sync, Y: Send>(
+    inputs: &[X],
+    outputs: &mut [Y],
+    work: impl Fn(&[X], &mut [Y]) + Sync,
+) -> Result<(), Error> {
+    if inputs.len() != outputs.len() {
+        return Err(Error::BatchMismatch {
+            inputs: inputs.len(),
+            outputs: outputs.len(),
+        });
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = inputs.len().div_ceil(threads).max(1);
+    let work = &work;
+    std::thread::scope(|s| {
+        for (inputs, outputs) in inputs.chunks(chunk).zip(outputs.chunks_mut(chunk)) {
+            s.spawn(move || work(inputs, outputs));
+        }
+    });
+    Ok(())
+}
+
+for_each_cpu! {
+    /// [`FastQMnist`]'s classification of each image.
+    fn q_classify_all(net: &FastQMnist, images: &[[u8; MNIST_PIXELS]], outputs: &mut [Classification]) {
+        for (x, c) in images.iter().zip(outputs.iter_mut()) {
+            *c = softmax_argmax(net.logits_padded(x));
+        }
+    }
+}
+
+for_each_cpu! {
+    /// [`FastQMnist::logits_padded`].
+    fn q_logits_into(net: &FastQMnist, x: &[u8; MNIST_PIXELS], y: &mut [f32; OUTP]) {
+        *y = net.logits_padded(x);
+    }
+}
+
+/// Why a fast copy cannot be made.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+pub enum FastError {
+    /// The model is not the book's shape or not int8 (the core's own refusal).
+    #[error(transparent)]
+    Model(#[from] Error),
+    /// The activations are not the book's.
+    #[error(transparent)]
+    Activations(#[from] NotTheBooksActivations),
 }

@@ -3,7 +3,7 @@
 //! exponential against `libm::expf`.
 
 use scratchnet::{Activation, Classification, Mnist};
-use scratchnet_host::fast::{FastMnist, NotTheBooksActivations, exp8_for_tests};
+use scratchnet_host::fast::{FastError, FastMnist, FastQMnist, NotTheBooksActivations, exp8_for_tests};
 use scratchnet_host::{convert, data, idx};
 
 fn book() -> Vec<u8> {
@@ -39,6 +39,43 @@ fn fast_evaluation_equals_the_core_on_every_test_image() {
         correct_class += usize::from(batch[n].class == want.class);
     }
     assert_eq!(correct_class, 10_000);
+}
+
+#[test]
+fn fast_int8_evaluation_equals_the_core_on_every_test_image() {
+    let pkl = std::fs::read(data::find(data::WEIGHTS).unwrap()).unwrap();
+    let blob = convert::convert_pickle_as(&pkl, convert::Precision::Int8)
+        .unwrap()
+        .blob;
+    let model = scratchnet::Model::from_bytes(&blob).unwrap();
+    let net = scratchnet::QMnist::from_model(&model).unwrap();
+    let fast = FastQMnist::new(&model).unwrap();
+    let images = idx::read_images(&data::find(data::TEST_IMAGES).unwrap()).unwrap();
+    let mut batch = vec![Classification::argmax(&[0.0]); images.len()];
+    fast.classify_batch_pixels(&images, &mut batch).unwrap();
+    for (n, img) in images.iter().enumerate() {
+        let want = net.classify_pixels(img);
+        assert_eq!(
+            fast.logits_pixels(img).map(f32::to_bits),
+            net.logits_pixels(img).map(f32::to_bits),
+            "image {n}"
+        );
+        for got in [fast.classify_pixels(img), batch[n]] {
+            assert_eq!(got.class, want.class, "image {n}");
+            assert_eq!(
+                got.probability.to_bits(),
+                want.probability.to_bits(),
+                "image {n}"
+            );
+        }
+    }
+    // An f32 model is not an int8 one: the core's own refusal.
+    let f32_blob = book();
+    let f32_model = scratchnet::Model::from_bytes(&f32_blob).unwrap();
+    assert_eq!(
+        FastQMnist::new(&f32_model).unwrap_err(),
+        FastError::Model(scratchnet::Error::UnsupportedElement { layer: 0 })
+    );
 }
 
 #[test]
