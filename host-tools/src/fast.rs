@@ -300,7 +300,8 @@ fn exp_lanes(x: &mut [f32; LANES]) {
         let rr = r * r;
         let c = r - rr * (P1 + rr * P2);
         let e = 1.0 + (r * c / (2.0 - c) - lo + hi);
-        let scale = f32::from_bits(((0x7f + k) as u32) << 23);
+        // Wrapping: lanes outside the main path (k out of range) are recomputed below.
+        let scale = f32::from_bits((0x7f_i32.wrapping_add(k) as u32) << 23);
         y[l] = e * scale;
         main[l] = hx > 0x3900_0000 && hx < 0x42ae_ac50;
     }
@@ -381,7 +382,13 @@ impl FastQMnist {
             net.layer2.activation(),
             net.layer3.activation(),
         ];
-        if activations != [Activation::Sigmoid, Activation::Sigmoid, Activation::Softmax] {
+        if activations
+            != [
+                Activation::Sigmoid,
+                Activation::Sigmoid,
+                Activation::Softmax,
+            ]
+        {
             return Err(NotTheBooksActivations(activations).into());
         }
         let [l1, l2, l3] = model.layers() else {

@@ -3,7 +3,9 @@
 //! exponential against `libm::expf`.
 
 use scratchnet::{Activation, Classification, Mnist};
-use scratchnet_host::fast::{FastError, FastMnist, FastQMnist, NotTheBooksActivations, exp8_for_tests};
+use scratchnet_host::fast::{
+    FastError, FastMnist, FastQMnist, NotTheBooksActivations, exp8_for_tests,
+};
 use scratchnet_host::{convert, data, idx};
 
 fn book() -> Vec<u8> {
