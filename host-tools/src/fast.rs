@@ -21,6 +21,21 @@ use scratchnet::{Activation, Classification, Error, MNIST_PIXELS, Mnist, normali
         .0[0].name(), .0[1].name(), .0[2].name())]
 pub struct NotTheBooksActivations(pub [Activation; 3]);
 
+/// `Ok` for the book's activations: sigmoid, sigmoid, softmax.
+fn the_books(activations: [Activation; 3]) -> Result<(), NotTheBooksActivations> {
+    if activations
+        == [
+            Activation::Sigmoid,
+            Activation::Sigmoid,
+            Activation::Softmax,
+        ]
+    {
+        Ok(())
+    } else {
+        Err(NotTheBooksActivations(activations))
+    }
+}
+
 /// Lanes of a vector register (AVX2: 8 × f32).
 const LANES: usize = 8;
 const H1: usize = 50;
@@ -69,20 +84,11 @@ impl FastMnist {
     /// A copy of `net` for fast evaluation (its shape is the type's; its activations must
     /// be the book's).
     pub fn new(net: &Mnist<'_>) -> Result<Self, NotTheBooksActivations> {
-        let activations = [
+        the_books([
             net.layer1.activation(),
             net.layer2.activation(),
             net.layer3.activation(),
-        ];
-        if activations
-            != [
-                Activation::Sigmoid,
-                Activation::Sigmoid,
-                Activation::Softmax,
-            ]
-        {
-            return Err(NotTheBooksActivations(activations));
-        }
+        ])?;
         Ok(Self {
             w1: padded(net.layer1.weights(), H1),
             b1: padded_bias(net.layer1.biases()),
@@ -352,8 +358,12 @@ fn pair_rows<const P: usize>(
     let Some(q) = layer.quantized() else {
         return rows;
     };
-    for j in 0..outputs {
-        let row = q.rows.get(j * q.stride..(j + 1) * q.stride).unwrap_or(&[]);
+    for (j, row) in q
+        .rows
+        .chunks_exact(q.stride.max(1))
+        .take(outputs)
+        .enumerate()
+    {
         for (i, &w) in row.iter().take(inputs).enumerate() {
             rows[i / 2][j][i % 2] = i16::from(w);
         }
@@ -377,20 +387,11 @@ impl FastQMnist {
     /// (the same checks as [`QMnist::from_model`](scratchnet::QMnist::from_model)).
     pub fn new(model: &scratchnet::Model<'_>) -> Result<Self, FastError> {
         let net = scratchnet::QMnist::from_model(model)?;
-        let activations = [
+        the_books([
             net.layer1.activation(),
             net.layer2.activation(),
             net.layer3.activation(),
-        ];
-        if activations
-            != [
-                Activation::Sigmoid,
-                Activation::Sigmoid,
-                Activation::Softmax,
-            ]
-        {
-            return Err(NotTheBooksActivations(activations).into());
-        }
+        ])?;
         let [l1, l2, l3] = model.layers() else {
             return Err(Error::WrongLayerCount {
                 expected: 3,
