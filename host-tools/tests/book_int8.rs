@@ -37,3 +37,48 @@ fn int8_model_accuracy_and_agreement_with_f32() {
     assert_eq!(correct, 9_352); // measured: the same accuracy as f32 (and numpy)
     assert_eq!(agree, 9_995); // measured: 5 images change class
 }
+
+/// The int8 network by the book's formula, written plainly from the blob's layers:
+/// `A[j] = (Σᵢ x[i]·q[j][i]) · s[j]/255 + B[j]`, hidden values `sigmoid_u8(A)`.
+fn plain_int8_logits(model: &scratchnet::Model<'_>, x: &[u8]) -> Vec<f32> {
+    let mut input: Vec<u8> = x.to_vec();
+    let layers = model.layers();
+    for (k, layer) in layers.iter().enumerate() {
+        let q = layer.quantized().unwrap();
+        let scales: Vec<f32> = q.scales.iter().collect();
+        let biases: Vec<f32> = layer.biases().iter().collect();
+        let values: Vec<f32> = (0..layer.shape().outputs as usize)
+            .map(|j| {
+                let row = &q.rows[j * q.stride..j * q.stride + input.len()];
+                let sum: i32 = row
+                    .iter()
+                    .zip(&input)
+                    .map(|(&w, &x)| i32::from(w) * i32::from(x))
+                    .sum();
+                sum as f32 * (scales[j] / 255.0) + biases[j]
+            })
+            .collect();
+        if k + 1 == layers.len() {
+            return values;
+        }
+        input = values.into_iter().map(scratchnet::sigmoid_u8).collect();
+    }
+    unreachable!("a model has at least one layer")
+}
+
+#[test]
+fn int8_kernel_equals_the_plain_formula_on_every_test_image() {
+    let int8 = convert_pickle_as(&read(data::WEIGHTS), Precision::Int8).unwrap();
+    let model = scratchnet::Model::from_bytes(&int8.blob).unwrap();
+    let qnet = QMnist::from_model(&model).unwrap();
+    let images = idx::read_images(&data::find(data::TEST_IMAGES).unwrap()).unwrap();
+    for (n, img) in images.iter().enumerate() {
+        let want = plain_int8_logits(&model, img);
+        let got = qnet.logits_pixels(img);
+        assert_eq!(
+            got.map(f32::to_bits).to_vec(),
+            want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            "image {n}"
+        );
+    }
+}
