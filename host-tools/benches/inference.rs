@@ -3,6 +3,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use scratchnet::Mnist;
+use scratchnet_host::fast::Evaluate as _;
 use scratchnet_host::{convert, data, idx};
 use std::hint::black_box;
 

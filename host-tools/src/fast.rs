@@ -1,5 +1,5 @@
 //! The book's MNIST network on a PC, fast: the same arithmetic as the core's
-//! [`Mnist`](scratchnet::Mnist), bit for bit, arranged for a desktop CPU.
+//! [`Mnist`], bit for bit, arranged for a desktop CPU.
 //!
 //! The core's kernels are written for a Cortex-M4F (a few registers, no vector unit). Here
 //! every layer keeps all of its sums in vector registers (outputs padded to lanes of 8),
@@ -20,6 +20,53 @@ use scratchnet::{Activation, Classification, Error, MNIST_PIXELS, Mnist, normali
 #[error("FastMnist computes the book's sigmoid, sigmoid, softmax; this network has {}, {}, {}",
         .0[0].name(), .0[1].name(), .0[2].name())]
 pub struct NotTheBooksActivations(pub [Activation; 3]);
+
+/// What both fast evaluators ([`FastMnist`], [`FastQMnist`]) offer: the core's results for
+/// the book's network, bit for bit, computed for a PC.
+pub trait Evaluate: sealed::Padded + Sync + Sized {
+    /// The logits (output-layer values before softmax) of one image: equal to the core's
+    /// `logits_pixels` ([`Mnist`], [`QMnist`](scratchnet::QMnist)) bit
+    /// for bit.
+    fn logits_pixels(&self, x: &[u8; MNIST_PIXELS]) -> [f32; OUT] {
+        let mut y = [0.0; OUTP];
+        logits_into(self, x, &mut y);
+        let mut out = [0.0; OUT];
+        out.copy_from_slice(&y[..OUT]);
+        out
+    }
+
+    /// The most probable class and its probability: equal to the core's `classify_pixels`
+    /// bit for bit.
+    fn classify_pixels(&self, x: &[u8; MNIST_PIXELS]) -> Classification {
+        let mut c = [Classification::argmax(&[])];
+        classify_all(self, core::slice::from_ref(x), &mut c);
+        c[0]
+    }
+
+    /// [`classify_pixels`](Self::classify_pixels) for every image, the work shared among
+    /// the CPU's cores. [`Error::BatchMismatch`] (and nothing written) when the lengths
+    /// differ.
+    fn classify_batch_pixels(
+        &self,
+        images: &[[u8; MNIST_PIXELS]],
+        outputs: &mut [Classification],
+    ) -> Result<(), Error> {
+        in_parallel(images, outputs, |images, outputs| {
+            classify_all(self, images, outputs)
+        })
+    }
+}
+
+impl Evaluate for FastMnist {}
+impl Evaluate for FastQMnist {}
+
+mod sealed {
+    /// The one thing an evaluator computes itself: the padded logits of an image (lanes
+    /// past the tenth are padding).
+    pub trait Padded {
+        fn logits_padded(&self, x: &[u8; super::MNIST_PIXELS]) -> [f32; super::OUTP];
+    }
+}
 
 /// `Ok` for the book's activations: sigmoid, sigmoid, softmax.
 fn the_books(activations: [Activation; 3]) -> Result<(), NotTheBooksActivations> {
@@ -99,37 +146,6 @@ impl FastMnist {
         })
     }
 
-    /// The logits (output-layer values before softmax) of one image: equal to
-    /// [`Mnist::logits_pixels`] bit for bit.
-    pub fn logits_pixels(&self, x: &[u8; MNIST_PIXELS]) -> [f32; OUT] {
-        let mut y = [0.0; OUTP];
-        logits_into(self, x, &mut y);
-        let mut out = [0.0; OUT];
-        out.copy_from_slice(&y[..OUT]);
-        out
-    }
-
-    /// The most probable class and its probability: equal to [`Mnist::classify_pixels`]
-    /// bit for bit.
-    pub fn classify_pixels(&self, x: &[u8; MNIST_PIXELS]) -> Classification {
-        let mut c = [Classification::argmax(&[])];
-        classify_all(self, core::slice::from_ref(x), &mut c);
-        c[0]
-    }
-
-    /// [`classify_pixels`](Self::classify_pixels) for every image, the work shared among
-    /// the CPU's cores. [`Error::BatchMismatch`] (and nothing written) when the lengths
-    /// differ.
-    pub fn classify_batch_pixels(
-        &self,
-        images: &[[u8; MNIST_PIXELS]],
-        outputs: &mut [Classification],
-    ) -> Result<(), Error> {
-        in_parallel(images, outputs, |images, outputs| {
-            classify_all(self, images, outputs)
-        })
-    }
-
     /// Layer 1's sums `Σ x·W1` over the pixels, four at a time: most runs of four are all
     /// background and skipped at once (a branch on each pixel would mispredict often, as
     /// strokes start and end). The zeros inside a run are added like the others; that
@@ -151,7 +167,9 @@ impl FastMnist {
         }
         acc
     }
+}
 
+impl sealed::Padded for FastMnist {
     /// The three layers; the output lanes past the tenth are padding.
     #[inline(always)]
     fn logits_padded(&self, x: &[u8; MNIST_PIXELS]) -> [f32; OUTP] {
@@ -179,13 +197,13 @@ static PIXELS: std::sync::LazyLock<[f32; 256]> =
 /// so they are compiled into each version); AVX2 only widens the vectors. No fused
 /// multiply-add is ever formed: Rust does not contract `a + x·w`, with or without `fma`.
 macro_rules! for_each_cpu {
-    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
+    ($(#[$doc:meta])* fn $name:ident $(<$g:ident: $bound:path>)? ($($arg:ident: $ty:ty),*) $body:block) => {
         $(#[$doc])*
-        fn $name($($arg: $ty),*) {
+        fn $name $(<$g: $bound>)? ($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx2")]
-                fn avx2($($arg: $ty),*) $body
+                fn avx2 $(<$g: $bound>)? ($($arg: $ty),*) $body
                 if std::arch::is_x86_feature_detected!("avx2") {
                     // SAFETY: the CPU has AVX2 (checked just above), the only requirement
                     // of calling a function compiled for it.
@@ -199,8 +217,8 @@ macro_rules! for_each_cpu {
 }
 
 for_each_cpu! {
-    /// [`FastMnist::classify_one`] for each image.
-    fn classify_all(net: &FastMnist, images: &[[u8; MNIST_PIXELS]], outputs: &mut [Classification]) {
+    /// Each image's class: softmax and argmax of its logits.
+    fn classify_all<N: sealed::Padded>(net: &N, images: &[[u8; MNIST_PIXELS]], outputs: &mut [Classification]) {
         for (x, c) in images.iter().zip(outputs.iter_mut()) {
             *c = softmax_argmax(net.logits_padded(x));
         }
@@ -208,8 +226,8 @@ for_each_cpu! {
 }
 
 for_each_cpu! {
-    /// [`FastMnist::logits_padded`].
-    fn logits_into(net: &FastMnist, x: &[u8; MNIST_PIXELS], y: &mut [f32; OUTP]) {
+    /// One image's padded logits.
+    fn logits_into<N: sealed::Padded>(net: &N, x: &[u8; MNIST_PIXELS], y: &mut [f32; OUTP]) {
         *y = net.logits_padded(x);
     }
 }
@@ -414,38 +432,9 @@ impl FastQMnist {
             b3,
         })
     }
+}
 
-    /// The logits: equal to [`QMnist::logits_pixels`](scratchnet::QNetwork3::logits_pixels)
-    /// bit for bit.
-    pub fn logits_pixels(&self, x: &[u8; MNIST_PIXELS]) -> [f32; OUT] {
-        let mut y = [0.0; OUTP];
-        q_logits_into(self, x, &mut y);
-        let mut out = [0.0; OUT];
-        out.copy_from_slice(&y[..OUT]);
-        out
-    }
-
-    /// The most probable class and its probability: equal to
-    /// [`QMnist::classify_pixels`](scratchnet::QNetwork3::classify_pixels) bit for bit.
-    pub fn classify_pixels(&self, x: &[u8; MNIST_PIXELS]) -> Classification {
-        let mut c = [Classification::argmax(&[])];
-        q_classify_all(self, core::slice::from_ref(x), &mut c);
-        c[0]
-    }
-
-    /// [`classify_pixels`](Self::classify_pixels) for every image, the work shared among
-    /// the CPU's cores. [`Error::BatchMismatch`] (and nothing written) when the lengths
-    /// differ.
-    pub fn classify_batch_pixels(
-        &self,
-        images: &[[u8; MNIST_PIXELS]],
-        outputs: &mut [Classification],
-    ) -> Result<(), Error> {
-        in_parallel(images, outputs, |images, outputs| {
-            q_classify_all(self, images, outputs)
-        })
-    }
-
+impl sealed::Padded for FastQMnist {
     #[inline(always)]
     fn logits_padded(&self, x: &[u8; MNIST_PIXELS]) -> [f32; OUTP] {
         // Layer 1: pairs of pixels, all-background pairs skipped (the sums are exact
@@ -534,22 +523,6 @@ fn in_parallel<X: Sync, Y: Send>(
         }
     });
     Ok(())
-}
-
-for_each_cpu! {
-    /// [`FastQMnist`]'s classification of each image.
-    fn q_classify_all(net: &FastQMnist, images: &[[u8; MNIST_PIXELS]], outputs: &mut [Classification]) {
-        for (x, c) in images.iter().zip(outputs.iter_mut()) {
-            *c = softmax_argmax(net.logits_padded(x));
-        }
-    }
-}
-
-for_each_cpu! {
-    /// [`FastQMnist::logits_padded`].
-    fn q_logits_into(net: &FastQMnist, x: &[u8; MNIST_PIXELS], y: &mut [f32; OUTP]) {
-        *y = net.logits_padded(x);
-    }
 }
 
 /// Why a fast copy cannot be made.

@@ -4,7 +4,7 @@
 
 use scratchnet::{Activation, Classification, Mnist};
 use scratchnet_host::fast::{
-    FastError, FastMnist, FastQMnist, NotTheBooksActivations, exp8_for_tests,
+    Evaluate, FastError, FastMnist, FastQMnist, NotTheBooksActivations, exp8_for_tests,
 };
 use scratchnet_host::{convert, data, idx};
 

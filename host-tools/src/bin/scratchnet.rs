@@ -3,6 +3,7 @@
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use scratchnet::{LearningRule, Mnist, Model, Perceptron};
+use scratchnet_host::fast::Evaluate as _;
 use scratchnet_host::{convert, data, idx};
 use std::path::{Path, PathBuf};
 
