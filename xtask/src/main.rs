@@ -5,6 +5,8 @@
 //! - `cargo xtask demo`  — the main job: the firmware demo on the emulated Cortex-M4F.
 //! - `cargo xtask setup` — installs what a bare machine lacks, saying what it does.
 //! - `cargo xtask audit` — `cargo deny check advisories`, where the network allows.
+//! - `cargo xtask bench` — the host benchmarks, then numpy's side and the ratios when
+//!   python3 with numpy is available.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -251,6 +253,27 @@ fn demo(int8: bool) -> Result {
     }
 }
 
+/// `cargo bench` of the host library, then `scripts/numpy_bench.py` (which prints the
+/// ratios to that run) when python3 can import numpy.
+fn bench() -> Result {
+    let root = root();
+    run(
+        &root,
+        "cargo",
+        &["bench", "-p", "scratchnet-host", "--bench", "inference"],
+    )?;
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    if output(&python, &["-c", "import numpy"]).is_some() {
+        run(&root, &python, &["scripts/numpy_bench.py"])
+    } else {
+        eprintln!(
+            "xtask: {python} cannot import numpy: numpy's side is not timed (set PYTHON to an \
+             interpreter that has it)"
+        );
+        Ok(())
+    }
+}
+
 fn main() -> ExitCode {
     let task = std::env::args().nth(1).unwrap_or_default();
     let result = match task.as_str() {
@@ -262,9 +285,10 @@ fn main() -> ExitCode {
         },
         "setup" => setup(true),
         "audit" => setup(false).and_then(|()| deny(&["advisories"])),
+        "bench" => bench(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|demo|setup|audit>\n  test   every check (fmt, clippy, host tests, cross builds, on-target tests)\n  demo   the MNIST demo on the emulated Cortex-M4F (QEMU mps2-an386); --int8 for the int8 model\n  setup  install the targets and tools the other tasks need\n  audit  cargo deny check advisories (needs the RustSec database from the network)"
+                "usage: cargo xtask <test|demo|setup|audit|bench>\n  test   every check (fmt, clippy, host tests, cross builds, on-target tests)\n  demo   the MNIST demo on the emulated Cortex-M4F (QEMU mps2-an386); --int8 for the int8 model\n  setup  install the targets and tools the other tasks need\n  audit  cargo deny check advisories (needs the RustSec database from the network)\n  bench  host benchmarks, and numpy's side with the ratios when python3 has numpy"
             );
             return ExitCode::from(2);
         }
