@@ -471,8 +471,9 @@ mod dsp {
             // row_k + 4·(x.len()/4), within the row because it is read only when the tail
             // word is not zero, so x.len() > 4·(x.len()/4) and the multiple of 4 `stride`
             // ≥ x.len() exceeds that offset by 4 at least. Unaligned word loads are allowed
-            // on ARMv7E-M. It writes only `state.sums`, saves and restores r4–r11 (AAPCS) and
-            // uses 36 bytes of stack.
+            // on ARMv7E-M while CCR.UNALIGN_TRP is clear (the reset default; the `dsp`
+            // feature states it). It writes only `state.sums`, saves and restores r4–r11
+            // (AAPCS) and uses 36 bytes of stack.
             unsafe {
                 scratchnet_q8_sweep5(
                     self.list.as_ptr(),
