@@ -318,6 +318,12 @@ mod dsp {
         tail_entry: u32,
     }
 
+    // The routine below is written for five rows and reads `tail` and `tail_entry` at byte
+    // 20 (`ldrd r5, r4, [r0, #20]`): a change to either fails the build here.
+    const _: () = assert!(ROWS == 5);
+    const _: () = assert!(core::mem::offset_of!(Sweep, tail) == 20);
+    const _: () = assert!(core::mem::offset_of!(Sweep, tail_entry) == 24);
+
     // scratchnet_q8_sweep5(list, xb, mb, stride, sweep): for each list entry e (a byte,
     // until 0), the input word at xb + 4e is split into halfword pairs (UXTB16, even and odd
     // bytes), and for each of the five rows at mb + 4e + k·stride, its weight word too
