@@ -158,6 +158,7 @@ pub mod cost {
         (r, sp.saturating_sub(lowest_touched()))
     }
 
+    /// The address of the deepest stack word that is no longer paint.
     fn lowest_touched() -> usize {
         let mut p = STACK_BOTTOM;
         // SAFETY: reads of painted RAM below the live stack.
@@ -170,12 +171,7 @@ pub mod cost {
     /// The stack's high-water mark since [`paint_stack`]: bytes from the top of the stack
     /// down to the deepest word that is no longer paint.
     pub fn stack_high_water() -> usize {
-        let mut p = STACK_BOTTOM;
-        // SAFETY: reads of painted RAM below the live stack.
-        while p < stack_top() && unsafe { core::ptr::read_volatile(p as *const u32) } == PAINT {
-            p += 4;
-        }
-        stack_top() - p
+        stack_top() - lowest_touched()
     }
 }
 
