@@ -39,12 +39,12 @@ pub enum ConvertError {
     #[error("cannot write the blob: {0}")]
     Blob(scratchnet::Error),
     /// Writing the output file failed.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {cause}")]
     Io {
         /// The file.
         path: String,
-        /// The cause.
-        source: std::io::Error,
+        /// The cause (in the message, so not also a `source()`: printed once).
+        cause: std::io::Error,
     },
 }
 
@@ -238,9 +238,9 @@ pub fn convert_pickle_as(
 /// it. On any error the temporary file is removed and `path` is untouched.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ConvertError> {
     use std::io::Write;
-    let io = |source| ConvertError::Io {
+    let io = |cause| ConvertError::Io {
         path: path.display().to_string(),
-        source,
+        cause,
     };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,

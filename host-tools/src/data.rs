@@ -74,3 +74,34 @@ pub fn find_from(start: &Path, file: &str) -> Result<PathBuf, NotFound> {
         looked,
     })
 }
+
+/// The variable that makes a missing data file fail a test instead of skipping it
+/// (`cargo xtask test` sets it).
+pub const REQUIRE_ENV: &str = "SCRATCHNET_REQUIRE_DATA";
+
+/// Every file of the data folder.
+pub const ALL: [&str; 5] = [
+    WEIGHTS,
+    TEST_IMAGES,
+    TEST_LABELS,
+    REFERENCE_PREDICTIONS,
+    REFERENCE_LOGITS,
+];
+
+/// For tests and benchmarks that need the data folder: `true` when every file of [`ALL`]
+/// is found, else `false` after printing why the caller is skipped. With [`REQUIRE_ENV`]
+/// set, a missing file panics with the same message instead, so the checks cannot
+/// silently not run.
+pub fn present_or_skip() -> bool {
+    let Some(e) = ALL.iter().find_map(|f| find(f).err()) else {
+        return true;
+    };
+    if std::env::var_os(REQUIRE_ENV).is_some() {
+        panic!("{e} ({REQUIRE_ENV} is set: the data is required)");
+    }
+    // Straight to stderr: the test harness does not capture this, so the reason shows in
+    // a plain `cargo test`.
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "skipped (no data): {e}");
+    false
+}

@@ -17,12 +17,12 @@ pub const MAX_BYTES: u64 = 64 << 20;
 #[non_exhaustive]
 pub enum IdxError {
     /// The file could not be read or decompressed.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {cause}")]
     Io {
         /// The file.
         path: String,
-        /// The cause.
-        source: std::io::Error,
+        /// The cause (in the message, so not also a `source()`: printed once).
+        cause: std::io::Error,
     },
     /// The magic number is not the one expected.
     #[error("{path}: magic {found:#010x}, expected {expected:#010x} ({what})")]
@@ -47,9 +47,9 @@ pub enum IdxError {
 }
 
 fn read_all(path: &Path) -> Result<Vec<u8>, IdxError> {
-    let io = |source| IdxError::Io {
+    let io = |cause| IdxError::Io {
         path: path.display().to_string(),
-        source,
+        cause,
     };
     let raw = std::fs::read(path).map_err(io)?;
     decompress(&raw).map_err(io)

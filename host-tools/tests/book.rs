@@ -11,6 +11,9 @@ fn read(file: &str) -> Vec<u8> {
 
 #[test]
 fn book_weights_reach_numpys_accuracy_and_agree_on_every_image() {
+    if !data::present_or_skip() {
+        return;
+    }
     let converted = convert::convert_pickle(&read(data::WEIGHTS)).unwrap();
     assert_eq!(
         converted.parameters,

@@ -10,6 +10,9 @@ fn read(file: &str) -> Vec<u8> {
 
 #[test]
 fn int8_model_accuracy_and_agreement_with_f32() {
+    if !data::present_or_skip() {
+        return;
+    }
     let pkl = read(data::WEIGHTS);
     let f32_blob = convert_pickle(&pkl).unwrap().blob;
     let int8 = convert_pickle_as(&pkl, Precision::Int8).unwrap();
@@ -68,6 +71,9 @@ fn plain_int8_logits(model: &scratchnet::Model<'_>, x: &[u8]) -> Vec<f32> {
 
 #[test]
 fn int8_kernel_equals_the_plain_formula_on_every_test_image() {
+    if !data::present_or_skip() {
+        return;
+    }
     let int8 = convert_pickle_as(&read(data::WEIGHTS), Precision::Int8).unwrap();
     let model = scratchnet::Model::from_bytes(&int8.blob).unwrap();
     let qnet = QMnist::from_model(&model).unwrap();

@@ -39,6 +39,9 @@ fn no_files_left(dir: &Path) {
 
 #[test]
 fn convert_inspect_eval() {
+    if !data::present_or_skip() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let blob = dir.path().join("mnist.scnt");
     let out = stdout(bin().arg("convert").arg(book_pickle()).arg("-o").arg(&blob));
@@ -73,6 +76,9 @@ fn convert_inspect_eval() {
 
 #[test]
 fn convert_errors_leave_no_file() {
+    if !data::present_or_skip() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();
@@ -132,6 +138,9 @@ fn convert_errors_leave_no_file() {
 
 #[test]
 fn a_pickle_without_w1_has_no_layers() {
+    if !data::present_or_skip() {
+        return;
+    }
     let b = renamed("W1", "XY");
     let dir = tempfile::tempdir().unwrap();
     let pkl = dir.path().join("x.pkl");
@@ -152,6 +161,9 @@ fn a_pickle_without_w1_has_no_layers() {
 
 #[test]
 fn missing_data_files_are_a_clear_error() {
+    if !data::present_or_skip() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let blob = dir.path().join("m.scnt");
     stdout(bin().arg("convert").arg(book_pickle()).arg("-o").arg(&blob));
@@ -175,17 +187,71 @@ fn missing_data_files_are_a_clear_error() {
     assert!(err.contains("cannot read"), "{err}");
 }
 
+/// A PNG's width and height, from its IHDR chunk.
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    let be = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+    (be(16), be(20))
+}
+
+/// The text of an SVG's `<text>` elements, trimmed.
+fn svg_texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .map(|t| {
+            let inner = t.split_once('>').unwrap().1;
+            inner.split("</text>").next().unwrap().trim().to_string()
+        })
+        .collect()
+}
+
+/// The point lists of an SVG's polylines, as (x, y) pairs.
+fn polylines(svg: &str) -> Vec<Vec<(f32, f32)>> {
+    svg.split("<polyline")
+        .skip(1)
+        .map(|p| {
+            let pts = p
+                .split("points=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap();
+            pts.split_whitespace()
+                .map(|xy| {
+                    let (x, y) = xy.split_once(',').unwrap();
+                    (x.parse().unwrap(), y.parse().unwrap())
+                })
+                .collect()
+        })
+        .collect()
+}
+
 #[test]
 fn show_draws_a_digit() {
+    if !data::present_or_skip() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("d.png");
     let out = stdout(bin().args(["show", "--index", "0", "-o"]).arg(&png));
     assert!(out.contains("image 0: label 7 prediction 7"), "{out}");
     assert!(out.contains("@@"), "{out}");
-    let bytes = std::fs::read(&png).unwrap();
-    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
-    // IHDR: 280 × 280.
-    assert_eq!(&bytes[16..24], &[0, 0, 1, 24, 0, 0, 1, 24]);
+    assert_eq!(png_size(&std::fs::read(&png).unwrap()), (760, 380));
+    // Test image 8 is a 5 the book's network takes for a 6 (numpy's prediction too).
+    let svg = dir.path().join("d.svg");
+    stdout(bin().args(["show", "--index", "8", "-o"]).arg(&svg));
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let texts = svg_texts(&text);
+    for t in [
+        "image 8: label 5, prediction 6 (wrong)",
+        "class",
+        "probability",
+    ] {
+        assert!(texts.iter().any(|x| x == t), "{t}: {texts:?}");
+    }
+    // The 784 pixels, then the ten bars.
+    assert!(text.matches("<rect").count() >= 784 + 10);
     let err = stderr_of_failure(bin().args(["show", "--index", "10000"]));
     assert!(err.contains("out of range"), "{err}");
 }
@@ -195,18 +261,159 @@ fn plot_activations_png_and_svg() {
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("a.png");
     stdout(bin().args(["plot", "activations", "-o"]).arg(&png));
-    assert_eq!(&std::fs::read(&png).unwrap()[..4], b"\x89PNG");
+    assert_eq!(png_size(&std::fs::read(&png).unwrap()), (1260, 340));
     let svg = dir.path().join("a.svg");
     stdout(bin().args(["plot", "activations", "-o"]).arg(&svg));
     let text = std::fs::read_to_string(&svg).unwrap();
-    assert_eq!(text.matches("<polyline").count(), 3);
-    assert!(text.contains(">sigmoid<"));
+    let texts = svg_texts(&text);
+    // Titles, axis labels and ticks like the book's figures: x from -5 to 5, y in
+    // [-0.1, 1.1] (ReLU: [-1, 5.5]), and a legend.
+    for t in [
+        "step function",
+        "sigmoid function",
+        "ReLU function",
+        "x",
+        "y",
+        "-5.0",
+        "5.0",
+        "1.0",
+        "0.0",
+        "y = sigmoid(x)",
+    ] {
+        assert!(texts.iter().any(|x| x == t), "{t}: {texts:?}");
+    }
+    // Each curve is np.arange(-5.0, 5.0, 0.1): 100 points, x increasing. The step
+    // function's points lie on two lines (y = 0, then y = 1 above it), and the sigmoid
+    // rises everywhere (pixel rows grow downwards).
+    let curves: Vec<_> = polylines(&text)
+        .into_iter()
+        .filter(|p| p.len() == 100)
+        .collect();
+    assert_eq!(curves.len(), 3);
+    let (step, sigmoid) = (&curves[0], &curves[1]);
+    assert!(step.windows(2).all(|w| w[1].0 > w[0].0));
+    let mut levels: Vec<f32> = step.iter().map(|p| p.1).collect();
+    assert!(levels.windows(2).all(|w| w[1] <= w[0]), "{levels:?}");
+    levels.dedup();
+    assert_eq!(levels.len(), 2, "{levels:?}");
+    assert!(sigmoid.windows(2).all(|w| w[1].1 <= w[0].1));
     let err = stderr_of_failure(
         bin()
             .args(["plot", "activations", "-o"])
             .arg(dir.path().join("a.jpg")),
     );
     assert!(err.contains("must end in .png or .svg"), "{err}");
+    assert!(!dir.path().join("a.jpg").exists());
+    // --separate: one file per function.
+    let out = stdout(
+        bin()
+            .args(["plot", "activations", "--separate", "-o"])
+            .arg(dir.path().join("f.png")),
+    );
+    for name in ["step", "sigmoid", "relu"] {
+        let p = dir.path().join(format!("f-{name}.png"));
+        assert_eq!(png_size(&std::fs::read(&p).unwrap()), (420, 340), "{out}");
+    }
+}
+
+// The expected values are quoted with the digits the book prints.
+#[allow(clippy::excessive_precision)]
+#[test]
+fn plot_softmax_of_the_books_example() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("s.svg");
+    let out = stdout(
+        bin()
+            .args(["plot", "softmax", "0.3", "2.9", "4.0", "-o"])
+            .arg(&svg),
+    );
+    // The book (3.5.1): softmax([0.3, 2.9, 4.0]) = [0.01821127, 0.24519181, 0.73659691].
+    let values: Vec<f32> = out
+        .lines()
+        .find_map(|l| l.strip_prefix("softmax: ["))
+        .unwrap()
+        .trim_end_matches(']')
+        .split(", ")
+        .map(|v| v.parse().unwrap())
+        .collect();
+    for (g, w) in values
+        .iter()
+        .zip([0.018_211_27, 0.245_191_81, 0.736_596_91])
+    {
+        assert!((g - w).abs() < 1e-7, "{values:?}");
+    }
+    let texts = svg_texts(&std::fs::read_to_string(&svg).unwrap());
+    for t in ["0.018", "0.245", "0.737", "softmax([0.3, 2.9, 4])"] {
+        assert!(texts.iter().any(|x| x == t), "{t}: {texts:?}");
+    }
+    let err = stderr_of_failure(
+        bin()
+            .args(["plot", "softmax", "1", "NaN", "-o"])
+            .arg(dir.path().join("n.png")),
+    );
+    assert!(err.contains("finite"), "{err}");
+    assert!(!dir.path().join("n.png").exists());
+}
+
+#[test]
+fn eval_draws_the_confusion_matrix() {
+    if !data::present_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let blob = dir.path().join("m.scnt");
+    stdout(bin().arg("convert").arg(book_pickle()).arg("-o").arg(&blob));
+    let png = dir.path().join("c.png");
+    stdout(bin().arg("eval").arg(&blob).arg("--confusion").arg(&png));
+    assert_eq!(png_size(&std::fs::read(&png).unwrap()), (640, 640));
+    let svg = dir.path().join("c.svg");
+    stdout(bin().arg("eval").arg(&blob).arg("--confusion").arg(&svg));
+    let texts = svg_texts(&std::fs::read_to_string(&svg).unwrap());
+    // numpy's accuracy for the book's network; the diagonal holds the 9352 right answers
+    // (the cells' counts are the last 100 texts).
+    for t in [
+        "m.scnt: accuracy 0.9352 (9352/10000)",
+        "prediction",
+        "label",
+    ] {
+        assert!(texts.iter().any(|x| x == t), "{t}: {texts:?}");
+    }
+    let cells: Vec<u32> = texts[texts.len() - 100..]
+        .iter()
+        .map(|t| t.parse().unwrap())
+        .collect();
+    assert_eq!(cells.iter().sum::<u32>(), 10_000);
+    assert_eq!((0..10).map(|k| cells[k * 11]).sum::<u32>(), 9352);
+    // A bad picture name fails before the evaluation, and writes nothing.
+    let err = stderr_of_failure(
+        bin()
+            .arg("eval")
+            .arg(&blob)
+            .arg("--confusion")
+            .arg(dir.path().join("c.bmp")),
+    );
+    assert!(err.contains("must end in .png or .svg"), "{err}");
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    // The reader takes one line and closes the pipe; the program must not panic.
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("scratchnet"))
+        .arg("gates")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 8];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // stdout is dropped (closed) here.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(&first, b"truth ta");
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]
@@ -232,6 +439,9 @@ fn every_subcommand_has_help() {
 
 #[test]
 fn convert_quantize_int8_then_inspect_and_eval() {
+    if !data::present_or_skip() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let blob = dir.path().join("mnist-int8.scnt");
     let out = stdout(

@@ -44,6 +44,9 @@ fn equals_the_core(
 
 #[test]
 fn fast_evaluation_equals_the_core_on_every_test_image() {
+    if !data::present_or_skip() {
+        return;
+    }
     let blob = book();
     let net = Mnist::from_blob(&blob).unwrap();
     let fast = FastMnist::new(&net).unwrap();
@@ -52,6 +55,9 @@ fn fast_evaluation_equals_the_core_on_every_test_image() {
 
 #[test]
 fn fast_int8_evaluation_equals_the_core_on_every_test_image() {
+    if !data::present_or_skip() {
+        return;
+    }
     let pkl = std::fs::read(data::find(data::WEIGHTS).unwrap()).unwrap();
     let blob = convert::convert_pickle_as(&pkl, convert::Precision::Int8)
         .unwrap()
@@ -71,6 +77,9 @@ fn fast_int8_evaluation_equals_the_core_on_every_test_image() {
 
 #[test]
 fn batch_lengths_must_match() {
+    if !data::present_or_skip() {
+        return;
+    }
     let blob = book();
     let fast = FastMnist::new(&Mnist::from_blob(&blob).unwrap()).unwrap();
     let mut out = [Classification::argmax(&[0.0]); 1];

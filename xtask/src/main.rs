@@ -29,9 +29,16 @@ type Result<T = ()> = std::result::Result<T, String>;
 
 /// Runs a command in `dir`, echoing it; an error names the command.
 fn run(dir: &Path, program: &str, args: &[&str]) -> Result {
-    eprintln!("xtask: $ {program} {}", args.join(" "));
+    run_env(dir, &[], program, args)
+}
+
+/// [`run`] with extra environment variables.
+fn run_env(dir: &Path, env: &[(&str, &str)], program: &str, args: &[&str]) -> Result {
+    let shown: String = env.iter().map(|(k, v)| format!("{k}={v} ")).collect();
+    eprintln!("xtask: $ {shown}{program} {}", args.join(" "));
     let status = Command::new(program)
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(dir)
         .status()
         .map_err(|e| format!("cannot run {program}: {e}"))?;
@@ -49,18 +56,26 @@ fn output(program: &str, args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn have(program: &str) -> bool {
-    Command::new(program)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
+/// `true` when `program` is an executable file on `PATH`. (Running it is no test:
+/// `flip-link --version` hands its arguments to the linker and exits 1.)
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            let p = dir.join(program);
+            #[cfg(unix)]
+            let executable = std::fs::metadata(&p).is_ok_and(|m| {
+                use std::os::unix::fs::PermissionsExt;
+                m.is_file() && m.permissions().mode() & 0o111 != 0
+            });
+            #[cfg(not(unix))]
+            let executable = p.is_file() || p.with_extension("exe").is_file();
+            executable
+        })
+    })
 }
 
 fn have_cargo_subcommand(name: &str) -> bool {
-    Command::new("cargo")
-        .args([name, "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success())
+    on_path(&format!("cargo-{name}"))
 }
 
 /// The workspaces, and the path of deny.toml from each.
@@ -81,37 +96,96 @@ fn deny(checks: &[&str]) -> Result {
     Ok(())
 }
 
-/// rustup targets and components, cargo tools, and QEMU.
-fn setup(firmware: bool) -> Result {
+/// What a task needs installed. Each task installs only its own: the demo never waits
+/// for cargo-deny or the MSRV toolchain.
+#[derive(Clone, Copy)]
+struct Needs {
+    /// Every cross target of the core (else only the firmware's).
+    all_targets: bool,
+    /// rustfmt and clippy.
+    lints: bool,
+    /// cargo-deny.
+    deny: bool,
+    /// The MSRV toolchain (`rustup toolchain install`).
+    msrv: bool,
+    /// flip-link, defmt-print and QEMU: to build and run the firmware.
+    firmware: bool,
+}
+
+impl Needs {
+    const DEMO: Needs = Needs {
+        all_targets: false,
+        lints: false,
+        deny: false,
+        msrv: false,
+        firmware: true,
+    };
+    const ALL: Needs = Needs {
+        all_targets: true,
+        lints: true,
+        deny: true,
+        msrv: true,
+        firmware: true,
+    };
+}
+
+/// The firmware's target.
+const FIRMWARE_TARGET: &str = "thumbv7em-none-eabihf";
+
+/// The declared minimum supported Rust version (`rust-version` in every Cargo.toml).
+const MSRV: &str = "1.88.0";
+
+/// Installs what `needs` asks for and is missing, saying what it does; nothing that is
+/// there already is installed again.
+fn setup(needs: Needs) -> Result {
     let root = root();
     let installed = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
-    for t in CORE_TARGETS {
-        if !installed.lines().any(|l| l.trim() == t) {
+    let targets: &[&str] = if needs.all_targets {
+        &CORE_TARGETS
+    } else {
+        &[FIRMWARE_TARGET]
+    };
+    for t in targets {
+        if !installed.lines().any(|l| l.trim() == *t) {
             eprintln!("xtask: installing the Rust target {t}");
             run(&root, "rustup", &["target", "add", t])?;
         }
     }
-    let components = output("rustup", &["component", "list", "--installed"]).unwrap_or_default();
-    for c in ["rustfmt", "clippy"] {
-        if !components.lines().any(|l| l.starts_with(c)) {
-            eprintln!("xtask: installing the rustup component {c}");
-            run(&root, "rustup", &["component", "add", c])?;
+    if needs.lints {
+        let components =
+            output("rustup", &["component", "list", "--installed"]).unwrap_or_default();
+        for c in ["rustfmt", "clippy"] {
+            if !components.lines().any(|l| l.starts_with(c)) {
+                eprintln!("xtask: installing the rustup component {c}");
+                run(&root, "rustup", &["component", "add", c])?;
+            }
         }
     }
-    if !have_cargo_subcommand("deny") {
+    if needs.msrv {
+        let toolchains = output("rustup", &["toolchain", "list"]).unwrap_or_default();
+        if !toolchains.lines().any(|l| l.starts_with(MSRV)) {
+            eprintln!("xtask: installing the MSRV toolchain {MSRV}");
+            run(
+                &root,
+                "rustup",
+                &["toolchain", "install", MSRV, "--profile", "minimal"],
+            )?;
+        }
+    }
+    if needs.deny && !have_cargo_subcommand("deny") {
         eprintln!("xtask: installing cargo-deny (cargo install --locked cargo-deny)");
         run(&root, "cargo", &["install", "--locked", "cargo-deny"])?;
     }
-    if !firmware {
+    if !needs.firmware {
         return Ok(());
     }
     for tool in ["flip-link", "defmt-print"] {
-        if !have(tool) {
+        if !on_path(tool) {
             eprintln!("xtask: installing {tool} (cargo install --locked {tool})");
             run(&root, "cargo", &["install", "--locked", tool])?;
         }
     }
-    if !have("qemu-system-arm") {
+    if !on_path("qemu-system-arm") {
         eprintln!("xtask: qemu-system-arm is missing; installing it with apt-get");
         let is_root = output("id", &["-u"]).is_some_and(|u| u.trim() == "0");
         let sudo: &[&str] = if is_root { &[] } else { &["sudo"] };
@@ -136,7 +210,10 @@ fn setup(firmware: bool) -> Result {
 fn test() -> Result {
     let root = root();
     let firmware = root.join("firmware").is_dir();
-    setup(firmware)?;
+    setup(Needs {
+        firmware,
+        ..Needs::ALL
+    })?;
     run(&root, "cargo", &["fmt", "--all", "--check"])?;
     run(
         &root,
@@ -152,7 +229,41 @@ fn test() -> Result {
     )?;
     // Supply chain: banned crates (bincode), licenses, sources. Advisories: `cargo xtask audit`.
     deny(&["bans", "licenses", "sources"])?;
-    run(&root, "cargo", &["test", "--workspace"])?;
+    // Tests that need the data folder skip with a printed reason in a plain `cargo test`;
+    // here the data is required, so a missing file fails them.
+    run_env(
+        &root,
+        &[("SCRATCHNET_REQUIRE_DATA", "1")],
+        "cargo",
+        &["test", "--workspace"],
+    )?;
+    // The docs build clean, and the core packages alone (no data, its own README).
+    run_env(
+        &root,
+        &[("RUSTDOCFLAGS", "-D warnings")],
+        "cargo",
+        &[
+            "doc",
+            "--no-deps",
+            "-p",
+            "scratchnet",
+            "-p",
+            "scratchnet-host",
+        ],
+    )?;
+    run(
+        &root,
+        "cargo",
+        &["publish", "--dry-run", "--allow-dirty", "-p", "scratchnet"],
+    )?;
+    // The declared MSRV, built for real with that toolchain: the core, the host tools and
+    // their tests.
+    let msrv = format!("+{MSRV}");
+    run(
+        &root,
+        "cargo",
+        &[&msrv, "build", "--locked", "--workspace", "--all-targets"],
+    )?;
     for t in CORE_TARGETS {
         run(
             &root,
@@ -245,7 +356,7 @@ fn demo(int8: bool) -> Result {
     if !fw.is_dir() {
         return Err("the firmware (and with it the demo) does not exist yet".into());
     }
-    setup(true)?;
+    setup(Needs::DEMO)?;
     if int8 {
         run(&fw, "cargo", &["run", "--release", "--features", "int8"])
     } else {
@@ -283,8 +394,13 @@ fn main() -> ExitCode {
             Some("--int8") => demo(true),
             Some(other) => Err(format!("unknown demo option {other}; use --int8")),
         },
-        "setup" => setup(true),
-        "audit" => setup(false).and_then(|()| deny(&["advisories"])),
+        "setup" => setup(Needs::ALL),
+        "audit" => setup(Needs {
+            deny: true,
+            firmware: false,
+            ..Needs::DEMO
+        })
+        .and_then(|()| deny(&["advisories"])),
         "bench" => bench(),
         _ => {
             eprintln!(

@@ -7,6 +7,22 @@ use scratchnet_host::fast::Evaluate as _;
 use scratchnet_host::{convert, data, idx};
 use std::path::{Path, PathBuf};
 
+/// `print!` that returns the error instead of panicking (a closed pipe, say).
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($t)*)?
+    }};
+}
+
+/// `println!` that returns the error instead of panicking (a closed pipe, say).
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($t)*)?
+    }};
+}
+
 /// The book's MNIST network, from pickle to microcontroller.
 #[derive(Parser)]
 #[command(name = "scratchnet", version, about, long_about = None)]
@@ -43,13 +59,18 @@ enum Command {
         /// MNIST test labels (idx1, gzip or plain); default: the data rule.
         #[arg(long)]
         labels: Option<PathBuf>,
+        /// Also draw the confusion matrix as a heat map with counts (.png or .svg).
+        #[arg(long, value_name = "FILE")]
+        confusion: Option<PathBuf>,
     },
-    /// Show one test image (terminal and PNG), its label and the prediction.
+    /// Show one test image (terminal, and PNG or SVG), its label, the prediction and the
+    /// class probabilities.
     Show {
         /// Index of the test image (0 to 9999).
         #[arg(long)]
         index: usize,
-        /// Write the image, scaled up, as a PNG.
+        /// Draw the digit with its label, the prediction and the ten class probabilities
+        /// (.png or .svg).
         #[arg(short, long)]
         output: Option<PathBuf>,
         /// The blob to predict with; default: the book's pickle from the data rule.
@@ -80,8 +101,21 @@ enum Quantize {
 
 #[derive(Subcommand)]
 enum PlotWhat {
-    /// Step, sigmoid and ReLU on [-5, 5), like the book's three plots.
+    /// Step, sigmoid and ReLU on [-5, 5), like the book's figures 3-6, 3-7 and 3-9.
     Activations {
+        /// Output file: .png or .svg.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// One file per function (NAME-step.png, NAME-sigmoid.png, NAME-relu.png) instead
+        /// of one picture with three panels.
+        #[arg(long)]
+        separate: bool,
+    },
+    /// softmax of the given values as a bar chart (the book's example: 0.3 2.9 4.0).
+    Softmax {
+        /// The values a_k (e.g. `0.3 2.9 4.0`; a negative one after `--`).
+        #[arg(required = true, num_args = 1..)]
+        values: Vec<f32>,
         /// Output file: .png or .svg.
         #[arg(short, long)]
         output: PathBuf,
@@ -92,11 +126,21 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match run(cli.command) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // The reader closed the pipe (`scratchnet eval m.scnt | head -1`): it has what it
+        // wanted, so the program ends quietly.
+        Err(e) if is_broken_pipe(&e) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn run(command: Command) -> Result<()> {
@@ -117,7 +161,8 @@ fn run(command: Command) -> Result<()> {
             blob,
             images,
             labels,
-        } => cmd_eval(&blob, images, labels),
+            confusion,
+        } => cmd_eval(&blob, images, labels, confusion.as_deref()),
         Command::Show {
             index,
             output,
@@ -125,13 +170,8 @@ fn run(command: Command) -> Result<()> {
             images,
             labels,
         } => cmd_show(index, output, model, images, labels),
-        Command::Plot {
-            what: PlotWhat::Activations { output },
-        } => scratchnet_host::plot::activations(&output),
-        Command::Gates => {
-            cmd_gates();
-            Ok(())
-        }
+        Command::Plot { what } => cmd_plot(what),
+        Command::Gates => cmd_gates(),
     }
 }
 
@@ -151,7 +191,7 @@ fn cmd_convert(pickle: &Path, output: &Path, precision: convert::Precision) -> R
     let c = convert::convert_pickle_as(&bytes, precision)
         .with_context(|| format!("cannot convert {}", pickle.display()))?;
     for key in &c.ignored_keys {
-        println!("note: ignoring key '{key}' (not a layer parameter)");
+        outln!("note: ignoring key '{key}' (not a layer parameter)");
     }
     convert::write_atomically(output, &c.blob)?;
     let shapes: Vec<String> = c
@@ -159,18 +199,18 @@ fn cmd_convert(pickle: &Path, output: &Path, precision: convert::Precision) -> R
         .iter()
         .map(|(s, a)| format!("{s} {}", a.name()))
         .collect();
-    println!("layers: {}", shapes.join(", "));
-    println!("parameters: {}", c.parameters);
-    println!("bytes: {}", c.blob.len());
-    println!("crc32: {:#010x}", c.crc);
-    println!("wrote {}", output.display());
+    outln!("layers: {}", shapes.join(", "));
+    outln!("parameters: {}", c.parameters);
+    outln!("bytes: {}", c.blob.len());
+    outln!("crc32: {:#010x}", c.crc);
+    outln!("wrote {}", output.display());
     Ok(())
 }
 
 fn cmd_inspect(path: &Path) -> Result<()> {
     let bytes = read(path)?;
     if bytes.len() >= scratchnet::HEADER_LEN && bytes[..4] == scratchnet::MAGIC {
-        println!(
+        outln!(
             "format: scratchnet blob, version {}",
             u16::from_le_bytes([bytes[4], bytes[5]])
         );
@@ -178,15 +218,15 @@ fn cmd_inspect(path: &Path) -> Result<()> {
     let model = match Model::from_bytes(&bytes) {
         Ok(m) => m,
         Err(e @ scratchnet::Error::ChecksumMismatch { .. }) => {
-            println!("crc32: MISMATCH");
+            outln!("crc32: MISMATCH");
             bail!("{}: {e}", path.display());
         }
         Err(e) => bail!("{}: {e}", path.display()),
     };
-    println!("bytes: {} (flash)", model.len());
-    println!("crc32: {:#010x} (ok)", model.crc());
-    println!("parameters: {}", model.parameter_count());
-    println!("layers: {}", model.layers().len());
+    outln!("bytes: {} (flash)", model.len());
+    outln!("crc32: {:#010x} (ok)", model.crc());
+    outln!("parameters: {}", model.parameter_count());
+    outln!("layers: {}", model.layers().len());
     let mut activations = 0;
     for (i, l) in model.layers().iter().enumerate() {
         if let Some(q) = l.quantized() {
@@ -196,28 +236,28 @@ fn cmd_inspect(path: &Path) -> Result<()> {
                 .flat_map(|r| &r[..l.shape().inputs as usize]);
             let (n, mean, std, min, max) = stats(values.map(|&v| f32::from(v)));
             let (_, smean, _, smin, smax) = stats(q.scales.iter());
-            println!(
+            outln!(
                 "  layer {i}: {} {} {}  q: mean {mean:+.2} std {std:.2} min {min:+.0} max {max:+.0} ({n} values)",
                 l.shape(),
                 l.activation().name(),
                 l.element().name(),
             );
-            println!("           scales: mean {smean:.6} min {smin:.6} max {smax:.6}");
+            outln!("           scales: mean {smean:.6} min {smin:.6} max {smax:.6}");
             let (_, bmean, _, bmin, bmax) = stats(l.biases().iter());
-            println!("           B: mean {bmean:+.5} min {bmin:+.5} max {bmax:+.5}");
+            outln!("           B: mean {bmean:+.5} min {bmin:+.5} max {bmax:+.5}");
             let last = i + 1 == model.layers().len();
             activations += l.shape().outputs as usize * if last { 4 } else { 1 };
             continue;
         }
         let (n, mean, std, min, max) = stats(l.weights().iter());
-        println!(
+        outln!(
             "  layer {i}: {} {} {}  W: mean {mean:+.5} std {std:.5} min {min:+.5} max {max:+.5} ({n} values)",
             l.shape(),
             l.activation().name(),
             l.element().name(),
         );
         let (_, bmean, _, bmin, bmax) = stats(l.biases().iter());
-        println!("           B: mean {bmean:+.5} min {bmin:+.5} max {bmax:+.5}");
+        outln!("           B: mean {bmean:+.5} min {bmin:+.5} max {bmax:+.5}");
         activations += l.shape().outputs as usize * 4;
     }
     let int8 = model.layers().iter().any(|l| l.quantized().is_some());
@@ -227,7 +267,7 @@ fn cmd_inspect(path: &Path) -> Result<()> {
     } else {
         "every layer's outputs, f32"
     };
-    println!(
+    outln!(
         "ram: {activations} bytes of activations ({what}); inputs are streamed from their buffer, weights stay in flash"
     );
     Ok(())
@@ -259,7 +299,16 @@ fn load_mnist_set(
     Ok((images, labels))
 }
 
-fn cmd_eval(path: &Path, images: Option<PathBuf>, labels: Option<PathBuf>) -> Result<()> {
+fn cmd_eval(
+    path: &Path,
+    images: Option<PathBuf>,
+    labels: Option<PathBuf>,
+    confusion_png: Option<&Path>,
+) -> Result<()> {
+    // A wrong picture name fails before the work, not after it.
+    if let Some(p) = confusion_png {
+        scratchnet_host::plot::Format::of(p)?;
+    }
     let bytes = read(path)?;
     let net =
         MnistShaped::load(&bytes).with_context(|| format!("cannot load {}", path.display()))?;
@@ -301,28 +350,70 @@ fn cmd_eval(path: &Path, images: Option<PathBuf>, labels: Option<PathBuf>) -> Re
     }
     bar.finish_and_clear();
     let total = images.len();
-    println!(
+    outln!(
         "accuracy: {:.4} ({correct}/{total})",
         correct as f64 / total as f64
     );
     if reference.is_some() {
-        println!("agreement: {agree}/{total}");
+        outln!("agreement: {agree}/{total}");
     }
     if ref_logits.is_some() {
-        println!("max |logit - reference|: {max_diff:.3e}");
+        outln!("max |logit - reference|: {max_diff:.3e}");
     }
-    println!("confusion matrix (rows: label, columns: prediction):");
-    println!(
+    outln!("confusion matrix (rows: label, columns: prediction):");
+    outln!(
         "      {}",
         (0..10).map(|c| format!("{c:>5}")).collect::<String>()
     );
     for (label, row) in confusion.iter().enumerate() {
         let n: u32 = row.iter().sum();
-        println!(
+        outln!(
             "  {label}:  {}   {:.4}",
             row.iter().map(|v| format!("{v:>5}")).collect::<String>(),
             f64::from(row[label]) / f64::from(n.max(1))
         );
+    }
+    if let Some(out) = confusion_png {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let figure = scratchnet_host::plot::Confusion {
+            counts: confusion,
+            title: format!(
+                "{name}: accuracy {:.4} ({correct}/{total})",
+                correct as f64 / total as f64
+            ),
+        };
+        scratchnet_host::plot::save(&figure, out)?;
+        outln!("wrote {}", out.display());
+    }
+    Ok(())
+}
+
+fn cmd_plot(what: PlotWhat) -> Result<()> {
+    use scratchnet_host::plot::{self, BOOK_CURVES, Curves, SoftmaxBars};
+    match what {
+        PlotWhat::Activations { output, separate } => {
+            if separate {
+                plot::Format::of(&output)?;
+                for (curve, path) in BOOK_CURVES
+                    .iter()
+                    .zip(plot::separate_paths(&output, &BOOK_CURVES))
+                {
+                    plot::save(&Curves(vec![*curve]), &path)?;
+                    outln!("wrote {}", path.display());
+                }
+            } else {
+                plot::save(&Curves(BOOK_CURVES.to_vec()), &output)?;
+                outln!("wrote {}", output.display());
+            }
+        }
+        PlotWhat::Softmax { values, output } => {
+            let bars = SoftmaxBars::new(values)?;
+            let y = bars.probabilities();
+            plot::save(&bars, &output)?;
+            let shown: Vec<String> = y.iter().map(|p| format!("{p:.8}")).collect();
+            outln!("softmax: [{}]", shown.join(", "));
+            outln!("wrote {}", output.display());
+        }
     }
     Ok(())
 }
@@ -351,16 +442,24 @@ fn cmd_show(
         }
     };
     let net = MnistShaped::load(&blob).context("cannot load the model")?;
-    let c = net.classify_pixels(img);
-    print!("{}", scratchnet_host::plot::ascii_digit(img));
-    println!(
+    let probabilities = net.predict_pixels(img);
+    let c = scratchnet::Classification::argmax(&probabilities);
+    out!("{}", scratchnet_host::plot::ascii_digit(img));
+    outln!(
         "image {index}: label {} prediction {} (p = {:.4})",
-        labels[index], c.class, c.probability
+        labels[index],
+        c.class,
+        c.probability
     );
     if let Some(out) = output {
-        let png = scratchnet_host::plot::digit_png(img, 10)?;
-        convert::write_atomically(&out, &png)?;
-        println!("wrote {}", out.display());
+        let figure = scratchnet_host::plot::Digit {
+            image: *img,
+            label: labels[index],
+            index,
+            probabilities,
+        };
+        scratchnet_host::plot::save(&figure, &out)?;
+        outln!("wrote {}", out.display());
     }
     Ok(())
 }
@@ -419,7 +518,8 @@ impl<'a> MnistShaped<'a> {
         }
     }
 
-    fn classify_pixels(&self, img: &[u8; 784]) -> scratchnet::Classification {
+    /// The network's output: the logits through the output layer's activation.
+    fn predict_pixels(&self, img: &[u8; 784]) -> [f32; 10] {
         let mut y = self.logits_pixels(img);
         let output = match self {
             Self::Typed(net, _) => net.layer3.activation(),
@@ -427,7 +527,7 @@ impl<'a> MnistShaped<'a> {
             Self::RunTime(model) => model.layers()[model.layers().len() - 1].activation(),
         };
         output.apply(&mut y);
-        scratchnet::Classification::argmax(&y)
+        y
     }
 }
 
@@ -435,11 +535,11 @@ fn bit(b: bool) -> u8 {
     u8::from(b)
 }
 
-fn cmd_gates() {
-    println!("truth tables (x1 x2 -> y):");
-    println!("  x1 x2 | AND NAND OR XOR");
+fn cmd_gates() -> Result<()> {
+    outln!("truth tables (x1 x2 -> y):");
+    outln!("  x1 x2 | AND NAND OR XOR");
     for [a, b] in scratchnet::TRUTH_TABLE_INPUTS {
-        println!(
+        outln!(
             "   {}  {} |  {}   {}    {}   {}",
             bit(a),
             bit(b),
@@ -450,34 +550,39 @@ fn cmd_gates() {
         );
     }
     let rule = LearningRule::default();
-    println!(
+    outln!(
         "\nperceptron learning rule: r = {}, γ = {}, at most {} epochs, from w = 0",
-        rule.rate, rule.tolerance, rule.max_epochs
+        rule.rate,
+        rule.tolerance,
+        rule.max_epochs
     );
     for (name, gate) in scratchnet::GATES {
-        println!("{name}:");
-        let mut shown = 0;
+        outln!("{name}:");
+        // Every epoch for the gates that converge; the first 8 for XOR.
+        let mut shown = Vec::new();
         let result = rule.train_traced(
             Perceptron::new([0.0; 2], 0.0),
             &scratchnet::gate_examples(gate),
             |e| {
-                // Every epoch for the gates that converge; the first 8 for XOR.
-                if shown < 8 {
-                    println!(
-                        "  epoch {:>4}: error {:.2}  w0 (bias) {:+.1}  w1 {:+.1}  w2 {:+.1}",
-                        e.epoch,
-                        e.error,
-                        e.perceptron.bias,
-                        e.perceptron.weights[0],
-                        e.perceptron.weights[1]
-                    );
+                if shown.len() < 8 {
+                    shown.push(*e);
                 }
-                shown += 1;
             },
         );
+        for e in shown {
+            outln!(
+                "  epoch {:>4}: error {:.2}  w0 (bias) {:+.1}  w1 {:+.1}  w2 {:+.1}",
+                e.epoch,
+                e.error,
+                e.perceptron.bias,
+                e.perceptron.weights[0],
+                e.perceptron.weights[1]
+            );
+        }
         match result {
-            Ok(t) => println!("  {name} converged in {} epochs", t.epochs),
-            Err(e) => println!("  ... {name}: {e}"),
+            Ok(t) => outln!("  {name} converged in {} epochs", t.epochs),
+            Err(e) => outln!("  ... {name}: {e}"),
         }
     }
+    Ok(())
 }
