@@ -18,6 +18,49 @@
 //! Every exponential goes through one function, [`math::exp`], so host tests run the same
 //! math as the firmware.
 //!
+//! A complete example: the book's toy network of section 3.4.3, written into a model blob
+//! (what `scratchnet convert` makes from a pickle, and what a firmware keeps in flash),
+//! loaded back with every check, and run.
+//!
+//! ```
+//! use scratchnet::{Activation, LayerSpec, Network3, Shape, Weights, encode, encoded_len};
+//!
+//! // W1 is 2×3, W2 3×2, W3 2×2, row-major like the book's numpy arrays.
+//! let (w1, b1) = ([0.1, 0.3, 0.5, 0.2, 0.4, 0.6], [0.1, 0.2, 0.3]);
+//! let (w2, b2) = ([0.1, 0.4, 0.2, 0.5, 0.3, 0.6], [0.1, 0.2]);
+//! let (w3, b3) = ([0.1, 0.3, 0.2, 0.4], [0.1, 0.2]);
+//! let layer = |inputs, outputs, w: &'static [f32], b: &'static [f32], activation| LayerSpec {
+//!     shape: Shape { inputs, outputs },
+//!     activation,
+//!     weights: Weights::F32(w),
+//!     biases: b,
+//! };
+//! let layers = [
+//!     layer(2, 3, &w1, &b1, Activation::Sigmoid),
+//!     layer(3, 2, &w2, &b2, Activation::Sigmoid),
+//!     layer(2, 2, &w3, &b3, Activation::Identity),
+//! ];
+//!
+//! // The blob: header, CRC-32, layer table, parameters. Kept 16-byte aligned, so the
+//! // weights are read in place (on a device: `include_bytes!` into an aligned static).
+//! #[repr(align(16))]
+//! struct Aligned([u8; 256]);
+//! let mut buf = Aligned([0; 256]);
+//! let bytes = &mut buf.0;
+//! let n = encode(&layers, bytes)?;
+//! assert_eq!(n, encoded_len(&layers)?);
+//!
+//! // Load it: magic, version, CRC-32, shapes and finiteness are checked once. The sizes
+//! // are in the type: a blob of other shapes is refused with `Error::ShapeMismatch`.
+//! let net = Network3::<2, 3, 2, 2>::from_blob(&bytes[..n])?;
+//! let y = net.predict(&[1.0, 0.5]);
+//! // The book prints [0.31682708 0.69627909].
+//! assert!((y[0] - 0.31682708).abs() < 1e-6 && (y[1] - 0.69627909).abs() < 1e-6);
+//! # Ok::<(), scratchnet::Error>(())
+//! ```
+//!
+//! The same network from arrays in code, without a blob:
+//!
 //! ```
 //! use scratchnet::{Activation, Dense, Network3};
 //!
@@ -37,7 +80,7 @@
 // Unsafe code is denied everywhere but the DSP module of `quant`, whose inline assembly the
 // measured speed of the int8 kernel needs.
 #![deny(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod activation;
 mod blob;

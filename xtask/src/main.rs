@@ -11,6 +11,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod decode;
+
 /// Cross targets the core must build for.
 const CORE_TARGETS: [&str; 3] = [
     "thumbv7em-none-eabihf",
@@ -32,11 +34,22 @@ fn run(dir: &Path, program: &str, args: &[&str]) -> Result {
     run_env(dir, &[], program, args)
 }
 
+/// A command whose environment names this program as the defmt decoder
+/// (`SCRATCHNET_DECODER`), which the QEMU runner (`firmware/qemu-run.sh`) pipes the
+/// firmware's output through.
+fn command(program: &str) -> Command {
+    let mut c = Command::new(program);
+    if let Ok(me) = std::env::current_exe() {
+        c.env("SCRATCHNET_DECODER", me);
+    }
+    c
+}
+
 /// [`run`] with extra environment variables.
 fn run_env(dir: &Path, env: &[(&str, &str)], program: &str, args: &[&str]) -> Result {
     let shown: String = env.iter().map(|(k, v)| format!("{k}={v} ")).collect();
     eprintln!("xtask: $ {shown}{program} {}", args.join(" "));
-    let status = Command::new(program)
+    let status = command(program)
         .args(args)
         .envs(env.iter().copied())
         .current_dir(dir)
@@ -108,7 +121,8 @@ struct Needs {
     deny: bool,
     /// The MSRV toolchain (`rustup toolchain install`).
     msrv: bool,
-    /// flip-link, defmt-print and QEMU: to build and run the firmware.
+    /// flip-link and QEMU: to build and run the firmware (the defmt decoder is this
+    /// program's `decode`).
     firmware: bool,
 }
 
@@ -179,12 +193,11 @@ fn setup(needs: Needs) -> Result {
     if !needs.firmware {
         return Ok(());
     }
-    for tool in ["flip-link", "defmt-print"] {
-        if !on_path(tool) {
-            eprintln!("xtask: installing {tool} (cargo install --locked {tool})");
-            run(&root, "cargo", &["install", "--locked", tool])?;
-        }
+    if !on_path("flip-link") {
+        eprintln!("xtask: installing flip-link (cargo install --locked flip-link)");
+        run(&root, "cargo", &["install", "--locked", "flip-link"])?;
     }
+
     if !on_path("qemu-system-arm") {
         eprintln!("xtask: qemu-system-arm is missing; installing it with apt-get");
         let is_root = output("id", &["-u"]).is_some_and(|u| u.trim() == "0");
@@ -329,7 +342,7 @@ fn corrupt_model_is_refused(fw: &Path) -> Result {
         "xtask: $ cargo {} (must refuse the model and exit 1)",
         args.join(" ")
     );
-    let out = Command::new("cargo")
+    let out = command("cargo")
         .args(args)
         .current_dir(fw)
         .output()
@@ -388,6 +401,10 @@ fn bench() -> Result {
 fn main() -> ExitCode {
     let task = std::env::args().nth(1).unwrap_or_default();
     let result = match task.as_str() {
+        "decode" => match std::env::args().nth(2) {
+            Some(elf) => decode::run(&elf),
+            None => Err("usage: cargo xtask decode ELF < defmt-frames".into()),
+        },
         "test" => test(),
         "demo" => match std::env::args().nth(2).as_deref() {
             None => demo(false),
