@@ -8,7 +8,7 @@ use scratchnet_host::{convert, data, idx};
 use std::hint::black_box;
 
 fn bench(c: &mut Criterion) {
-    let pkl = std::fs::read(data::find(data::WEIGHTS).expect("data")).unwrap();
+    let pkl = std::fs::read(data::find(data::WEIGHTS).unwrap_or_else(|e| panic!("{e}"))).unwrap();
     let blob = convert::convert_pickle(&pkl).unwrap().blob;
     let net = Mnist::from_blob(&blob).unwrap();
     let images = idx::read_images(&data::find(data::TEST_IMAGES).unwrap()).unwrap();

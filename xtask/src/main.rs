@@ -258,6 +258,7 @@ fn test() -> Result {
         &[
             "doc",
             "--no-deps",
+            "--lib",
             "-p",
             "scratchnet",
             "-p",

@@ -152,7 +152,13 @@ fn main() -> ! {
         correct,
         count
     );
-    defmt::println!("agreement: {=u32}/{=u32}", agree, count);
+    if host_paths::HAVE_REFERENCE {
+        defmt::println!("agreement: {=u32}/{=u32}", agree, count);
+    } else {
+        defmt::println!(
+            "agreement: not checked (no reference_predictions.u8 in the data folder; scripts/make_reference.py writes it)"
+        );
+    }
     let per_inference = cost::instructions_per(total_ticks, count);
     defmt::println!(
         "cost: instructions_per_inference={=u32} flash_bytes={=usize} static_ram_bytes={=usize} stack_bytes={=usize}",
@@ -161,7 +167,7 @@ fn main() -> ! {
         cost::static_ram_bytes(),
         cost::stack_high_water()
     );
-    if (correct, agree) == (EXPECTED.0, EXPECTED.1) {
+    if correct == EXPECTED.0 && (agree == EXPECTED.1 || !host_paths::HAVE_REFERENCE) {
         exit(0)
     } else {
         defmt::error!(
