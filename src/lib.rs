@@ -29,12 +29,9 @@
 //! let (w1, b1) = ([0.1, 0.3, 0.5, 0.2, 0.4, 0.6], [0.1, 0.2, 0.3]);
 //! let (w2, b2) = ([0.1, 0.4, 0.2, 0.5, 0.3, 0.6], [0.1, 0.2]);
 //! let (w3, b3) = ([0.1, 0.3, 0.2, 0.4], [0.1, 0.2]);
-//! let layer = |inputs, outputs, w: &'static [f32], b: &'static [f32], activation| LayerSpec {
-//!     shape: Shape { inputs, outputs },
-//!     activation,
-//!     weights: Weights::F32(w),
-//!     biases: b,
-//! };
+//! fn layer<'a>(inputs: u32, outputs: u32, w: &'a [f32], b: &'a [f32], h: Activation) -> LayerSpec<'a> {
+//!     LayerSpec { shape: Shape { inputs, outputs }, activation: h, weights: Weights::F32(w), biases: b }
+//! }
 //! let layers = [
 //!     layer(2, 3, &w1, &b1, Activation::Sigmoid),
 //!     layer(3, 2, &w2, &b2, Activation::Sigmoid),
