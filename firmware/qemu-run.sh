@@ -10,7 +10,7 @@ set -euo pipefail
 elf="$1"
 command -v qemu-system-arm >/dev/null || { echo "qemu-run.sh: qemu-system-arm is missing; run 'cargo xtask setup' at the project root" >&2; exit 127; }
 decoder="${SCRATCHNET_DECODER:-}"
-if [ -z "$decoder" ]; then
+if [ -z "$decoder" ] || [ ! -x "$decoder" ]; then
   root="$(cd "$(dirname "$0")/.." && pwd)"
   (cd "$root" && cargo build --quiet --package xtask) >&2
   decoder="$root/target/debug/xtask"

@@ -270,13 +270,23 @@ fn test() -> Result {
         "cargo",
         &["publish", "--dry-run", "--allow-dirty", "-p", "scratchnet"],
     )?;
-    // The declared MSRV, built for real with that toolchain: the core, the host tools and
-    // their tests.
+    // The declared MSRV, built for real with that toolchain: the core, the host tools, the
+    // xtask, and their tests and examples. In a target directory of its own, so that it
+    // neither replaces the running xtask (the firmware's defmt decoder) nor the stable
+    // toolchain's builds.
     let msrv = format!("+{MSRV}");
     run(
         &root,
         "cargo",
-        &[&msrv, "build", "--locked", "--workspace", "--all-targets"],
+        &[
+            &msrv,
+            "build",
+            "--locked",
+            "--workspace",
+            "--all-targets",
+            "--target-dir",
+            "target/msrv",
+        ],
     )?;
     for t in CORE_TARGETS {
         run(
