@@ -185,6 +185,15 @@ fn missing_data_files_are_a_clear_error() {
             .arg(dir.path().join("none.gz")),
     );
     assert!(err.contains("cannot read"), "{err}");
+    // The cause is said once, not once more as the error's source.
+    assert_eq!(err.matches("(os error 2)").count(), 1, "{err}");
+    let err = stderr_of_failure(
+        bin()
+            .args(["plot", "softmax", "1", "-o"])
+            .arg(dir.path().join("no-such-dir/s.png")),
+    );
+    assert!(err.contains("cannot write"), "{err}");
+    assert_eq!(err.matches("(os error 2)").count(), 1, "{err}");
 }
 
 /// A PNG's width and height, from its IHDR chunk.
