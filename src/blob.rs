@@ -393,19 +393,23 @@ impl<'a> Model<'a> {
     /// For networks whose shape is known only at run time (any number of layers up to
     /// [`MAX_LAYERS`]); the typed [`Network3`](crate::Network3) computes the same values
     /// bit for bit with the same kernel. Fails with [`Error::BufferTooSmall`] when `scratch`
-    /// is shorter than [`scratch_len`](Self::scratch_len), and [`Error::BatchMismatch`] when
-    /// `x` or `out` have the wrong length; nothing else can fail.
+    /// is shorter than [`scratch_len`](Self::scratch_len), [`Error::LengthMismatch`] when
+    /// `x` or `out` have the wrong length, and [`Error::UnsupportedElement`] for an int8
+    /// model (run it with [`QNetwork3`](crate::QNetwork3)); nothing else can fail.
     pub fn logits_of<'x, X: crate::input::Input<'x>>(
         &self,
         x: X,
         scratch: &mut [f32],
         out: &mut [f32],
     ) -> Result<()> {
-        if x.len() != self.inputs() || out.len() != self.outputs() {
-            return Err(Error::BatchMismatch {
-                inputs: x.len(),
-                outputs: out.len(),
-            });
+        for (found, expected) in [(x.len(), self.inputs()), (out.len(), self.outputs())] {
+            if found != expected {
+                return Err(Error::LengthMismatch { expected, found });
+            }
+        }
+        // int8 layers carry no f32 weights: their kernel is `QDense`'s, not this one.
+        if let Some(layer) = self.layers.iter().position(|l| l.quantized.is_some()) {
+            return Err(Error::UnsupportedElement { layer });
         }
         let needed = self.scratch_len();
         if scratch.len() < needed {

@@ -110,6 +110,19 @@ pub enum Error {
         /// Index of the layer (0-based).
         layer: usize,
     },
+    /// An input or output vector of the wrong length for a run-time-shaped model.
+    LengthMismatch {
+        /// The length the model needs.
+        expected: usize,
+        /// The length given.
+        found: usize,
+    },
+    /// A layer's activation is one this view cannot run (an int8 hidden layer must be
+    /// sigmoid: its u8 outputs hold values in `[0, 1]`).
+    UnsupportedActivation {
+        /// The layer (from 0).
+        layer: usize,
+    },
     /// An output buffer is too small.
     BufferTooSmall {
         /// Bytes (or items) needed.
@@ -189,6 +202,16 @@ impl fmt::Display for Error {
             Error::UnsupportedElement { layer } => write!(
                 f,
                 "layer {layer}: element type is not supported by this build"
+            ),
+            Error::LengthMismatch { expected, found } => {
+                write!(
+                    f,
+                    "a vector of {found} values where the model needs {expected}"
+                )
+            }
+            Error::UnsupportedActivation { layer } => write!(
+                f,
+                "layer {layer}: its activation cannot run here (int8 hidden layers must be sigmoid)"
             ),
             Error::BufferTooSmall { needed, available } => {
                 write!(f, "buffer too small: needs {needed}, has {available}")

@@ -85,17 +85,29 @@ impl<'a, const IN: usize, const OUT: usize> Dense<'a, IN, OUT> {
         self.biases
     }
 
-    /// `A = X·W + B` without the activation, for `IN` inputs (f32 values or [`Pixels`](crate::Pixels)).
+    /// `A = X·W + B` without the activation, for `IN` f32 inputs.
     ///
     /// Each output is summed over the inputs in order, then the bias is added, as numpy's
     /// `np.dot(x, W) + b` does (zero inputs skipped: see [`Input`]).
-    pub fn affine<'x, X: Input<'x>>(&self, x: X, a: &mut [f32; OUT]) {
+    pub fn affine(&self, x: &[f32; IN], a: &mut [f32; OUT]) {
+        self.affine_of(&x[..], a);
+    }
+
+    /// `A = X·W + B` for `IN` u8 pixels, each read as `p / 255` (the book's
+    /// `normalize=True`) on the fly.
+    pub fn affine_pixels(&self, x: &[u8; IN], a: &mut [f32; OUT]) {
+        self.affine_of(crate::input::Pixels(x), a);
+    }
+
+    /// [`affine`](Self::affine) for either kind of input; the callers' types fix its length
+    /// to `IN`.
+    pub(crate) fn affine_of<'x, X: Input<'x>>(&self, x: X, a: &mut [f32; OUT]) {
         affine(self.weights, self.biases, x, a);
     }
 
     /// `Z = h(X·W + B)`: the layer's output for inputs `x`.
     pub fn forward(&self, x: &[f32; IN], z: &mut [f32; OUT]) {
-        self.affine(&x[..], z);
+        self.affine(x, z);
         self.activation.apply(z);
     }
 }
@@ -192,7 +204,7 @@ mod tests {
         let b = [0.1, 0.2, 0.3];
         let layer = Dense::new(&w, &b, Activation::Sigmoid);
         let mut a = [0.0; 3];
-        layer.affine(&[1.0, 0.5][..], &mut a);
+        layer.affine(&[1.0, 0.5], &mut a);
         for (g, w) in a.iter().zip([0.3, 0.7, 1.1]) {
             assert!((g - w).abs() < 1e-6, "{a:?}");
         }
@@ -209,7 +221,7 @@ mod tests {
         let b = [0.0, -1.0];
         let layer = Dense::new(&w, &b, Activation::Identity);
         let mut a = [0.0; 2];
-        layer.affine(&[0.0, 2.0, 0.0][..], &mut a);
+        layer.affine(&[0.0, 2.0, 0.0], &mut a);
         assert_eq!(a, [0.0 * 1e-3 + 2.0 * -7.5 + 0.0, 2.0 * 3.25 - 1.0]);
     }
 }

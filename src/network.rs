@@ -95,14 +95,14 @@ impl<'a, const I: usize, const H1: usize, const H2: usize, const O: usize>
     }
 
     /// `A3 = Z2·W3 + B3`: the output layer's values before its activation (the logits), for
-    /// `I` inputs (f32 values or [`Pixels`]).
-    pub fn logits_of<'x, X: Input<'x>>(&self, x: X, a3: &mut [f32; O]) {
+    /// `I` inputs (f32 values or [`Pixels`]); the public callers' types fix the length.
+    fn logits_of<'x, X: Input<'x>>(&self, x: X, a3: &mut [f32; O]) {
         let mut z1 = [0.0; H1];
-        self.layer1.affine(x, &mut z1);
+        self.layer1.affine_of(x, &mut z1);
         self.layer1.activation().apply(&mut z1);
         let mut z2 = [0.0; H2];
         self.layer2.forward(&z1, &mut z2);
-        self.layer3.affine(&z2[..], a3);
+        self.layer3.affine(&z2, a3);
     }
 
     /// The logits for an input of f32 values.

@@ -554,7 +554,9 @@ impl<'a, const IN: usize, const OUT: usize> QDense<'a, IN, OUT> {
         }
     }
 
-    /// The layer's u8 activations `round(255 · h(A))` for u8 inputs `x`.
+    /// The layer's u8 activations `round(255 · h(A))` for u8 inputs `x`: sigmoid's by its
+    /// table; any other activation's value is clamped to `[0, 1]` first (so
+    /// [`QNetwork3`] takes only sigmoid hidden layers).
     pub fn forward_u8(&self, x: &[u8; IN], z: &mut [u8; OUT]) {
         self.raw().forward_u8(x, z);
     }
@@ -618,7 +620,8 @@ pub type QMnist<'a> = QNetwork3<'a, 784, 50, 100, 10>;
 impl<'a, const I: usize, const H1: usize, const H2: usize, const O: usize>
     QNetwork3<'a, I, H1, H2, O>
 {
-    /// A typed view of a loaded int8 model (see [`Network3::from_model`](crate::Network3::from_model)).
+    /// A typed view of a loaded int8 model (see [`Network3::from_model`](crate::Network3::from_model));
+    /// also [`Error::UnsupportedActivation`] unless both hidden layers are sigmoid.
     pub fn from_model(model: &Model<'a>) -> Result<Self> {
         // Written out like `Network3::from_model`: a shared helper measured 1.3 KB of flash
         // and 860 bytes of stack more in the f32 firmware (its inlining changed).
@@ -629,11 +632,18 @@ impl<'a, const I: usize, const H1: usize, const H2: usize, const O: usize>
                 found: layers.len(),
             });
         };
-        Ok(Self {
+        let net = Self {
             layer1: QDense::from_layer(l1, 0)?,
             layer2: QDense::from_layer(l2, 1)?,
             layer3: QDense::from_layer(l3, 2)?,
-        })
+        };
+        // Hidden outputs are u8 in [0, 1]: only sigmoid's values fit (ReLU's would be cut).
+        for (layer, a) in [(0, net.layer1.activation), (1, net.layer2.activation)] {
+            if a != Activation::Sigmoid {
+                return Err(Error::UnsupportedActivation { layer });
+            }
+        }
+        Ok(net)
     }
 
     /// Loads a blob and takes its typed int8 view.

@@ -403,9 +403,9 @@ fn run_time_shapes_match_the_typed_network() {
     // Wrong buffers are errors, not panics.
     assert_eq!(
         model.logits(&[3.0], &mut [], &mut out),
-        Err(Error::BatchMismatch {
-            inputs: 1,
-            outputs: 1
+        Err(Error::LengthMismatch {
+            expected: 2,
+            found: 1
         })
     );
     let model = Model::from_bytes(&blob).unwrap();
@@ -415,5 +415,56 @@ fn run_time_shapes_match_the_typed_network() {
             needed: 6,
             available: 5
         })
+    );
+}
+
+/// No plausible wrong numbers: the run-time model refuses an int8 blob (whose kernel is
+/// `QNetwork3`'s), and the int8 view refuses hidden layers whose outputs a u8 in [0, 1]
+/// cannot hold.
+#[test]
+fn int8_models_run_only_where_their_kernel_is_exact() {
+    let layer = |inputs: u32,
+                 outputs: u32,
+                 activation,
+                 v: &'static [i8],
+                 s: &'static [f32],
+                 b: &'static [f32]| LayerSpec {
+        shape: Shape { inputs, outputs },
+        activation,
+        weights: Weights::I8 {
+            values: v,
+            scales: s,
+        },
+        biases: b,
+    };
+    static Q4: [i8; 4] = [1, -1, 2, -2];
+    static S2: [f32; 2] = [0.5, 0.25];
+    static B2: [f32; 2] = [0.0, 1.0];
+    let spec = |hidden| {
+        [
+            layer(2, 2, hidden, &Q4, &S2, &B2),
+            layer(2, 2, hidden, &Q4, &S2, &B2),
+            layer(2, 2, Activation::Softmax, &Q4, &S2, &B2),
+        ]
+    };
+    // u32-aligned storage: int8 blobs are read in place.
+    let aligned = |bytes: Vec<u8>| {
+        let mut words = vec![0u32; bytes.len().div_ceil(4)];
+        bytemuck::cast_slice_mut::<u32, u8>(&mut words)[..bytes.len()].copy_from_slice(&bytes);
+        (words, bytes.len())
+    };
+    let (sig, n) = aligned(write(&spec(Activation::Sigmoid)));
+    let sig = &bytemuck::cast_slice::<u32, u8>(&sig)[..n];
+    let model = Model::from_bytes(sig).unwrap();
+    assert_eq!(
+        model.logits(&[1.0, 0.5], &mut [0.0; 4], &mut [0.0; 2]),
+        Err(Error::UnsupportedElement { layer: 0 })
+    );
+    assert!(scratchnet::QNetwork3::<2, 2, 2, 2>::from_model(&model).is_ok());
+    let (relu, n) = aligned(write(&spec(Activation::Relu)));
+    let relu = &bytemuck::cast_slice::<u32, u8>(&relu)[..n];
+    assert_eq!(
+        scratchnet::QNetwork3::<2, 2, 2, 2>::from_blob(relu),
+        Err(Error::UnsupportedActivation { layer: 0 })
     );
 }

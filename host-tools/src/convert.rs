@@ -1,6 +1,6 @@
 //! From the book's pickled weights to a scratchnet model blob.
 
-use crate::pickle::{self, ArrayDict, PickleError};
+use crate::pickle::{self, Array, ArrayDict, PickleError};
 use scratchnet::{Activation, LayerSpec, MAX_LAYERS, Shape, Weights};
 use std::path::Path;
 
@@ -12,7 +12,7 @@ pub enum ConvertError {
     #[error(transparent)]
     Pickle(#[from] PickleError),
     /// A key the network needs is absent.
-    #[error("missing key '{key}' (the pickle has: {found})")]
+    #[error("missing key '{key}' (the file has: {found})")]
     MissingKey {
         /// The absent key.
         key: String,
@@ -30,11 +30,53 @@ pub enum ConvertError {
         found: String,
     },
     /// The pickle holds no `W1`.
-    #[error("no layers: the pickle has no 'W1' (it has: {found})")]
+    #[error("no layers: the file has no 'W1' (it has: {found})")]
     NoLayers {
         /// The array keys present, comma-separated.
         found: String,
     },
+    /// The top level holds no arrays, only other entries (a dict nested inside?).
+    #[error(
+        "no arrays at the top level, only: {found} (a dict nested inside?). convert takes the \
+         dict of arrays itself, as the book saves it: pickle.dump(network.params)"
+    )]
+    Nested {
+        /// The entries present.
+        found: String,
+    },
+    /// An array that is not a weight or bias of the chain.
+    #[error("'{key}' is not a layer's weight or bias: {hint}")]
+    UnknownArray {
+        /// The array's name.
+        key: String,
+        /// What to do about it.
+        hint: String,
+    },
+    /// A tensor whose name does not fit the naming scheme.
+    #[error("tensor '{name}' does not fit the scheme {expected}")]
+    BadName {
+        /// The tensor's name.
+        name: String,
+        /// The scheme.
+        expected: String,
+    },
+    /// More layers than a blob holds.
+    #[error("{found} layers; a model has at most {max}")]
+    TooManyLayers {
+        /// Layers in the file.
+        found: usize,
+        /// The blob format's limit.
+        max: usize,
+    },
+    /// The activations do not fit the layers or the precision.
+    #[error("{0}")]
+    Activations(String),
+    /// A container (.npz, .safetensors) that cannot be read.
+    #[error("{0}")]
+    Container(String),
+    /// A file that is not a model's weights.
+    #[error("{0}")]
+    WrongInput(String),
     /// The core refused the layers.
     #[error("cannot write the blob: {0}")]
     Blob(scratchnet::Error),
@@ -59,8 +101,12 @@ pub struct Converted {
     pub parameters: usize,
     /// The blob's CRC-32.
     pub crc: u32,
-    /// Keys of the pickle that are not layer parameters, ignored.
+    /// Entries of the file that are not arrays (and absent biases), ignored.
     pub ignored_keys: Vec<String>,
+    /// The kind of file the weights came from.
+    pub source: Source,
+    /// Whether the activations are the book's default (none were given).
+    pub default_activations: bool,
 }
 
 fn shape_text(shape: &[usize]) -> String {
@@ -77,11 +123,12 @@ fn shape_text(shape: &[usize]) -> String {
     }
 }
 
-/// Builds the blob from arrays `W1, b1, …, Wn, bn` (n ≤ 8), the book's naming. Hidden layers
-/// get sigmoid and the last layer softmax, as in the book's `predict`.
+/// Builds the blob from arrays `W1, b1, …, Wn, bn` (n ≤ 8), the book's naming, with the
+/// book's chapter-3 activations: sigmoid hidden layers, softmax last.
 ///
 /// Each `Wk` must be 2-D, each `bk` 1-D with `Wk`'s column count, and each `Wk+1` must have
-/// as many rows as `Wk` has columns. Other keys are ignored and listed.
+/// as many rows as `Wk` has columns. Any other array is refused ([`ConvertError::UnknownArray`]);
+/// entries that are not arrays are ignored and listed.
 pub fn convert_arrays(dict: &ArrayDict) -> Result<Converted, ConvertError> {
     convert_arrays_as(dict, Precision::F32)
 }
@@ -93,8 +140,41 @@ pub enum Precision {
     #[default]
     F32,
     /// Per-output-channel symmetric int8 with f32 scales and biases
-    /// ([`scratchnet::quantize`]): about a quarter of the size.
+    /// ([`scratchnet::quantize`]): about a quarter of the size. Hidden layers must be
+    /// sigmoid (their outputs, in `[0, 1]`, are stored as u8).
     Int8,
+}
+
+/// What to convert to: the activations (one per layer; `None`: the book's chapter-3
+/// choice, sigmoid hidden layers and softmax last) and the precision.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Options {
+    /// One activation per layer, softmax only last; `None` for the book's default.
+    pub activations: Option<Vec<Activation>>,
+    /// f32 or int8 weights.
+    pub precision: Precision,
+}
+
+/// The kind of file a model's weights came in, recognised by its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A pickled dict of numpy arrays (the book's `pickle.dump(network.params)`).
+    Pickle,
+    /// A numpy `.npz` archive (`np.savez` / `np.savez_compressed`).
+    Npz,
+    /// A `.safetensors` file (PyTorch's `state_dict` of `nn.Linear` layers).
+    Safetensors,
+}
+
+impl Source {
+    /// Its name, as the CLI prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Pickle => "pickle",
+            Source::Npz => "npz",
+            Source::Safetensors => "safetensors",
+        }
+    }
 }
 
 /// [`convert_arrays`] with the weights stored at `precision`.
@@ -102,74 +182,331 @@ pub fn convert_arrays_as(
     dict: &ArrayDict,
     precision: Precision,
 ) -> Result<Converted, ConvertError> {
-    let found = || {
-        dict.arrays
-            .iter()
-            .map(|(k, _)| k.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+    let (chain, ignored_keys) = book_chain(dict)?;
+    let options = Options {
+        activations: None,
+        precision,
     };
+    build(chain, &options, ignored_keys)
+}
+
+/// One dense layer's arrays: `W` as `inputs × outputs` (transposed already where the file
+/// stores `outputs × inputs`), `B`, and the names they had in the file.
+struct LayerArrays {
+    w_name: String,
+    w: Array,
+    b_name: String,
+    b: Array,
+}
+
+fn found_keys(dict: &ArrayDict) -> String {
+    let arrays: Vec<&str> = dict.arrays.iter().map(|(k, _)| k.as_str()).collect();
+    arrays.join(", ")
+}
+
+/// What to say of an array that is not part of the chain.
+fn unknown_array(key: &str, chain: &str) -> ConvertError {
+    let lower = key.to_ascii_lowercase();
+    let batch_norm = [
+        "gamma",
+        "beta",
+        "running_mean",
+        "running_var",
+        "num_batches_tracked",
+    ]
+    .iter()
+    .any(|p| lower.contains(p));
+    let hint = if batch_norm {
+        "batch normalization is not run by scratchnet: fold it into the dense layer before \
+         it (W' = W·γ/√(σ²+ε), b' = (b − μ)·γ/√(σ²+ε) + β) and save only the folded weights \
+         and biases"
+            .to_string()
+    } else {
+        format!("scratchnet converts a chain of dense layers ({chain}) and nothing else; remove it")
+    };
+    ConvertError::UnknownArray {
+        key: key.into(),
+        hint,
+    }
+}
+
+/// The book's naming: `W1, b1, …, Wn, bn`, `Wk` as `inputs × outputs`.
+fn book_chain(dict: &ArrayDict) -> Result<(Vec<LayerArrays>, Vec<String>), ConvertError> {
+    let found = || found_keys(dict);
     let index_of = |key: &str| -> Option<usize> {
         let rest = key.strip_prefix('W').or_else(|| key.strip_prefix('b'))?;
-        let k: usize = rest.parse().ok()?;
-        (1..=MAX_LAYERS).contains(&k).then_some(k)
+        if rest.is_empty() || !rest.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        rest.parse().ok()
     };
-    let n = dict
+    let Some(n) = dict.arrays.iter().filter_map(|(k, _)| index_of(k)).max() else {
+        return Err(if dict.arrays.is_empty() && !dict.other_keys.is_empty() {
+            ConvertError::Nested {
+                found: dict.other_keys.join(", "),
+            }
+        } else {
+            ConvertError::NoLayers { found: found() }
+        });
+    };
+    if n > MAX_LAYERS {
+        return Err(ConvertError::TooManyLayers {
+            found: n,
+            max: MAX_LAYERS,
+        });
+    }
+    let get = |key: String| {
+        dict.get(&key)
+            .cloned()
+            .ok_or_else(|| ConvertError::MissingKey {
+                key,
+                found: found(),
+            })
+    };
+    let mut chain = Vec::with_capacity(n);
+    for k in 1..=n {
+        chain.push(LayerArrays {
+            w_name: format!("W{k}"),
+            w: get(format!("W{k}"))?,
+            b_name: format!("b{k}"),
+            b: get(format!("b{k}"))?,
+        });
+    }
+    let chain_text = format!("W1, b1, …, W{n}, b{n}");
+    if let Some((key, _)) = dict
         .arrays
         .iter()
-        .filter_map(|(k, _)| index_of(k))
-        .max()
-        .ok_or_else(|| ConvertError::NoLayers { found: found() })?;
-    let get = |key: String| {
-        dict.get(&key).ok_or_else(|| ConvertError::MissingKey {
-            key,
-            found: found(),
+        .find(|(k, _)| index_of(k).is_none_or(|i| i > n))
+    {
+        return Err(unknown_array(key, &chain_text));
+    }
+    Ok((chain, dict.other_keys.clone()))
+}
+
+/// PyTorch's naming for a `state_dict` of `nn.Linear` layers: `PREFIX.weight` (outputs ×
+/// inputs) and `PREFIX.bias`, layers ordered by the numbers in their prefixes (`0`, `2`, …
+/// of an `nn.Sequential`, or `fc1`, `fc2`, …).
+fn torch_chain(dict: &ArrayDict) -> Result<(Vec<LayerArrays>, Vec<String>), ConvertError> {
+    let scheme = "'<layer>.weight' and '<layer>.bias' of nn.Linear layers ('0.weight', \
+                  '2.weight', … of an nn.Sequential, or 'fc1.weight', 'fc2.weight', …)";
+    // prefix → (weight, bias)
+    let mut layers: Vec<(String, Option<&Array>, Option<&Array>)> = Vec::new();
+    for (name, array) in &dict.arrays {
+        let (prefix, kind) = name.rsplit_once('.').unwrap_or(("", name.as_str()));
+        let lower = name.to_ascii_lowercase();
+        if lower.contains("running_") || lower.contains("num_batches_tracked") {
+            return Err(unknown_array(name, "the nn.Linear layers"));
+        }
+        let slot = match layers.iter_mut().find(|(p, _, _)| p == prefix) {
+            Some(s) => s,
+            None => {
+                layers.push((prefix.to_string(), None, None));
+                layers.last_mut().expect("just pushed")
+            }
+        };
+        match kind {
+            "weight" if array.shape.len() == 2 && !prefix.is_empty() => slot.1 = Some(array),
+            "weight" if array.shape.len() == 1 => {
+                return Err(unknown_array(
+                    &format!("{name} (1-D: a batch-norm layer?)"),
+                    "",
+                ));
+            }
+            "bias" if !prefix.is_empty() => slot.2 = Some(array),
+            _ => {
+                return Err(ConvertError::BadName {
+                    name: name.clone(),
+                    expected: scheme.into(),
+                });
+            }
+        }
+    }
+    let mut keyed = Vec::with_capacity(layers.len());
+    for (prefix, w, b) in layers {
+        let numbers: Vec<u64> = prefix
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().unwrap_or(u64::MAX))
+            .collect();
+        let Some(w) = w else {
+            return Err(ConvertError::MissingKey {
+                key: format!("{prefix}.weight"),
+                found: found_keys(dict),
+            });
+        };
+        keyed.push((numbers, prefix, w, b));
+    }
+    if keyed.is_empty() {
+        return Err(ConvertError::NoLayers {
+            found: found_keys(dict),
+        });
+    }
+    if keyed.len() > 1 && keyed.iter().any(|(n, ..)| n.is_empty()) {
+        let (_, p, ..) = keyed.iter().find(|(n, ..)| n.is_empty()).expect("found");
+        return Err(ConvertError::BadName {
+            name: format!("{p}.weight"),
+            expected: format!("{scheme}: the layers are ordered by the numbers in their names"),
+        });
+    }
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some(w) = keyed.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(ConvertError::BadName {
+            name: format!("{}.weight", w[1].1),
+            expected: format!(
+                "{scheme}: '{}' and '{}' have the same numbers, so their order is unknown",
+                w[0].1, w[1].1
+            ),
+        });
+    }
+    if keyed.len() > MAX_LAYERS {
+        return Err(ConvertError::TooManyLayers {
+            found: keyed.len(),
+            max: MAX_LAYERS,
+        });
+    }
+    let mut notes = Vec::new();
+    let chain = keyed
+        .into_iter()
+        .map(|(_, prefix, w, b)| {
+            let (outs, ins) = (w.shape[0], w.shape[1]);
+            // outputs × inputs → the book's inputs × outputs.
+            let data = (0..ins * outs)
+                .map(|k| w.data[(k % outs) * ins + k / outs])
+                .collect();
+            let b = match b {
+                Some(b) => b.clone(),
+                None => {
+                    notes.push(format!(
+                        "{prefix}.bias (absent: zeros, as nn.Linear(bias=False))"
+                    ));
+                    Array {
+                        shape: vec![outs],
+                        data: vec![0.0; outs],
+                    }
+                }
+            };
+            LayerArrays {
+                w_name: format!("{prefix}.weight"),
+                w: Array {
+                    shape: vec![ins, outs],
+                    data,
+                },
+                b_name: format!("{prefix}.bias"),
+                b,
+            }
         })
+        .collect();
+    notes.extend(dict.other_keys.iter().cloned());
+    Ok((chain, notes))
+}
+
+/// The book's chapter-3 activations for `n` layers: sigmoid, …, sigmoid, softmax.
+pub fn default_activations(n: usize) -> Vec<Activation> {
+    (0..n)
+        .map(|k| {
+            if k + 1 == n {
+                Activation::Softmax
+            } else {
+                Activation::Sigmoid
+            }
+        })
+        .collect()
+}
+
+/// Checks the chain's shapes, applies the activations and precision, and encodes the blob.
+fn build(
+    chain: Vec<LayerArrays>,
+    options: &Options,
+    ignored_keys: Vec<String>,
+) -> Result<Converted, ConvertError> {
+    let n = chain.len();
+    let activations = match &options.activations {
+        None => default_activations(n),
+        Some(a) if a.len() != n => {
+            return Err(ConvertError::Activations(format!(
+                "{} activations given for {n} layers ({}): give one per layer",
+                a.len(),
+                chain
+                    .iter()
+                    .map(|l| l.w_name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        Some(a) => a.clone(),
     };
+    if let Some(k) = activations[..n.saturating_sub(1)]
+        .iter()
+        .position(|a| *a == Activation::Softmax)
+    {
+        return Err(ConvertError::Activations(format!(
+            "softmax is for the last layer only, not layer {} of {n}",
+            k + 1
+        )));
+    }
+    if activations.contains(&Activation::Step) {
+        return Err(ConvertError::Activations(
+            "step is a perceptron's activation, not a trained network's".into(),
+        ));
+    }
+    if options.precision == Precision::Int8
+        && let Some(k) = activations[..n - 1]
+            .iter()
+            .position(|a| *a != Activation::Sigmoid)
+    {
+        return Err(ConvertError::Activations(format!(
+            "int8 stores hidden layers' outputs as u8 in [0, 1], which holds sigmoid's values; \
+             layer {} is {}, whose outputs can lie outside [0, 1]. Convert it without \
+             --quantize (f32)",
+            k + 1,
+            activations[k].name()
+        )));
+    }
     let mut layers = Vec::with_capacity(n);
-    let mut previous: Option<usize> = None;
-    for k in 1..=n {
-        let w = get(format!("W{k}"))?;
-        let b = get(format!("b{k}"))?;
-        let (rows, cols) = match (w.shape.as_slice(), previous) {
-            (&[r, c], Some(p)) if r == p => (r, c),
+    let mut previous: Option<(usize, &str)> = None;
+    for (l, activation) in chain.iter().zip(&activations) {
+        let (rows, cols) = match (l.w.shape.as_slice(), previous) {
+            (&[r, c], Some((p, _))) if r == p => (r, c),
             (&[r, c], None) => (r, c),
             (s, p) => {
                 let expected = match p {
-                    Some(p) => format!("({p}, N) (its rows must equal W{}'s columns)", k - 1),
+                    Some((p, name)) => {
+                        format!("({p}, N) (its inputs must equal {name}'s outputs)")
+                    }
                     None => "(inputs, outputs)".into(),
                 };
                 return Err(ConvertError::BadShape {
-                    key: format!("W{k}"),
+                    key: l.w_name.clone(),
                     expected,
                     found: shape_text(s),
                 });
             }
         };
-        if b.shape != [cols] {
+        if l.b.shape != [cols] {
             return Err(ConvertError::BadShape {
-                key: format!("b{k}"),
-                expected: format!("({cols},) (the columns of W{k} {})", shape_text(&w.shape)),
-                found: shape_text(&b.shape),
+                key: l.b_name.clone(),
+                expected: format!(
+                    "({cols},) (the outputs of {} {})",
+                    l.w_name,
+                    shape_text(&l.w.shape)
+                ),
+                found: shape_text(&l.b.shape),
             });
         }
-        previous = Some(cols);
-        let too_big = |_| ConvertError::Blob(scratchnet::Error::BadLength { layer: k - 1 });
+        previous = Some((cols, &l.w_name));
+        let k = layers.len();
+        let too_big = |_| ConvertError::Blob(scratchnet::Error::BadLength { layer: k });
         layers.push((
             Shape {
                 inputs: u32::try_from(rows).map_err(too_big)?,
                 outputs: u32::try_from(cols).map_err(too_big)?,
             },
-            if k == n {
-                Activation::Softmax
-            } else {
-                Activation::Sigmoid
-            },
-            w,
-            b,
+            *activation,
+            &l.w,
+            &l.b,
         ));
     }
-    let quantized: Vec<(Vec<i8>, Vec<f32>)> = match precision {
+    let quantized: Vec<(Vec<i8>, Vec<f32>)> = match options.precision {
         Precision::F32 => Vec::new(),
         Precision::Int8 => layers
             .iter()
@@ -202,23 +539,108 @@ pub fn convert_arrays_as(
         let model = scratchnet::Model::from_bytes(&blob).map_err(ConvertError::Blob)?;
         (model.parameter_count(), model.crc())
     };
-    let used: Vec<String> = (1..=n)
-        .flat_map(|k| [format!("W{k}"), format!("b{k}")])
-        .collect();
-    let ignored_keys = dict
-        .arrays
-        .iter()
-        .map(|(k, _)| k.clone())
-        .chain(dict.other_keys.iter().cloned())
-        .filter(|k| !used.contains(k))
-        .collect();
     Ok(Converted {
         layers: layers.iter().map(|(s, a, _, _)| (*s, *a)).collect(),
         blob,
         parameters,
         crc,
         ignored_keys,
+        source: Source::Pickle,
+        default_activations: options.activations.is_none(),
     })
+}
+
+/// The tensors of a `.safetensors` file, widened to f32 (f16, bf16, f32, f64).
+fn read_safetensors(bytes: &[u8]) -> Result<ArrayDict, ConvertError> {
+    let st = safetensors::SafeTensors::deserialize(bytes)
+        .map_err(|e| ConvertError::Container(format!("not a valid .safetensors file: {e}")))?;
+    let mut names = st.names();
+    names.sort();
+    let mut out = ArrayDict::default();
+    for name in names {
+        let view = st
+            .tensor(name)
+            .map_err(|e| ConvertError::Container(format!("tensor '{name}': {e}")))?;
+        let raw = view.data();
+        use safetensors::Dtype;
+        let data: Vec<f32> = match view.dtype() {
+            Dtype::F32 => raw
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+            Dtype::F64 => raw
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
+                .collect(),
+            Dtype::F16 => raw
+                .chunks_exact(2)
+                .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
+            Dtype::BF16 => raw
+                .chunks_exact(2)
+                .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
+            other => {
+                return Err(ConvertError::Container(format!(
+                    "tensor '{name}' is {other:?}; weights must be F32, F64, F16 or BF16"
+                )));
+            }
+        };
+        out.arrays.push((
+            name.to_string(),
+            Array {
+                shape: view.shape().to_vec(),
+                data,
+            },
+        ));
+    }
+    Ok(out)
+}
+
+/// `true` for bytes laid out like a `.safetensors` file: an 8-byte little-endian header
+/// length, then a JSON object within the file.
+fn is_safetensors(bytes: &[u8]) -> bool {
+    bytes.len() > 8
+        && bytes[8] == b'{'
+        && u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"))
+            .checked_add(8)
+            .is_some_and(|end| end <= bytes.len() as u64)
+}
+
+/// Converts a model file, recognised by its content: the book's pickle, an `.npz` of the
+/// same names, or a `.safetensors` `state_dict` of `nn.Linear` layers.
+pub fn convert_file(bytes: &[u8], options: &Options) -> Result<Converted, ConvertError> {
+    let (source, (chain, notes)) = if bytes.starts_with(&scratchnet::MAGIC) {
+        return Err(ConvertError::WrongInput(
+            "this is already a scratchnet model blob (.scnt); convert reads trained weights \
+             (a pickle, .npz or .safetensors). `scratchnet inspect` shows a blob"
+                .into(),
+        ));
+    } else if crate::npy::is_npy(bytes) {
+        return Err(ConvertError::WrongInput(
+            "this is a single .npy array; save the weights together, e.g. \
+             np.savez('model.npz', W1=W1, b1=b1, W2=W2, b2=b2)"
+                .into(),
+        ));
+    } else if crate::npy::is_zip(bytes) {
+        let dict = crate::npy::read_npz(bytes, "npz")
+            .map_err(|e| ConvertError::Container(e.to_string()))?;
+        (Source::Npz, book_chain(&dict)?)
+    } else if is_safetensors(bytes) {
+        (Source::Safetensors, torch_chain(&read_safetensors(bytes)?)?)
+    } else if bytes.first() == Some(&0x80) {
+        (Source::Pickle, book_chain(&pickle::read_arrays(bytes)?)?)
+    } else {
+        return Err(ConvertError::WrongInput(
+            "not a model file scratchnet reads: expected the book's pickle of W1, b1, … \
+             (pickle.dump(network.params), protocol 2 or later), a numpy .npz of the same \
+             names, or a PyTorch .safetensors state_dict of nn.Linear layers"
+                .into(),
+        ));
+    };
+    let mut c = build(chain, options, notes)?;
+    c.source = source;
+    Ok(c)
 }
 
 /// Reads a pickle's bytes and converts them ([`pickle::read_arrays`], [`convert_arrays`]).
@@ -273,7 +695,6 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ConvertError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pickle::Array;
 
     fn arr(shape: &[usize]) -> Array {
         Array {
@@ -295,14 +716,8 @@ mod tests {
     }
 
     #[test]
-    fn a_two_layer_network_with_extra_keys() {
-        let d = dict(&[
-            ("W1", &[4, 3]),
-            ("b1", &[3]),
-            ("W2", &[3, 2]),
-            ("b2", &[2]),
-            ("extra", &[7]),
-        ]);
+    fn a_two_layer_network_ignores_entries_that_are_not_arrays() {
+        let d = dict(&[("W1", &[4, 3]), ("b1", &[3]), ("W2", &[3, 2]), ("b2", &[2])]);
         let c = convert_arrays(&d).unwrap();
         assert_eq!(
             c.layers,
@@ -324,9 +739,33 @@ mod tests {
             ]
         );
         assert_eq!(c.parameters, 12 + 3 + 6 + 2);
-        assert_eq!(c.ignored_keys, ["extra", "meta"]);
+        assert_eq!(c.ignored_keys, ["meta"]);
         let m = scratchnet::Model::from_bytes(&c.blob).unwrap();
         assert!(m.layers()[1].weights().iter().eq(arr(&[3, 2]).data));
+    }
+
+    #[test]
+    fn arrays_outside_the_chain_are_refused_by_name() {
+        let with = |extra: &str| {
+            convert_arrays(&dict(&[("W1", &[4, 3]), ("b1", &[3]), (extra, &[3])]))
+                .unwrap_err()
+                .to_string()
+        };
+        let e = with("extra");
+        assert!(
+            e.starts_with("'extra' is not a layer's weight or bias"),
+            "{e}"
+        );
+        // Batch norm (the book's MultiLayerNetExtend): say how to fold it.
+        for key in ["gamma1", "beta1", "running_mean1"] {
+            let e = with(key);
+            assert!(e.contains("fold it into the dense layer"), "{key}: {e}");
+        }
+        // A b3 without W3 is not silently dropped either.
+        let e = convert_arrays(&dict(&[("W1", &[4, 3]), ("b1", &[3]), ("b3", &[2])]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("missing key 'W2'"), "{e}");
     }
 
     #[test]
@@ -340,12 +779,12 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "'W2' has shape (5, 2), expected (3, N) (its rows must equal W1's columns)"
+            "'W2' has shape (5, 2), expected (3, N) (its inputs must equal W1's outputs)"
         );
         let e = convert_arrays(&dict(&[("W1", &[4, 3]), ("b1", &[4])])).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "'b1' has shape (4,), expected (3,) (the columns of W1 (4, 3))"
+            "'b1' has shape (4,), expected (3,) (the outputs of W1 (4, 3))"
         );
         let e = convert_arrays(&dict(&[("W1", &[4, 3, 1]), ("b1", &[3])])).unwrap_err();
         assert_eq!(
@@ -354,10 +793,7 @@ mod tests {
         );
         let e =
             convert_arrays(&dict(&[("W1", &[4, 3]), ("W2", &[3, 2]), ("b2", &[2])])).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "missing key 'b1' (the pickle has: W1, W2, b2)"
-        );
+        assert_eq!(e.to_string(), "missing key 'b1' (the file has: W1, W2, b2)");
     }
 
     #[test]
@@ -522,7 +958,7 @@ mod tests {
                 "{name}"
             );
         }
-        // OrderedDict with an extra key: converted, the key ignored.
+        // OrderedDict with an extra array: refused by name (only the chain is converted).
         let mut od = b1(reconstruct_pickle(3, c_f4, false));
         let head = P::default()
             .global("collections", "OrderedDict")
@@ -532,7 +968,9 @@ mod tests {
         let extra = dict_pickle(&[("extra", &[1], &[9.0])]);
         let at = od.len() - 2;
         od.splice(at..at, extra[4..extra.len() - 2].iter().copied());
-        assert_eq!(convert_pickle(&od).unwrap().ignored_keys, ["extra"]);
+        assert!(
+            matches!(convert_pickle(&od), Err(ConvertError::UnknownArray { ref key, .. }) if key == "extra")
+        );
 
         let good = dict_pickle(&[("W1", &[2, 3], &[0.0; 6]), ("b1", &[3], &[0.0; 3])]);
         let mut nan = good.clone();

@@ -11,6 +11,7 @@ pub mod convert;
 pub mod data;
 pub mod fast;
 pub mod idx;
+pub mod npy;
 pub mod pickle;
 #[cfg(feature = "cli")]
 pub mod plot;

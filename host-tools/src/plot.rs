@@ -392,35 +392,41 @@ impl Figure for Digit {
 /// A confusion matrix (rows: label, columns: prediction) as a heat map with counts.
 #[derive(Debug, Clone)]
 pub struct Confusion {
-    /// `counts[label][prediction]`.
-    pub counts: [[u32; 10]; 10],
+    /// `counts[label][prediction]`, square.
+    pub counts: Vec<Vec<u32>>,
     /// A title line above the map (e.g. the model and its accuracy).
     pub title: String,
 }
 
 impl Figure for Confusion {
     fn size(&self) -> (u32, u32) {
-        (640, 640)
+        let side = (140 + 50 * self.counts.len() as u32).clamp(400, 1600);
+        (side, side)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
-        // Row `label` is drawn at y = 9 − label, so label 0 is the top row.
+        let n = self.counts.len();
+        if n == 0 || self.counts.iter().any(|r| r.len() != n) {
+            bail!("a confusion matrix must be square and not empty");
+        }
+        let top = n as i32 - 1;
+        // Row `label` is drawn at y = top − label, so label 0 is the top row.
         let mut chart = ChartBuilder::on(root)
             .caption(&self.title, ("sans-serif", 20))
             .margin(16)
             .x_label_area_size(44)
             .y_label_area_size(50)
-            .build_cartesian_2d((0i32..9).into_segmented(), (0i32..9).into_segmented())
+            .build_cartesian_2d((0i32..top).into_segmented(), (0i32..top).into_segmented())
             .map_err(pe)?;
         chart
             .configure_mesh()
             .disable_mesh()
             .x_desc("prediction")
             .y_desc("label")
-            .x_labels(10)
-            .y_labels(10)
+            .x_labels(n)
+            .y_labels(n)
             .y_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(k) => format!("{}", 9 - k),
+                SegmentValue::CenterOf(k) => format!("{}", top - k),
                 _ => String::new(),
             })
             .label_style(("sans-serif", 15))
@@ -441,11 +447,11 @@ impl Figure for Confusion {
         };
         chart
             .draw_series(
-                (0..10)
-                    .flat_map(|label| (0..10).map(move |pred| (label, pred)))
+                (0..n)
+                    .flat_map(|label| (0..n).map(move |pred| (label, pred)))
                     .map(|(label, pred)| {
                         let (color, _) = cell(label, pred);
-                        let (x, y) = (pred as i32, 9 - label as i32);
+                        let (x, y) = (pred as i32, top - label as i32);
                         Rectangle::new(
                             [
                                 (SegmentValue::Exact(x), SegmentValue::Exact(y)),
@@ -458,8 +464,8 @@ impl Figure for Confusion {
             .map_err(pe)?;
         chart
             .draw_series(
-                (0..10)
-                    .flat_map(|label| (0..10).map(move |pred| (label, pred)))
+                (0..n)
+                    .flat_map(|label| (0..n).map(move |pred| (label, pred)))
                     .map(|(label, pred)| {
                         let (_, dark) = cell(label, pred);
                         let style = TextStyle::from(("sans-serif", 14).into_font())
@@ -469,7 +475,7 @@ impl Figure for Confusion {
                             format!("{}", self.counts[label][pred]),
                             (
                                 SegmentValue::CenterOf(pred as i32),
-                                SegmentValue::CenterOf(9 - label as i32),
+                                SegmentValue::CenterOf(top - label as i32),
                             ),
                             style,
                         )

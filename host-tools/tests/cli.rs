@@ -87,13 +87,13 @@ fn convert_errors_leave_no_file() {
         (
             "missing.pkl",
             renamed("b3", "c3"),
-            "missing key 'b3' (the pickle has: b2, W1, b1, W2, W3, c3)",
+            "missing key 'b3' (the file has: b2, W1, b1, W2, W3, c3)",
         ),
         ("renamed.pkl", renamed("b2", "bX"), "missing key 'b2'"),
         (
             "garbage.pkl",
             b"this is not a pickle".to_vec(),
-            "malformed pickle at byte 0: no mark on the stack",
+            "not a model file scratchnet reads: expected the book's pickle",
         ),
         (
             "evil.pkl",
@@ -120,7 +120,7 @@ fn convert_errors_leave_no_file() {
     std::fs::write(&pkl, b).unwrap();
     let err = stderr_of_failure(bin().arg("convert").arg(&pkl).arg("-o").arg(&target));
     assert!(
-        err.contains("'b2' has shape (10,), expected (100,) (the columns of W2 (50, 100))"),
+        err.contains("'b2' has shape (10,), expected (100,) (the outputs of W2 (50, 100))"),
         "{err}"
     );
     no_files_left(&out);
@@ -153,7 +153,7 @@ fn a_pickle_without_w1_has_no_layers() {
             .arg(dir.path().join("o.scnt")),
     );
     assert!(
-        err.contains("no layers: the pickle has no 'W1' (it has: b2, XY, b1, W2, b3, W3)")
+        err.contains("no layers: the file has no 'W1' (it has: b2, XY, b1, W2, b3, W3)")
             || err.contains("missing key 'W1'"),
         "{err}"
     );

@@ -4,7 +4,7 @@
 #![no_main]
 
 use cortex_m_rt::entry;
-use scratchnet::{Mnist, Pixels};
+use scratchnet::Mnist;
 use scratchnet_firmware::{FIRST100_IMAGES, MODEL, MODEL_INT8, cost, exit};
 
 /// Out of line, so that its frame is below the caller's stack pointer when measured.
@@ -35,11 +35,11 @@ fn main() -> ! {
         let mut z1 = [0.0; 50];
         let mut z2 = [0.0; 100];
         let mut y = [0.0; 10];
-        let ((), a) = cost::ticks(|| net.layer1.affine(Pixels(img), &mut z1));
+        let ((), a) = cost::ticks(|| net.layer1.affine_pixels(img, &mut z1));
         let ((), b) = cost::ticks(|| net.layer1.activation().apply(&mut z1));
-        let ((), c) = cost::ticks(|| net.layer2.affine(&z1[..], &mut z2));
+        let ((), c) = cost::ticks(|| net.layer2.affine(&z1, &mut z2));
         let ((), d) = cost::ticks(|| net.layer2.activation().apply(&mut z2));
-        let ((), e) = cost::ticks(|| net.layer3.affine(&z2[..], &mut y));
+        let ((), e) = cost::ticks(|| net.layer3.affine(&z2, &mut y));
         let ((), f) = cost::ticks(|| net.layer3.activation().apply(&mut y));
         let (_, g) = cost::ticks(|| net.classify_pixels(img));
         for (s, v) in t.iter_mut().zip([a, b, c, d, e, f, g]) {

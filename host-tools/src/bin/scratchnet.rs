@@ -33,9 +33,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Convert the book's sample_weight.pkl into a model blob (.scnt), without executing it.
+    /// Convert a trained MLP into a model blob (.scnt), without executing anything in the file.
+    ///
+    /// The file is recognised by its content: the book's pickle (a dict W1, b1, …, Wn, bn of
+    /// float arrays, as pickle.dump(network.params) writes it), a numpy .npz of the same
+    /// names (np.savez), or a PyTorch .safetensors state_dict of nn.Linear layers
+    /// (0.weight, 0.bias, 2.weight, … or fc1.weight, …).
     Convert {
-        /// The pickle (a dict W1, b1, W2, b2, … of float arrays).
+        /// The trained weights: .pkl, .npz or .safetensors.
         pickle: PathBuf,
         /// The blob to write (written atomically: on error no file is left).
         #[arg(short, long)]
@@ -43,25 +48,57 @@ enum Command {
         /// Store the weights as per-output-channel int8 (with f32 scales) instead of f32.
         #[arg(long, value_name = "int8")]
         quantize: Option<Quantize>,
+        /// One activation per layer, comma-separated, from sigmoid, relu, identity,
+        /// softmax (softmax only last), e.g. relu,relu,softmax. Default: the book's
+        /// chapter 3, sigmoid hidden layers and softmax last.
+        #[arg(long, value_name = "LIST", value_delimiter = ',')]
+        activations: Option<Vec<ActivationArg>>,
     },
     /// Show a blob's format, layers, statistics, and the flash and RAM inference needs.
     Inspect {
         /// The blob.
         blob: PathBuf,
     },
-    /// Classify the 10 000 MNIST test images with the core's own code.
+    /// Classify a data set with the core's own code and report accuracy: by default the
+    /// 10 000 MNIST test images; with --inputs, any model on any data.
     Eval {
-        /// The blob (must be the 784-50-100-10 MNIST network).
+        /// The blob.
         blob: PathBuf,
+        /// Inputs as a .npy, N × inputs: float32/float64 as they are, uint8 read as /255
+        /// (the book's normalize=True). Needs --labels as a .npy integer vector.
+        #[arg(
+            long,
+            value_name = "X.npy",
+            requires = "labels",
+            conflicts_with = "images"
+        )]
+        inputs: Option<PathBuf>,
+        /// Your framework's predictions for the --inputs rows (a .npy integer vector), to
+        /// count agreement with.
+        #[arg(long, value_name = "R.npy", requires = "inputs")]
+        reference: Option<PathBuf>,
         /// MNIST test images (idx3, gzip or plain); default: the data rule.
         #[arg(long)]
         images: Option<PathBuf>,
-        /// MNIST test labels (idx1, gzip or plain); default: the data rule.
+        /// The labels: with --inputs a .npy integer vector; else MNIST test labels (idx1,
+        /// gzip or plain), by default from the data rule.
         #[arg(long)]
         labels: Option<PathBuf>,
         /// Also draw the confusion matrix as a heat map with counts (.png or .svg).
         #[arg(long, value_name = "FILE")]
         confusion: Option<PathBuf>,
+    },
+    /// Classify each row of a .npy of inputs: prints `row class probability`, or writes the
+    /// classes as a .npy (int64).
+    Predict {
+        /// The blob.
+        blob: PathBuf,
+        /// Inputs as a .npy, N × inputs (float32/float64, or uint8 read as /255).
+        #[arg(long, value_name = "X.npy")]
+        inputs: PathBuf,
+        /// Write the classes here as a .npy instead of printing them.
+        #[arg(short, long, value_name = "classes.npy")]
+        output: Option<PathBuf>,
     },
     /// Show one test image (terminal, and PNG or SVG), its label, the prediction and the
     /// class probabilities.
@@ -90,6 +127,30 @@ enum Command {
     },
     /// Truth tables of the gates, and the perceptron learning rule's trace.
     Gates,
+}
+
+/// `--activations` values.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ActivationArg {
+    /// 1 / (1 + exp(−x)).
+    Sigmoid,
+    /// max(0, x).
+    Relu,
+    /// x.
+    Identity,
+    /// exp(a_k − max) / Σ exp(a_i − max); the last layer only.
+    Softmax,
+}
+
+impl From<ActivationArg> for scratchnet::Activation {
+    fn from(a: ActivationArg) -> Self {
+        match a {
+            ActivationArg::Sigmoid => Self::Sigmoid,
+            ActivationArg::Relu => Self::Relu,
+            ActivationArg::Identity => Self::Identity,
+            ActivationArg::Softmax => Self::Softmax,
+        }
+    }
 }
 
 /// `--quantize` values.
@@ -149,20 +210,44 @@ fn run(command: Command) -> Result<()> {
             pickle,
             output,
             quantize,
+            activations,
         } => {
-            let precision = match quantize {
-                Some(Quantize::Int8) => convert::Precision::Int8,
-                None => convert::Precision::F32,
+            let options = convert::Options {
+                precision: match quantize {
+                    Some(Quantize::Int8) => convert::Precision::Int8,
+                    None => convert::Precision::F32,
+                },
+                activations: activations.map(|a| a.into_iter().map(Into::into).collect()),
             };
-            cmd_convert(&pickle, &output, precision)
+            cmd_convert(&pickle, &output, &options)
         }
         Command::Inspect { blob } => cmd_inspect(&blob),
+        Command::Eval {
+            blob,
+            inputs: Some(inputs),
+            labels: Some(labels),
+            reference,
+            confusion,
+            ..
+        } => cmd_eval_inputs(
+            &blob,
+            &inputs,
+            &labels,
+            reference.as_deref(),
+            confusion.as_deref(),
+        ),
         Command::Eval {
             blob,
             images,
             labels,
             confusion,
+            ..
         } => cmd_eval(&blob, images, labels, confusion.as_deref()),
+        Command::Predict {
+            blob,
+            inputs,
+            output,
+        } => cmd_predict(&blob, &inputs, output.as_deref()),
         Command::Show {
             index,
             output,
@@ -186,12 +271,13 @@ fn data_path(given: Option<PathBuf>, file: &str) -> Result<PathBuf> {
     }
 }
 
-fn cmd_convert(pickle: &Path, output: &Path, precision: convert::Precision) -> Result<()> {
+fn cmd_convert(pickle: &Path, output: &Path, options: &convert::Options) -> Result<()> {
     let bytes = read(pickle)?;
-    let c = convert::convert_pickle_as(&bytes, precision)
+    let c = convert::convert_file(&bytes, options)
         .with_context(|| format!("cannot convert {}", pickle.display()))?;
+    outln!("read: {} ({})", pickle.display(), c.source.name());
     for key in &c.ignored_keys {
-        outln!("note: ignoring key '{key}' (not a layer parameter)");
+        outln!("note: ignoring '{key}' (not an array of the layers)");
     }
     convert::write_atomically(output, &c.blob)?;
     let shapes: Vec<String> = c
@@ -200,6 +286,12 @@ fn cmd_convert(pickle: &Path, output: &Path, precision: convert::Precision) -> R
         .map(|(s, a)| format!("{s} {}", a.name()))
         .collect();
     outln!("layers: {}", shapes.join(", "));
+    if c.default_activations {
+        outln!(
+            "activations: the book's chapter-3 default (sigmoid hidden layers, softmax last); \
+             give your network's with --activations, e.g. relu,relu,softmax"
+        );
+    }
     outln!("parameters: {}", c.parameters);
     outln!("bytes: {}", c.blob.len());
     outln!("crc32: {:#010x}", c.crc);
@@ -313,13 +405,17 @@ fn cmd_eval(
     let net =
         MnistShaped::load(&bytes).with_context(|| format!("cannot load {}", path.display()))?;
     let (images, labels) = load_mnist_set(images, labels)?;
-    // The reference outputs are optional: compared with when the data rule finds them.
+    // numpy's reference outputs belong to the book's weights: compared with only when the
+    // model is those weights (f32 or int8) and the data rule finds them.
+    let books = is_books_model(&bytes);
     let reference = data::find(data::REFERENCE_PREDICTIONS)
         .ok()
+        .filter(|_| books)
         .and_then(|p| std::fs::read(p).ok())
         .filter(|r| r.len() == images.len());
     let ref_logits: Option<Vec<f32>> = data::find(data::REFERENCE_LOGITS)
         .ok()
+        .filter(|_| books)
         .and_then(|p| std::fs::read(p).ok())
         .filter(|r| r.len() == images.len() * 40)
         .map(|r| {
@@ -376,7 +472,7 @@ fn cmd_eval(
     if let Some(out) = confusion_png {
         let name = path.file_name().unwrap_or_default().to_string_lossy();
         let figure = scratchnet_host::plot::Confusion {
-            counts: confusion,
+            counts: confusion.iter().map(|r| r.to_vec()).collect(),
             title: format!(
                 "{name}: accuracy {:.4} ({correct}/{total})",
                 correct as f64 / total as f64
@@ -384,6 +480,183 @@ fn cmd_eval(
         };
         scratchnet_host::plot::save(&figure, out)?;
         outln!("wrote {}", out.display());
+    }
+    Ok(())
+}
+
+/// `true` when `bytes` is the blob `scratchnet convert` makes of the book's
+/// `sample_weight.pkl` (found by the data rule), f32 or int8.
+fn is_books_model(bytes: &[u8]) -> bool {
+    let Some(pkl) = data::find(data::WEIGHTS)
+        .ok()
+        .and_then(|p| std::fs::read(p).ok())
+    else {
+        return false;
+    };
+    [convert::Precision::F32, convert::Precision::Int8]
+        .into_iter()
+        .any(|p| convert::convert_pickle_as(&pkl, p).is_ok_and(|c| c.blob == bytes))
+}
+
+/// Any model on rows of values: f32 models of any shape and depth through the core's
+/// run-time-shaped [`Model`], int8 ones (the book's 784-50-100-10 shape, u8 inputs) through
+/// [`scratchnet::QMnist`]. What it cannot run it refuses when loaded.
+struct AnyModel<'a> {
+    model: Model<'a>,
+    int8: Option<scratchnet::QMnist<'a>>,
+}
+
+impl<'a> AnyModel<'a> {
+    fn load(bytes: &'a [u8]) -> Result<Self> {
+        let model = Model::from_bytes(bytes)?;
+        let int8 = if model.layers().iter().any(|l| l.quantized().is_some()) {
+            Some(scratchnet::QMnist::from_model(&model).map_err(|e| {
+                anyhow::anyhow!(
+                    "{e}: int8 models run in the book's 784-50-100-10 shape only, so far; \
+                     convert this network without --quantize"
+                )
+            })?)
+        } else {
+            None
+        };
+        Ok(Self { model, int8 })
+    }
+
+    /// The output layer's values for one row, after its activation (probabilities, for
+    /// softmax).
+    fn outputs(&self, row: &[f32]) -> Result<Vec<f32>> {
+        let mut out = vec![0.0; self.model.outputs()];
+        match &self.int8 {
+            Some(q) => {
+                // u8 inputs only: each value must be k/255 exactly.
+                let mut pixels = [0u8; 784];
+                for (p, &v) in pixels.iter_mut().zip(row) {
+                    let k = (v * 255.0).round();
+                    if !(0.0..=255.0).contains(&k) || scratchnet::normalize_pixel(k as u8) != v {
+                        bail!(
+                            "an int8 model takes u8 inputs (a uint8 .npy, read as /255); {v} is not one"
+                        );
+                    }
+                    *p = k as u8;
+                }
+                out.copy_from_slice(&q.logits_pixels(&pixels));
+            }
+            None => {
+                let mut scratch = vec![0.0; self.model.scratch_len()];
+                self.model.logits(row, &mut scratch, &mut out)?;
+            }
+        }
+        if let Some(last) = self.model.layers().last() {
+            last.activation().apply(&mut out);
+        }
+        Ok(out)
+    }
+}
+
+/// The rows of a .npy of inputs, checked against the model's input count.
+fn read_rows(path: &Path, model: &Model<'_>) -> Result<Vec<f32>> {
+    let (width, values) =
+        scratchnet_host::npy::read_inputs(&read(path)?, &path.display().to_string())?;
+    if width != model.inputs() {
+        bail!(
+            "{}: rows of {width} values, but the model takes {} inputs",
+            path.display(),
+            model.inputs()
+        );
+    }
+    Ok(values)
+}
+
+fn read_class_vector(path: &Path, rows: usize, what: &str) -> Result<Vec<usize>> {
+    let classes = scratchnet_host::npy::read_classes(&read(path)?, &path.display().to_string())?;
+    if classes.len() != rows {
+        bail!(
+            "{}: {} {what}, but the inputs have {rows} rows",
+            path.display(),
+            classes.len()
+        );
+    }
+    Ok(classes)
+}
+
+fn cmd_eval_inputs(
+    path: &Path,
+    inputs: &Path,
+    labels: &Path,
+    reference: Option<&Path>,
+    confusion_png: Option<&Path>,
+) -> Result<()> {
+    if let Some(p) = confusion_png {
+        scratchnet_host::plot::Format::of(p)?;
+    }
+    let bytes = read(path)?;
+    let net = AnyModel::load(&bytes).with_context(|| format!("cannot load {}", path.display()))?;
+    let rows = read_rows(inputs, &net.model)?;
+    let n = rows.len() / net.model.inputs().max(1);
+    let labels = read_class_vector(labels, n, "labels")?;
+    let classes = net.model.outputs();
+    if let Some((i, l)) = labels.iter().enumerate().find(|(_, l)| **l >= classes) {
+        bail!("label {i} is {l}, but the model has {classes} outputs");
+    }
+    let reference = reference
+        .map(|r| read_class_vector(r, n, "predictions"))
+        .transpose()?;
+    let mut confusion = vec![vec![0u32; classes]; classes];
+    let (mut correct, mut agree, mut disagree) = (0usize, 0usize, Vec::new());
+    for (k, row) in rows.chunks_exact(net.model.inputs()).enumerate() {
+        let class = scratchnet::Classification::argmax(&net.outputs(row)?).class;
+        confusion[labels[k]][class] += 1;
+        correct += usize::from(class == labels[k]);
+        if let Some(r) = &reference {
+            if class == r[k] {
+                agree += 1;
+            } else {
+                disagree.push(k);
+            }
+        }
+    }
+    outln!(
+        "accuracy: {:.4} ({correct}/{n})",
+        correct as f64 / n.max(1) as f64
+    );
+    if reference.is_some() {
+        outln!("agreement: {agree}/{n}");
+        if !disagree.is_empty() {
+            let first: Vec<String> = disagree.iter().take(10).map(usize::to_string).collect();
+            outln!("first disagreeing rows: {}", first.join(", "));
+        }
+    }
+    if let Some(out) = confusion_png {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let figure = scratchnet_host::plot::Confusion {
+            counts: confusion,
+            title: format!(
+                "{name}: accuracy {:.4} ({correct}/{n})",
+                correct as f64 / n.max(1) as f64
+            ),
+        };
+        scratchnet_host::plot::save(&figure, out)?;
+        outln!("wrote {}", out.display());
+    }
+    Ok(())
+}
+
+fn cmd_predict(path: &Path, inputs: &Path, output: Option<&Path>) -> Result<()> {
+    let bytes = read(path)?;
+    let net = AnyModel::load(&bytes).with_context(|| format!("cannot load {}", path.display()))?;
+    let rows = read_rows(inputs, &net.model)?;
+    let mut classes = Vec::with_capacity(rows.len() / net.model.inputs().max(1));
+    for (k, row) in rows.chunks_exact(net.model.inputs()).enumerate() {
+        let c = scratchnet::Classification::argmax(&net.outputs(row)?);
+        if output.is_none() {
+            outln!("{k} {} {:.6}", c.class, c.probability);
+        }
+        classes.push(c.class as i64);
+    }
+    if let Some(out) = output {
+        let npy = scratchnet_host::npy::write(&classes, None)?;
+        convert::write_atomically(out, &npy)?;
+        outln!("wrote {} ({} classes)", out.display(), classes.len());
     }
     Ok(())
 }
