@@ -3,7 +3,7 @@
 use crate::blob::Model;
 use crate::error::{Error, Result};
 use crate::input::{Input, Pixels};
-use crate::layer::Dense;
+use crate::layer::{Dense, affine};
 
 /// A three-layer network `I → H1 → H2 → O`: three [`Dense`] layers whose sizes chain by
 /// type, so a network whose layers do not fit together does not compile.
@@ -174,6 +174,99 @@ fn check_batch(inputs: usize, outputs: usize) -> Result<()> {
         Ok(())
     } else {
         Err(Error::BatchMismatch { inputs, outputs })
+    }
+}
+
+/// Inference on a model whose shape is known only at run time. (Here, not beside the
+/// format in `blob`: the format knows nothing of inference.)
+impl Model<'_> {
+    /// Runs every layer on inputs `x` (exactly [`inputs`](Self::inputs) f32 values or
+    /// [`Pixels`](crate::Pixels)), leaving the last layer's values *before* its activation in `out`.
+    ///
+    /// For networks whose shape is known only at run time (any number of layers up to
+    /// [`MAX_LAYERS`](crate::MAX_LAYERS)); the typed [`Network3`](crate::Network3) computes the same values
+    /// bit for bit with the same kernel. Fails with [`Error::BufferTooSmall`] when `scratch`
+    /// is shorter than [`scratch_len`](Self::scratch_len), [`Error::LengthMismatch`] when
+    /// `x` or `out` have the wrong length, and [`Error::UnsupportedElement`] for an int8
+    /// model (run it with [`QNetwork3`](crate::QNetwork3)); nothing else can fail.
+    pub fn logits_of<'x, X: Input<'x>>(
+        &self,
+        x: X,
+        scratch: &mut [f32],
+        out: &mut [f32],
+    ) -> Result<()> {
+        for (found, expected) in [(x.len(), self.inputs()), (out.len(), self.outputs())] {
+            if found != expected {
+                return Err(Error::LengthMismatch { expected, found });
+            }
+        }
+        // int8 layers carry no f32 weights: their kernel is `QDense`'s, not this one.
+        if let Some(layer) = self.layers().iter().position(|l| l.quantized().is_some()) {
+            return Err(Error::UnsupportedElement { layer });
+        }
+        let needed = self.scratch_len();
+        if scratch.len() < needed {
+            return Err(Error::BufferTooSmall {
+                needed,
+                available: scratch.len(),
+            });
+        }
+        let (front, back) = scratch[..needed].split_at_mut(needed / 2);
+        let last = self.layers().len() - 1;
+        let first = &self.layers()[0];
+        if last == 0 {
+            affine(first.weights(), first.biases(), x, out);
+            return Ok(());
+        }
+        let width = first.shape().outputs as usize;
+        affine(first.weights(), first.biases(), x, &mut front[..width]);
+        first.activation().apply(&mut front[..width]);
+        let mut src_is_front = true;
+        let mut src_len = width;
+        for (k, l) in self.layers().iter().enumerate().skip(1) {
+            let (src, dst) = if src_is_front {
+                (&front[..src_len], &mut back[..])
+            } else {
+                (&back[..src_len], &mut front[..])
+            };
+            let x = src;
+            if k == last {
+                affine(l.weights(), l.biases(), x, out);
+            } else {
+                let width = l.shape().outputs as usize;
+                let dst = &mut dst[..width];
+                affine(l.weights(), l.biases(), x, dst);
+                l.activation().apply(dst);
+                src_len = width;
+                src_is_front = !src_is_front;
+            }
+        }
+        Ok(())
+    }
+
+    /// [`logits_of`](Self::logits_of) for f32 inputs.
+    pub fn logits(&self, x: &[f32], scratch: &mut [f32], out: &mut [f32]) -> Result<()> {
+        self.logits_of(x, scratch, out)
+    }
+
+    /// [`logits_of`](Self::logits_of) for u8 pixels, normalised by `/255` on the fly.
+    pub fn logits_pixels(&self, x: &[u8], scratch: &mut [f32], out: &mut [f32]) -> Result<()> {
+        self.logits_of(Pixels(x), scratch, out)
+    }
+
+    /// The output layer's activation applied to `out` after [`logits`](Self::logits) (the
+    /// probabilities, for softmax), and the first index of the largest.
+    pub fn classify_pixels(
+        &self,
+        x: &[u8],
+        scratch: &mut [f32],
+        out: &mut [f32],
+    ) -> Result<Classification> {
+        self.logits_pixels(x, scratch, out)?;
+        if let Some(l) = self.layers().last() {
+            l.activation().apply(out);
+        }
+        Ok(Classification::argmax(out))
     }
 }
 
