@@ -22,6 +22,9 @@ fn run() -> Result<(), String> {
 
     assets::write_model(&manifest, &out)?;
     let int8 = assets::write_model_as(&manifest, &out.join("mnist-int8.scnt"), Precision::Int8)?;
+    let set = assets::test_set(&manifest)?;
+    // Before the damage below: the user binary's default is the book's intact model.
+    user_model(&out, &set)?;
     if std::env::var_os("CARGO_FEATURE_CORRUPT_MODEL").is_some() {
         for name in ["mnist.scnt", "mnist-int8.scnt"] {
             let path = out.join(name);
@@ -31,7 +34,6 @@ fn run() -> Result<(), String> {
             write_if_changed(&path, &blob)?;
         }
     }
-    let set = assets::test_set(&manifest)?;
     // Without numpy's predictions the demo reports accuracy only; 0xFF is no class.
     let have_reference = set.reference.is_some();
     let reference = set
@@ -104,4 +106,120 @@ fn path_str(p: &Path) -> Result<String, String> {
     p.to_str()
         .map(str::to_owned)
         .ok_or_else(|| format!("{} is not UTF-8", p.display()))
+}
+
+/// The user's model for the `user` binary (`cargo xtask demo --model M.scnt --inputs X.npy
+/// --labels Y.npy` sets these variables): the blob, the inputs as raw f32, the labels and
+/// the host's predictions as u32, and their sizes. Without them: the book's f32 model on
+/// the first 100 test images.
+fn user_model(out: &Path, set: &assets::TestSet) -> Result<(), String> {
+    let var = |name: &str| {
+        println!("cargo:rerun-if-env-changed={name}");
+        std::env::var_os(name).map(PathBuf::from)
+    };
+    let read = |p: &Path| {
+        println!("cargo:rerun-if-changed={}", p.display());
+        std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))
+    };
+    let (blob, inputs, labels) = match (
+        var("SCRATCHNET_USER_MODEL"),
+        var("SCRATCHNET_USER_INPUTS"),
+        var("SCRATCHNET_USER_LABELS"),
+    ) {
+        (Some(m), Some(x), Some(y)) => {
+            let (width, values) =
+                scratchnet_host::npy::read_inputs(&read(&x)?, &x.display().to_string())
+                    .map_err(|e| e.to_string())?;
+            let labels = scratchnet_host::npy::read_classes(&read(&y)?, &y.display().to_string())
+                .map_err(|e| e.to_string())?;
+            let blob = read(&m)?;
+            let model_inputs = scratchnet::Model::from_bytes(&blob)
+                .map_err(|e| format!("{}: {e}", m.display()))?
+                .inputs();
+            if width != model_inputs {
+                return Err(format!(
+                    "{}: rows of {width} values, but the model takes {model_inputs} inputs",
+                    x.display(),
+                ));
+            }
+            (blob, values, labels)
+        }
+        (None, None, None) => {
+            let blob = std::fs::read(out.join("mnist.scnt")).map_err(|e| e.to_string())?;
+            let values = set.images[..100]
+                .iter()
+                .flatten()
+                .map(|&p| scratchnet::normalize_pixel(p))
+                .collect();
+            let labels = set.labels[..100].iter().map(|&l| usize::from(l)).collect();
+            (blob, values, labels)
+        }
+        _ => {
+            return Err(
+                "SCRATCHNET_USER_MODEL, SCRATCHNET_USER_INPUTS and SCRATCHNET_USER_LABELS go together"
+                    .into(),
+            );
+        }
+    };
+    let model = scratchnet::Model::from_bytes(&blob).map_err(|e| e.to_string())?;
+    if model.layers().iter().any(|l| l.quantized().is_some()) {
+        return Err(
+            "the user model is int8: the device runs int8 models in the book's shape only \
+             (cargo xtask demo --int8); convert yours without --quantize"
+                .into(),
+        );
+    }
+    let (n_in, n_out) = (model.inputs(), model.outputs());
+    let rows = inputs.len() / n_in;
+    if labels.len() != rows {
+        return Err(format!("{} labels for {rows} input rows", labels.len()));
+    }
+    // The host's predictions, with the core's code: the device must reproduce them.
+    let mut scratch = vec![0.0; model.scratch_len()];
+    let mut y = vec![0.0; n_out];
+    let (mut host, mut correct) = (Vec::with_capacity(rows), 0u32);
+    for (row, &label) in inputs.chunks_exact(n_in).zip(&labels) {
+        model
+            .logits(row, &mut scratch, &mut y)
+            .map_err(|e| e.to_string())?;
+        if let Some(l) = model.layers().last() {
+            l.activation().apply(&mut y);
+        }
+        let class = scratchnet::Classification::argmax(&y).class;
+        correct += u32::from(class == label);
+        host.push(class as u32);
+    }
+    let u32s = |v: &[u32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    write_if_changed(&out.join("user.scnt"), &blob)?;
+    let raw: Vec<u8> = inputs.iter().flat_map(|v| v.to_le_bytes()).collect();
+    write_if_changed(&out.join("user-inputs.f32le"), &raw)?;
+    let labels: Vec<u32> = labels.iter().map(|&l| l as u32).collect();
+    write_if_changed(&out.join("user-labels.u32le"), &u32s(&labels))?;
+    write_if_changed(&out.join("user-host.u32le"), &u32s(&host))?;
+    let paths = format!(
+        "/// The inputs on the host (`INPUTS` little-endian f32 a row), NUL-terminated.\n\
+         pub const INPUTS_FILE: &core::ffi::CStr = c{:?};\n\
+         /// The labels on the host (u32 each), NUL-terminated.\n\
+         pub const LABELS_FILE: &core::ffi::CStr = c{:?};\n\
+         /// The host's predictions (u32 each), NUL-terminated.\n\
+         pub const HOST_FILE: &core::ffi::CStr = c{:?};\n\
+         /// Rows of inputs.\n\
+         pub const ROWS: usize = {rows};\n\
+         /// The model's inputs.\n\
+         pub const INPUTS: usize = {n_in};\n\
+         /// The model's outputs.\n\
+         pub const OUTPUTS: usize = {n_out};\n\
+         /// Floats of scratch `Model::logits` needs.\n\
+         pub const SCRATCH: usize = {};\n\
+         /// The blob's length in bytes.\n\
+         pub const MODEL_LEN: usize = {};\n\
+         /// Rows the host classifies correctly.\n\
+         pub const HOST_CORRECT: u32 = {correct};\n",
+        path_str(&out.join("user-inputs.f32le"))?,
+        path_str(&out.join("user-labels.u32le"))?,
+        path_str(&out.join("user-host.u32le"))?,
+        model.scratch_len(),
+        blob.len(),
+    );
+    write_if_changed(&out.join("user_paths.rs"), paths.as_bytes())
 }

@@ -2,7 +2,8 @@
 //!
 //! - `cargo xtask test`  — every check: fmt, clippy, host tests, the no_std cross builds,
 //!   and (when `firmware/` exists) the firmware's on-target tests in QEMU.
-//! - `cargo xtask demo`  — the main job: the firmware demo on the emulated Cortex-M4F.
+//! - `cargo xtask demo`  — the main job: the firmware demo on the emulated Cortex-M4F;
+//!   `--int8` for the int8 model, `--model M.scnt --inputs X.npy --labels Y.npy` for yours.
 //! - `cargo xtask setup` — installs what a bare machine lacks, saying what it does.
 //! - `cargo xtask audit` — `cargo deny check advisories`, where the network allows.
 //! - `cargo xtask bench` — the host benchmarks, then numpy's side and the ratios when
@@ -331,6 +332,10 @@ fn test() -> Result {
         // The int8 model on the device, over all 10 000 images: must give exactly the host's
         // accuracy and agreement (the demo exits non-zero otherwise).
         run(&fw, "cargo", &["run", "--release", "--features", "int8"])?;
+        // The user-model path (`demo --model …`) with its default, the book's model on the
+        // first 100 images run through the run-time-shaped `Model`: the host's classes on
+        // every row, or it exits non-zero.
+        run(&fw, "cargo", &["run", "--release", "--bin", "user"])?;
         // The real-board profile cannot run here; it must build, clean.
         let board = fw.join("board-nrf52840dk");
         run(&board, "cargo", &["fmt", "--all", "--check"])?;
@@ -374,17 +379,87 @@ fn corrupt_model_is_refused(fw: &Path) -> Result {
     }
 }
 
-fn demo(int8: bool) -> Result {
+/// What `cargo xtask demo` runs.
+enum Demo {
+    /// The book's network, f32 or int8.
+    Book { int8: bool },
+    /// The user's model on the user's data (absolute paths).
+    User {
+        model: PathBuf,
+        inputs: PathBuf,
+        labels: PathBuf,
+    },
+}
+
+/// Parses `demo`'s options: none, `--int8`, or `--model M --inputs X --labels Y`.
+fn demo_args(args: &[String]) -> std::result::Result<Demo, String> {
+    let usage = "use --int8, or --model M.scnt --inputs X.npy --labels Y.npy";
+    let (mut int8, mut model, mut inputs, mut labels) = (false, None, None, None);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |slot: &mut Option<PathBuf>| -> std::result::Result<(), String> {
+            let v = it
+                .next()
+                .ok_or_else(|| format!("{a} needs a file; {usage}"))?;
+            // The firmware's build runs elsewhere: the paths must not depend on this cwd.
+            let p = std::path::absolute(v).map_err(|e| format!("{v}: {e}"))?;
+            if !p.is_file() {
+                return Err(format!("{a} {v}: no such file"));
+            }
+            *slot = Some(p);
+            Ok(())
+        };
+        match a.as_str() {
+            "--int8" => int8 = true,
+            "--model" => value(&mut model)?,
+            "--inputs" => value(&mut inputs)?,
+            "--labels" => value(&mut labels)?,
+            other => return Err(format!("unknown demo option {other}; {usage}")),
+        }
+    }
+    match (int8, model, inputs, labels) {
+        (int8, None, None, None) => Ok(Demo::Book { int8 }),
+        (false, Some(model), Some(inputs), Some(labels)) => Ok(Demo::User {
+            model,
+            inputs,
+            labels,
+        }),
+        _ => Err(format!("these options go together: {usage}")),
+    }
+}
+
+fn demo(what: Demo) -> Result {
     let root = root();
     let fw = root.join("firmware");
     if !fw.is_dir() {
         return Err("the firmware (and with it the demo) does not exist yet".into());
     }
     setup(Needs::DEMO)?;
-    if int8 {
-        run(&fw, "cargo", &["run", "--release", "--features", "int8"])
-    } else {
-        run(&fw, "cargo", &["run", "--release"])
+    match what {
+        Demo::Book { int8: true } => run(&fw, "cargo", &["run", "--release", "--features", "int8"]),
+        Demo::Book { int8: false } => run(&fw, "cargo", &["run", "--release"]),
+        Demo::User {
+            model,
+            inputs,
+            labels,
+        } => {
+            let env = [
+                (
+                    "SCRATCHNET_USER_MODEL",
+                    model.to_string_lossy().into_owned(),
+                ),
+                (
+                    "SCRATCHNET_USER_INPUTS",
+                    inputs.to_string_lossy().into_owned(),
+                ),
+                (
+                    "SCRATCHNET_USER_LABELS",
+                    labels.to_string_lossy().into_owned(),
+                ),
+            ];
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            run_env(&fw, &env, "cargo", &["run", "--release", "--bin", "user"])
+        }
     }
 }
 
@@ -417,11 +492,10 @@ fn main() -> ExitCode {
             None => Err("usage: cargo xtask decode ELF < defmt-frames".into()),
         },
         "test" => test(),
-        "demo" => match std::env::args().nth(2).as_deref() {
-            None => demo(false),
-            Some("--int8") => demo(true),
-            Some(other) => Err(format!("unknown demo option {other}; use --int8")),
-        },
+        "demo" => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            demo_args(&args).and_then(demo)
+        }
         "setup" => setup(Needs::ALL),
         "audit" => setup(Needs {
             deny: true,
@@ -432,7 +506,7 @@ fn main() -> ExitCode {
         "bench" => bench(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|demo|setup|audit|bench>\n  test   every check (fmt, clippy, host tests, cross builds, on-target tests)\n  demo   the MNIST demo on the emulated Cortex-M4F (QEMU mps2-an386); --int8 for the int8 model\n  setup  install the targets and tools the other tasks need\n  audit  cargo deny check advisories (needs the RustSec database from the network)\n  bench  host benchmarks, and numpy's side with the ratios when python3 has numpy"
+                "usage: cargo xtask <test|demo|setup|audit|bench>\n  test   every check (fmt, clippy, host tests, cross builds, on-target tests)\n  demo   the MNIST demo on the emulated Cortex-M4F (QEMU mps2-an386); --int8 for the int8 model;\n         --model M.scnt --inputs X.npy --labels Y.npy for your own model\n  setup  install the targets and tools the other tasks need\n  audit  cargo deny check advisories (needs the RustSec database from the network)\n  bench  host benchmarks, and numpy's side with the ratios when python3 has numpy"
             );
             return ExitCode::from(2);
         }
