@@ -19,6 +19,8 @@ fn run() -> Result<(), String> {
     println!("cargo:rerun-if-changed=build.rs");
     std::fs::copy(manifest.join("memory.x"), out.join("memory.x")).map_err(|e| e.to_string())?;
     println!("cargo:rustc-link-search={}", out.display());
+    println!("cargo:rustc-link-arg=-Tlink.x");
+    println!("cargo:rustc-link-arg=-Tdefmt.x");
 
     assets::write_model(&manifest, &out)?;
     let int8 = assets::write_model_as(&manifest, &out.join("mnist-int8.scnt"), Precision::Int8)?;

@@ -1,20 +1,47 @@
-//! The blob loader on arbitrary bytes: never panics; whatever it accepts runs without panic.
+//! The blob loader on arbitrary bytes: never panics; whatever it accepts runs without panic,
+//! through the run-time model (f32) and the typed views of both precisions, or is refused
+//! with its typed error — an int8 blob is never run by the f32 kernel.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use scratchnet::{Error, Model, Network3, QNetwork3};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(model) = scratchnet::Model::from_bytes(data) else {
+    // The blob at a 4-byte-aligned address, as firmware keeps it (int8 blobs read their
+    // f32 scales in place).
+    let mut words = vec![0u32; data.len().div_ceil(4)];
+    let bytes = &mut bytemuck_bytes(&mut words)[..data.len()];
+    bytes.copy_from_slice(data);
+    let Ok(model) = Model::from_bytes(bytes) else {
         return;
     };
     if model.inputs() > 1 << 16 || model.scratch_len() > 1 << 17 || model.outputs() > 1 << 16 {
         return;
     }
+    let int8 = model.layers().iter().any(|l| l.quantized().is_some());
     let x = vec![0.5; model.inputs()];
     let mut scratch = vec![0.0; model.scratch_len()];
     let mut out = vec![0.0; model.outputs()];
-    model.logits(&x, &mut scratch, &mut out).unwrap();
-    if let Ok(net) = scratchnet::Network3::<2, 3, 2, 2>::from_model(&model) {
+    match model.logits(&x, &mut scratch, &mut out) {
+        Ok(()) => assert!(!int8, "an int8 model ran through the f32 kernel"),
+        Err(Error::UnsupportedElement { .. }) => assert!(int8),
+        Err(e) => panic!("a loaded model failed to run: {e}"),
+    }
+    // Wrong lengths are errors, not numbers.
+    assert!(model.logits(&x[1..], &mut scratch, &mut out).is_err());
+    if let Ok(net) = Network3::<2, 3, 2, 2>::from_model(&model) {
         let _ = net.predict(&[1.0, 0.5]);
+        let _ = net.classify_pixels(&[255, 7]);
+    }
+    if let Ok(net) = QNetwork3::<2, 3, 2, 2>::from_model(&model) {
+        let _ = net.classify_pixels(&[255, 7]);
+    }
+    if let Ok(net) = QNetwork3::<5, 7, 6, 3>::from_model(&model) {
+        let _ = net.classify_pixels(&[1, 2, 3, 4, 5]);
     }
 });
+
+/// `words` as bytes, without unsafe code.
+fn bytemuck_bytes(words: &mut [u32]) -> &mut [u8] {
+    bytemuck::cast_slice_mut(words)
+}

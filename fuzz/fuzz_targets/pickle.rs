@@ -1,11 +1,19 @@
-//! The pickle reader and converter on arbitrary bytes: never panics, never runs anything.
+//! The converter on arbitrary bytes (the book's pickle, .npz and .safetensors, recognised
+//! by content, with and without int8): never panics, never runs anything, and whatever
+//! converts loads.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use scratchnet_host::convert::{Options, Precision, convert_file};
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(converted) = scratchnet_host::convert::convert_pickle(data) {
-        // Whatever converts must load.
-        scratchnet::Model::from_bytes(&converted.blob).unwrap();
+    for precision in [Precision::F32, Precision::Int8] {
+        let options = Options {
+            activations: None,
+            precision,
+        };
+        if let Ok(converted) = convert_file(data, &options) {
+            scratchnet::Model::from_bytes(&converted.blob).unwrap();
+        }
     }
 });

@@ -93,10 +93,11 @@ fn have_cargo_subcommand(name: &str) -> bool {
 }
 
 /// The workspaces, and the path of deny.toml from each.
-const WORKSPACES: [(&str, &str); 3] = [
+const WORKSPACES: [(&str, &str); 4] = [
     (".", "deny.toml"),
     ("firmware", "../deny.toml"),
     ("firmware/board-nrf52840dk", "../../deny.toml"),
+    ("firmware/template", "../../deny.toml"),
 ];
 
 /// `cargo deny check` of `checks` in every workspace.
@@ -345,8 +346,115 @@ fn test() -> Result {
             &["clippy", "--release", "--", "-D", "warnings"],
         )?;
         run(&board, "cargo", &["build", "--release"])?;
+        // The template a user copies: a model converted from the book's pickle, embedded
+        // and run in QEMU; then the template and the board profile copied out of the
+        // repository (dependencies pointed back at it) must build the same.
+        let template = fw.join("template");
+        let model = root.join("target").join("template-model.scnt");
+        let pickle = data_file("sample_weight.pkl")?;
+        run(
+            &root,
+            "cargo",
+            &[
+                "run",
+                "--release",
+                "-p",
+                "scratchnet-host",
+                "--",
+                "convert",
+                &pickle.to_string_lossy(),
+                "-o",
+                &model.to_string_lossy(),
+            ],
+        )?;
+        let model_env = [("SCRATCHNET_MODEL", model.to_str().unwrap_or_default())];
+        run(&template, "cargo", &["fmt", "--all", "--check"])?;
+        run_env(
+            &template,
+            &model_env,
+            "cargo",
+            &["clippy", "--release", "--", "-D", "warnings"],
+        )?;
+        run_env(&template, &model_env, "cargo", &["run", "--release"])?;
+        copied_out(&template, &root, &model_env, &["run", "--release"])?;
+        // The board's build reads the test images by the data rule, which cannot find the
+        // folder from the temporary copy: name it.
+        let data_dir = pickle
+            .parent()
+            .unwrap_or(&root)
+            .to_string_lossy()
+            .into_owned();
+        copied_out(
+            &board,
+            &root,
+            &[("SCRATCHNET_DATA", &data_dir)],
+            &["build", "--release"],
+        )?;
     }
     eprintln!("xtask: all checks passed");
+    Ok(())
+}
+
+/// A file of the data folder, by the data rule (`$SCRATCHNET_DATA`, else the first `data/`
+/// or `../shared/data/` from the project root upwards).
+fn data_file(name: &str) -> Result<PathBuf> {
+    let dirs: Vec<PathBuf> = match std::env::var_os("SCRATCHNET_DATA") {
+        Some(d) => vec![PathBuf::from(d)],
+        None => root()
+            .ancestors()
+            .flat_map(|a| [a.join("data"), a.join("../shared/data")])
+            .collect(),
+    };
+    dirs.iter()
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .ok_or_else(|| format!("{name} not found in the data folder (see the README's Data)"))
+}
+
+/// Copies the crate at `dir` out of the repository (into the system's temporary folder),
+/// points its path dependencies back at the repository, and runs `cargo ARGS` there: the
+/// folder must not depend on where it sits (no linker flags or config from the parents).
+fn copied_out(dir: &Path, root: &Path, env: &[(&str, &str)], args: &[&str]) -> Result {
+    let name = dir.file_name().unwrap_or_default().to_string_lossy();
+    let to = std::env::temp_dir().join(format!("scratchnet-copied-out-{name}"));
+    let _ = std::fs::remove_dir_all(&to);
+    copy_dir(dir, &to)
+        .map_err(|e| format!("copying {} to {}: {e}", dir.display(), to.display()))?;
+    let manifest = to.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).map_err(|e| e.to_string())?;
+    let root_s = root.to_string_lossy();
+    let text = text
+        .replace(
+            "path = \"../../host-tools\"",
+            &format!("path = \"{root_s}/host-tools\""),
+        )
+        .replace("path = \"../..\"", &format!("path = \"{root_s}\""));
+    std::fs::write(&manifest, text).map_err(|e| e.to_string())?;
+    eprintln!("xtask: {} copied out to {}", dir.display(), to.display());
+    // Its dependencies are the repository copy's: reuse their build.
+    let target = dir.join("target");
+    let target = target.to_string_lossy();
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--target-dir", &target]);
+    let result = run_env(&to, env, "cargo", &all);
+    let _ = std::fs::remove_dir_all(&to);
+    result
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_name() == "target" {
+            continue;
+        }
+        if entry.file_type()?.is_dir() {
+            copy_dir(&path, &to.join(entry.file_name()))?;
+        } else {
+            std::fs::copy(&path, to.join(entry.file_name()))?;
+        }
+    }
     Ok(())
 }
 
