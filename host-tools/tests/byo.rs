@@ -387,77 +387,75 @@ fn the_cli_converts_evaluates_and_predicts_a_users_model() {
         std::fs::write(dir.path().join(name), bytes).unwrap();
     }
     let scnt = dir.path().join("net.scnt");
-    let bin = || Command::cargo_bin("scratchnet").unwrap();
-    let out = bin()
-        .arg("convert")
-        .arg(&npz)
-        .arg("-o")
-        .arg(&scnt)
-        .args(["--activations", "relu,softmax"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let out = String::from_utf8(out).unwrap();
+    let p = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    // `scratchnet ARGS`: its stdout when it succeeds, its stderr when it fails.
+    let run = |args: &[&str], ok: bool| {
+        let a = Command::cargo_bin("scratchnet")
+            .unwrap()
+            .args(args)
+            .assert();
+        let out = if ok { a.success() } else { a.failure() }
+            .get_output()
+            .clone();
+        String::from_utf8(if ok { out.stdout } else { out.stderr }).unwrap()
+    };
+    let (scnt_s, npz_s) = (scnt.to_string_lossy(), npz.to_string_lossy());
+    let out = run(
+        &[
+            "convert",
+            &npz_s,
+            "-o",
+            &scnt_s,
+            "--activations",
+            "relu,softmax",
+        ],
+        true,
+    );
     assert!(out.contains("layers: 16×8 relu, 8×3 softmax"), "{out}");
-    let out = bin()
-        .arg("eval")
-        .arg(&scnt)
-        .arg("--inputs")
-        .arg(dir.path().join("X.npy"))
-        .arg("--labels")
-        .arg(dir.path().join("Y.npy"))
-        .arg("--reference")
-        .arg(dir.path().join("R.npy"))
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let out = String::from_utf8(out).unwrap();
+    let (x_npy, y_npy, r_npy) = (p("X.npy"), p("Y.npy"), p("R.npy"));
+    let out = run(
+        &[
+            "eval",
+            &scnt_s,
+            "--inputs",
+            &x_npy,
+            "--labels",
+            &y_npy,
+            "--reference",
+            &r_npy,
+        ],
+        true,
+    );
     // 30 of the 40 labels are the plain pass's classes, and every prediction is.
     assert!(out.contains("accuracy: 0.7500 (30/40)"), "{out}");
     assert!(out.contains("agreement: 40/40"), "{out}");
-    let classes = dir.path().join("classes.npy");
-    bin()
-        .arg("predict")
-        .arg(&scnt)
-        .arg("--inputs")
-        .arg(dir.path().join("X.npy"))
-        .arg("-o")
-        .arg(&classes)
-        .assert()
-        .success();
+    let classes = p("classes.npy");
+    run(
+        &["predict", &scnt_s, "--inputs", &x_npy, "-o", &classes],
+        true,
+    );
     let got = npy::read_classes(&std::fs::read(&classes).unwrap(), "classes").unwrap();
     assert_eq!(got, want.iter().map(|&c| c as usize).collect::<Vec<_>>());
     // Inputs of the wrong width: an error, nothing written.
-    std::fs::write(dir.path().join("bad.npy"), npy::write(&x, Some(8)).unwrap()).unwrap();
-    let err = bin()
-        .arg("predict")
-        .arg(&scnt)
-        .arg("--inputs")
-        .arg(dir.path().join("bad.npy"))
-        .arg("-o")
-        .arg(dir.path().join("none.npy"))
-        .assert()
-        .failure()
-        .get_output()
-        .stderr
-        .clone();
-    let err = String::from_utf8(err).unwrap();
+    std::fs::write(p("bad.npy"), npy::write(&x, Some(8)).unwrap()).unwrap();
+    let err = run(
+        &[
+            "predict",
+            &scnt_s,
+            "--inputs",
+            &p("bad.npy"),
+            "-o",
+            &p("none.npy"),
+        ],
+        false,
+    );
     assert!(
         err.contains("rows of 8 values, but the model takes 16 inputs"),
         "{err}"
     );
     assert!(!dir.path().join("none.npy").exists());
     // A blob given to convert: refused, nothing written.
-    bin()
-        .arg("convert")
-        .arg(&scnt)
-        .arg("-o")
-        .arg(dir.path().join("again.scnt"))
-        .assert()
-        .failure();
+    let err = run(&["convert", &scnt_s, "-o", &p("again.scnt")], false);
+    assert!(err.contains("already a scratchnet model blob"), "{err}");
     assert!(!dir.path().join("again.scnt").exists());
 }
