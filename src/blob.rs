@@ -95,7 +95,7 @@ struct LayerRecord {
 
 /// One validated layer of a [`Model`], its parameters borrowed from the blob.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Layer<'a> {
+pub struct ModelLayer<'a> {
     shape: Shape,
     activation: Activation,
     element: ElementType,
@@ -115,7 +115,7 @@ pub struct QuantizedWeights<'a> {
     pub scales: Params<'a>,
 }
 
-impl<'a> Layer<'a> {
+impl<'a> ModelLayer<'a> {
     /// `inputs × outputs`.
     pub const fn shape(&self) -> Shape {
         self.shape
@@ -147,7 +147,7 @@ impl<'a> Layer<'a> {
 /// the blob's bytes are (in flash, on a microcontroller).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model<'a> {
-    layers: heapless::Vec<Layer<'a>, MAX_LAYERS>,
+    layers: heapless::Vec<ModelLayer<'a>, MAX_LAYERS>,
     crc: u32,
     len: usize,
 }
@@ -311,7 +311,7 @@ impl<'a> Model<'a> {
                     (Params::from_f32(&[]), Some(q))
                 }
             };
-            let layer = Layer {
+            let layer = ModelLayer {
                 shape,
                 activation: r.activation,
                 element: r.element,
@@ -347,7 +347,7 @@ impl<'a> Model<'a> {
     }
 
     /// The layers, input first.
-    pub fn layers(&self) -> &[Layer<'a>] {
+    pub fn layers(&self) -> &[ModelLayer<'a>] {
         &self.layers
     }
 

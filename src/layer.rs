@@ -1,7 +1,8 @@
 //! Chapter 3.3–3.4: the dense layer `A = X·W + B`, followed by its activation.
 
 use crate::activation::Activation;
-use crate::blob::Layer;
+use crate::blob::ModelLayer;
+use crate::chain::{FromLayers, Layer, next_layer};
 use crate::error::{Error, Result, Shape};
 use crate::input::{Entry, Input};
 use crate::params::Params;
@@ -41,7 +42,7 @@ impl<'a, const IN: usize, const OUT: usize> Dense<'a, IN, OUT> {
 
     /// A typed view of a blob layer; [`Error::ShapeMismatch`] (with `index` as the layer)
     /// when the layer is not `IN × OUT`.
-    pub fn from_layer(layer: &Layer<'a>, index: usize) -> Result<Self> {
+    pub fn from_layer(layer: &ModelLayer<'a>, index: usize) -> Result<Self> {
         let expected = Self::shape();
         let found = layer.shape();
         if found != expected {
@@ -109,6 +110,54 @@ impl<'a, const IN: usize, const OUT: usize> Dense<'a, IN, OUT> {
     pub fn forward(&self, x: &[f32; IN], z: &mut [f32; OUT]) {
         self.affine(x, z);
         self.activation.apply(z);
+    }
+}
+
+impl<const IN: usize, const OUT: usize> Layer<[f32; IN]> for Dense<'_, IN, OUT> {
+    type Output = [f32; OUT];
+    type Logits = [f32; OUT];
+
+    #[inline(always)]
+    fn forward(&self, x: &[f32; IN], z: &mut [f32; OUT]) {
+        Dense::forward(self, x, z);
+    }
+
+    #[inline(always)]
+    fn logits(&self, x: &[f32; IN], a: &mut [f32; OUT]) {
+        self.affine(x, a);
+    }
+
+    fn output_activation(&self) -> Activation {
+        self.activation
+    }
+}
+
+/// u8 inputs, each `p/255`: the book's pixels with `normalize=True`.
+impl<const IN: usize, const OUT: usize> Layer<[u8; IN]> for Dense<'_, IN, OUT> {
+    type Output = [f32; OUT];
+    type Logits = [f32; OUT];
+
+    #[inline(always)]
+    fn forward(&self, x: &[u8; IN], z: &mut [f32; OUT]) {
+        self.affine_pixels(x, z);
+        self.activation.apply(z);
+    }
+
+    #[inline(always)]
+    fn logits(&self, x: &[u8; IN], a: &mut [f32; OUT]) {
+        self.affine_pixels(x, a);
+    }
+
+    fn output_activation(&self) -> Activation {
+        self.activation
+    }
+}
+
+impl<'a, const IN: usize, const OUT: usize> FromLayers<'a> for Dense<'a, IN, OUT> {
+    const LAYERS: usize = 1;
+
+    fn take(layers: &mut core::slice::Iter<'_, ModelLayer<'a>>, first: usize) -> Result<Self> {
+        Self::from_layer(next_layer(layers, first)?, first)
     }
 }
 

@@ -59,17 +59,17 @@
 //! The same network from arrays in code, without a blob:
 //!
 //! ```
-//! use scratchnet::{Activation, Dense, Network3};
+//! use scratchnet::{Activation, Dense, Network};
 //!
 //! // The book's toy network of section 3.4.3.
 //! let w1 = [[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]];
 //! let w2 = [[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]];
 //! let w3 = [[0.1, 0.3], [0.2, 0.4]];
-//! let net = Network3::new(
+//! let net = Network::new((
 //!     Dense::new(&w1, &[0.1, 0.2, 0.3], Activation::Sigmoid),
 //!     Dense::new(&w2, &[0.1, 0.2], Activation::Sigmoid),
 //!     Dense::new(&w3, &[0.1, 0.2], Activation::Identity),
-//! );
+//! ));
 //! let y = net.predict(&[1.0, 0.5]);
 //! assert!((y[0] - 0.31682708).abs() < 1e-6 && (y[1] - 0.69627909).abs() < 1e-6);
 //! ```
@@ -81,6 +81,7 @@
 
 mod activation;
 mod blob;
+mod chain;
 mod crc32;
 mod error;
 mod input;
@@ -94,15 +95,16 @@ mod quant;
 
 pub use activation::{Activation, identity, relu, sigmoid, softmax, step};
 pub use blob::{
-    ElementType, FORMAT_VERSION, HEADER_LEN, Layer, LayerSpec, MAGIC, MAX_LAYERS, Model,
+    ElementType, FORMAT_VERSION, HEADER_LEN, LayerSpec, MAGIC, MAX_LAYERS, Model, ModelLayer,
     PARAMS_ALIGN, QuantizedWeights, Weights, encode, encoded_len,
 };
+pub use chain::{Activations, FromLayers, Layer};
 pub use crc32::crc32;
 pub use error::{Error, Result, Shape};
 pub use input::{Entry, Input, Pixels, normalize_pixel};
 pub use layer::Dense;
 pub use learning::{Epoch, LearningRule, Trained, gate_examples};
-pub use network::{Classification, MNIST_CLASSES, MNIST_PIXELS, Mnist, Network3};
+pub use network::{Classification, MNIST_CLASSES, MNIST_PIXELS, Mnist, Network, Network3};
 pub use params::{Iter as ParamsIter, Params};
 pub use perceptron::{
     AND, GATES, Gate, NAND, OR, Perceptron, TRUTH_TABLE_INPUTS, TwoLayerPerceptron, XOR, and, nand,

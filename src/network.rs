@@ -1,30 +1,37 @@
-//! Chapter 3.4–3.6: the three-layer network, and the book's MNIST network.
+//! Chapter 3.4–3.6: networks of layers in sequence, the three-layer network, and the book's
+//! MNIST network.
 
 use crate::blob::Model;
+use crate::chain::{Activations, FromLayers, Layer};
 use crate::error::{Error, Result};
 use crate::input::{Input, Pixels};
 use crate::layer::{Dense, affine};
 
-/// A three-layer network `I → H1 → H2 → O`: three [`Dense`] layers whose sizes chain by
-/// type, so a network whose layers do not fit together does not compile.
+/// A network: layers in sequence whose sizes chain by type ([`Layer`], any depth from 1 to
+/// 10, f32 [`Dense`] or int8 [`QDense`](crate::QDense) layers), so a network whose layers do
+/// not fit together does not compile.
+///
+/// ```text
+/// Z1 = h1(X·W1 + B1), …, A = Zn-1·Wn + Bn (the logits), Y = σ(A)
+/// ```
+///
+/// Inference needs no heap and cannot fail: the hidden activations live on the stack.
+/// [`Network3`] and the book's [`Mnist`] are three-layer f32 networks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Network<L> {
+    /// The layers, input first: one layer or a tuple of them.
+    pub layers: L,
+}
+
+/// A three-layer f32 network `I → H1 → H2 → O` (the book's section 3.4):
 ///
 /// ```text
 /// A1 = X·W1 + B1,  Z1 = h1(A1)
 /// A2 = Z1·W2 + B2, Z2 = h2(A2)
 /// A3 = Z2·W3 + B3, Y  = σ(A3)
 /// ```
-///
-/// Inference needs no heap and cannot fail: the hidden activations (`H1 + H2` floats) live
-/// on the stack.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Network3<'a, const I: usize, const H1: usize, const H2: usize, const O: usize> {
-    /// Layer 1, `I × H1`.
-    pub layer1: Dense<'a, I, H1>,
-    /// Layer 2, `H1 × H2`.
-    pub layer2: Dense<'a, H1, H2>,
-    /// Layer 3 (output), `H2 × O`.
-    pub layer3: Dense<'a, H2, O>,
-}
+pub type Network3<'a, const I: usize, const H1: usize, const H2: usize, const O: usize> =
+    Network<(Dense<'a, I, H1>, Dense<'a, H1, H2>, Dense<'a, H2, O>)>;
 
 /// The outcome of classifying one input: the most probable class and its probability.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -55,98 +62,95 @@ impl Classification {
     }
 }
 
-impl<'a, const I: usize, const H1: usize, const H2: usize, const O: usize>
-    Network3<'a, I, H1, H2, O>
-{
-    /// A network from its three layers.
-    pub const fn new(
-        layer1: Dense<'a, I, H1>,
-        layer2: Dense<'a, H1, H2>,
-        layer3: Dense<'a, H2, O>,
-    ) -> Self {
-        Self {
-            layer1,
-            layer2,
-            layer3,
-        }
+impl<L> Network<L> {
+    /// A network of `layers` (a tuple of layers whose sizes chain, or one layer).
+    pub const fn new(layers: L) -> Self {
+        Self { layers }
     }
 
     /// A typed view of a loaded model. Fails with [`Error::WrongLayerCount`] unless the model
-    /// has three layers, and with [`Error::ShapeMismatch`] (naming the expected and found
-    /// shapes) unless they are `I×H1`, `H1×H2`, `H2×O`.
-    pub fn from_model(model: &Model<'a>) -> Result<Self> {
-        let layers = model.layers();
-        let [l1, l2, l3] = layers else {
-            return Err(Error::WrongLayerCount {
-                expected: 3,
-                found: layers.len(),
-            });
-        };
-        Ok(Self {
-            layer1: Dense::from_layer(l1, 0)?,
-            layer2: Dense::from_layer(l2, 1)?,
-            layer3: Dense::from_layer(l3, 2)?,
-        })
+    /// has as many layers as `L`, with [`Error::ShapeMismatch`] (naming the expected and
+    /// found shapes) unless each is the type's, with [`Error::UnsupportedElement`] for an
+    /// element type the layer's type does not run, and with
+    /// [`Error::UnsupportedActivation`] for an int8 hidden layer that is not sigmoid.
+    pub fn from_model<'a>(model: &Model<'a>) -> Result<Self>
+    where
+        L: FromLayers<'a>,
+    {
+        L::from_layers(model.layers()).map(Self::new)
     }
 
     /// Loads a blob ([`Model::from_bytes`]) and takes its typed view ([`Self::from_model`]).
-    pub fn from_blob(bytes: &'a [u8]) -> Result<Self> {
+    pub fn from_blob<'a>(bytes: &'a [u8]) -> Result<Self>
+    where
+        L: FromLayers<'a>,
+    {
         Self::from_model(&Model::from_bytes(bytes)?)
     }
 
-    /// `A3 = Z2·W3 + B3`: the output layer's values before its activation (the logits), for
-    /// `I` inputs (f32 values or [`Pixels`]); the public callers' types fix the length.
-    fn logits_of<'x, X: Input<'x>>(&self, x: X, a3: &mut [f32; O]) {
-        let mut z1 = [0.0; H1];
-        self.layer1.affine_of(x, &mut z1);
-        self.layer1.activation().apply(&mut z1);
-        let mut z2 = [0.0; H2];
-        self.layer2.forward(&z1, &mut z2);
-        self.layer3.affine(&z2, a3);
+    /// The last layer's values before its activation (the logits) for `x`: `[f32; IN]`,
+    /// or `[u8; IN]` read as `v/255` (pixels, the book's `normalize=True`).
+    pub fn logits<X>(&self, x: &X) -> L::Logits
+    where
+        L: Layer<X>,
+    {
+        let mut a = Activations::zeroed();
+        self.layers.logits(x, &mut a);
+        a
     }
 
-    /// The logits for an input of f32 values.
-    pub fn logits(&self, x: &[f32; I]) -> [f32; O] {
-        let mut y = [0.0; O];
-        self.logits_of(&x[..], &mut y);
-        y
-    }
-
-    /// The logits for an input of u8 pixels, normalised on the fly by [`normalize_pixel`](crate::normalize_pixel).
-    pub fn logits_pixels(&self, x: &[u8; I]) -> [f32; O] {
-        let mut y = [0.0; O];
-        self.logits_of(Pixels(x), &mut y);
-        y
-    }
-
-    /// `Y = σ(A3)`: the network's output (probabilities, when the output is softmax).
-    pub fn predict(&self, x: &[f32; I]) -> [f32; O] {
+    /// `Y = σ(A)`: the network's output (probabilities, when the output is softmax).
+    pub fn predict<X, const O: usize>(&self, x: &X) -> [f32; O]
+    where
+        L: Layer<X, Logits = [f32; O]>,
+    {
         let mut y = self.logits(x);
-        self.layer3.activation().apply(&mut y);
+        self.layers.output_activation().apply(&mut y);
         y
     }
 
-    /// [`predict`](Self::predict) for u8 pixels, normalised by `/255` on the fly like the
-    /// book's `normalize=True`.
-    pub fn predict_pixels(&self, x: &[u8; I]) -> [f32; O] {
-        let mut y = self.logits_pixels(x);
-        self.layer3.activation().apply(&mut y);
-        y
-    }
-
-    /// The most probable class of an f32 input: `np.argmax(predict(x))`.
-    pub fn classify(&self, x: &[f32; I]) -> Classification {
+    /// The most probable class: `np.argmax(predict(x))`, and its probability.
+    pub fn classify<X, const O: usize>(&self, x: &X) -> Classification
+    where
+        L: Layer<X, Logits = [f32; O]>,
+    {
         Classification::argmax(&self.predict(x))
     }
 
-    /// The most probable class of a u8-pixel input.
-    pub fn classify_pixels(&self, x: &[u8; I]) -> Classification {
-        Classification::argmax(&self.predict_pixels(x))
+    /// [`logits`](Self::logits) of u8 pixels (each `p/255`).
+    pub fn logits_pixels<const I: usize, const O: usize>(&self, x: &[u8; I]) -> [f32; O]
+    where
+        L: Layer<[u8; I], Logits = [f32; O]>,
+    {
+        self.logits(x)
+    }
+
+    /// [`predict`](Self::predict) of u8 pixels (each `p/255`).
+    pub fn predict_pixels<const I: usize, const O: usize>(&self, x: &[u8; I]) -> [f32; O]
+    where
+        L: Layer<[u8; I], Logits = [f32; O]>,
+    {
+        self.predict(x)
+    }
+
+    /// [`classify`](Self::classify) of u8 pixels (each `p/255`).
+    pub fn classify_pixels<const I: usize, const O: usize>(&self, x: &[u8; I]) -> Classification
+    where
+        L: Layer<[u8; I], Logits = [f32; O]>,
+    {
+        self.classify(x)
     }
 
     /// Batch inference: `outputs[n] = predict(inputs[n])` into caller-provided slots.
     /// [`Error::BatchMismatch`] (and nothing written) when the lengths differ.
-    pub fn predict_batch(&self, inputs: &[[f32; I]], outputs: &mut [[f32; O]]) -> Result<()> {
+    pub fn predict_batch<X, const O: usize>(
+        &self,
+        inputs: &[X],
+        outputs: &mut [[f32; O]],
+    ) -> Result<()>
+    where
+        L: Layer<X, Logits = [f32; O]>,
+    {
         check_batch(inputs.len(), outputs.len())?;
         for (x, y) in inputs.iter().zip(outputs) {
             *y = self.predict(x);
@@ -154,16 +158,19 @@ impl<'a, const I: usize, const H1: usize, const H2: usize, const O: usize>
         Ok(())
     }
 
-    /// Batch classification of u8-pixel images into caller-provided slots.
+    /// Batch classification into caller-provided slots (e.g. u8-pixel images).
     /// [`Error::BatchMismatch`] (and nothing written) when the lengths differ.
-    pub fn classify_batch_pixels(
+    pub fn classify_batch<X, const O: usize>(
         &self,
-        images: &[[u8; I]],
+        inputs: &[X],
         outputs: &mut [Classification],
-    ) -> Result<()> {
-        check_batch(images.len(), outputs.len())?;
-        for (x, c) in images.iter().zip(outputs) {
-            *c = self.classify_pixels(x);
+    ) -> Result<()>
+    where
+        L: Layer<X, Logits = [f32; O]>,
+    {
+        check_batch(inputs.len(), outputs.len())?;
+        for (x, c) in inputs.iter().zip(outputs) {
+            *c = self.classify(x);
         }
         Ok(())
     }
@@ -276,7 +283,7 @@ pub const MNIST_PIXELS: usize = 784;
 pub const MNIST_CLASSES: usize = 10;
 
 /// The book's MNIST network (`ch03/neuralnet_mnist.py`): 784 → 50 → 100 → 10 with sigmoid,
-/// sigmoid and softmax. Load it from a blob with [`Network3::from_blob`]:
+/// sigmoid and softmax. Load it from a blob with [`Network::from_blob`]:
 ///
 /// ```no_run
 /// # fn f(blob: &[u8]) -> Result<(), scratchnet::Error> {
@@ -303,11 +310,11 @@ mod tests {
     const B3: [f32; 2] = [0.1, 0.2];
 
     /// The book's `init_network()` of section 3.4.3.
-    const TOY: Network3<'static, 2, 3, 2, 2> = Network3::new(
+    const TOY: Network3<'static, 2, 3, 2, 2> = Network::new((
         Dense::new(&W1, &B1, Sigmoid),
         Dense::new(&W2, &B2, Sigmoid),
         Dense::new(&W3, &B3, Identity),
-    );
+    ));
 
     #[test]
     fn the_books_toy_network() {

@@ -11,9 +11,10 @@
 //! computes them with `SMLAD` (two multiply-adds an instruction) instead of plain Rust.
 
 use crate::activation::Activation;
-use crate::blob::{Layer, Model};
+use crate::blob::ModelLayer;
+use crate::chain::{FromLayers, Layer, next_layer};
 use crate::error::{Error, Result, Shape};
-use crate::network::Classification;
+use crate::network::Network;
 use crate::params::Params;
 
 /// Quantizes row-major `inputs × outputs` f32 weights per output channel:
@@ -511,7 +512,7 @@ impl<'a, const IN: usize, const OUT: usize> QDense<'a, IN, OUT> {
     /// A typed view of an int8 blob layer: [`Error::ShapeMismatch`] unless `IN × OUT`,
     /// [`Error::UnsupportedElement`] unless int8, [`Error::BadSpan`] unless the blob lies at
     /// a 4-byte-aligned address (its f32 biases and scales are read in place).
-    pub fn from_layer(layer: &Layer<'a>, index: usize) -> Result<Self> {
+    pub fn from_layer(layer: &ModelLayer<'a>, index: usize) -> Result<Self> {
         let expected = Shape {
             inputs: IN as u32,
             outputs: OUT as u32,
@@ -601,74 +602,51 @@ impl Raw<'_> {
     }
 }
 
+impl<const IN: usize, const OUT: usize> Layer<[u8; IN]> for QDense<'_, IN, OUT> {
+    type Output = [u8; OUT];
+    type Logits = [f32; OUT];
+
+    #[inline(always)]
+    fn forward(&self, x: &[u8; IN], z: &mut [u8; OUT]) {
+        self.forward_u8(x, z);
+    }
+
+    #[inline(always)]
+    fn logits(&self, x: &[u8; IN], a: &mut [f32; OUT]) {
+        self.affine(x, a);
+    }
+
+    fn output_activation(&self) -> Activation {
+        self.activation
+    }
+}
+
+impl<'a, const IN: usize, const OUT: usize> FromLayers<'a> for QDense<'a, IN, OUT> {
+    const LAYERS: usize = 1;
+
+    fn take(layers: &mut core::slice::Iter<'_, ModelLayer<'a>>, first: usize) -> Result<Self> {
+        Self::from_layer(next_layer(layers, first)?, first)
+    }
+
+    /// Hidden outputs are u8 in `[0, 1]`: only sigmoid's values fit (ReLU's would be cut).
+    fn check_hidden(&self, index: usize) -> Result<()> {
+        if self.activation == Activation::Sigmoid {
+            Ok(())
+        } else {
+            Err(Error::UnsupportedActivation { layer: index })
+        }
+    }
+}
+
 /// A three-layer int8 network `I → H1 → H2 → O`, the int8 counterpart of
 /// [`Network3`](crate::Network3): u8 pixels in, f32 logits out, u8 activations between.
-/// Inference needs `H1 + H2` bytes and 4·O bytes of activations, and cannot fail.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct QNetwork3<'a, const I: usize, const H1: usize, const H2: usize, const O: usize> {
-    /// Layer 1.
-    pub layer1: QDense<'a, I, H1>,
-    /// Layer 2.
-    pub layer2: QDense<'a, H1, H2>,
-    /// Layer 3 (output).
-    pub layer3: QDense<'a, H2, O>,
-}
+/// Inference needs `H1 + H2` bytes and 4·O bytes of activations, and cannot fail; its
+/// hidden layers must be sigmoid ([`Error::UnsupportedActivation`] otherwise).
+pub type QNetwork3<'a, const I: usize, const H1: usize, const H2: usize, const O: usize> =
+    Network<(QDense<'a, I, H1>, QDense<'a, H1, H2>, QDense<'a, H2, O>)>;
 
 /// The book's MNIST network quantized to int8 (`scratchnet convert --quantize int8`).
 pub type QMnist<'a> = QNetwork3<'a, 784, 50, 100, 10>;
-
-impl<'a, const I: usize, const H1: usize, const H2: usize, const O: usize>
-    QNetwork3<'a, I, H1, H2, O>
-{
-    /// A typed view of a loaded int8 model (see [`Network3::from_model`](crate::Network3::from_model));
-    /// also [`Error::UnsupportedActivation`] unless both hidden layers are sigmoid.
-    pub fn from_model(model: &Model<'a>) -> Result<Self> {
-        // Written out like `Network3::from_model`: a shared helper measured 1.3 KB of flash
-        // and 860 bytes of stack more in the f32 firmware (its inlining changed).
-        let layers = model.layers();
-        let [l1, l2, l3] = layers else {
-            return Err(Error::WrongLayerCount {
-                expected: 3,
-                found: layers.len(),
-            });
-        };
-        let net = Self {
-            layer1: QDense::from_layer(l1, 0)?,
-            layer2: QDense::from_layer(l2, 1)?,
-            layer3: QDense::from_layer(l3, 2)?,
-        };
-        // Hidden outputs are u8 in [0, 1]: only sigmoid's values fit (ReLU's would be cut).
-        for (layer, a) in [(0, net.layer1.activation), (1, net.layer2.activation)] {
-            if a != Activation::Sigmoid {
-                return Err(Error::UnsupportedActivation { layer });
-            }
-        }
-        Ok(net)
-    }
-
-    /// Loads a blob and takes its typed int8 view.
-    pub fn from_blob(bytes: &'a [u8]) -> Result<Self> {
-        Self::from_model(&Model::from_bytes(bytes)?)
-    }
-
-    /// The logits (output layer values before its activation) for u8 pixels.
-    pub fn logits_pixels(&self, x: &[u8; I]) -> [f32; O] {
-        let mut z1 = [0u8; H1];
-        self.layer1.forward_u8(x, &mut z1);
-        let mut z2 = [0u8; H2];
-        self.layer2.forward_u8(&z1, &mut z2);
-        let mut y = [0.0; O];
-        self.layer3.affine(&z2, &mut y);
-        y
-    }
-
-    /// The most probable class of a u8-pixel image, and its probability.
-    pub fn classify_pixels(&self, x: &[u8; I]) -> Classification {
-        let mut y = self.logits_pixels(x);
-        self.layer3.activation().apply(&mut y);
-        Classification::argmax(&y)
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -468,3 +468,95 @@ fn int8_models_run_only_where_their_kernel_is_exact() {
         Err(Error::UnsupportedActivation { layer: 0 })
     );
 }
+
+/// One design for any depth: a typed four-layer f32 network from a blob gives the run-time
+/// model's logits bit for bit, and the typed view refuses a blob of another depth or shape.
+#[test]
+fn typed_networks_of_any_depth_equal_the_run_time_model() {
+    use scratchnet::Network;
+    // 5 → 4 → 3 → 3 → 2, ReLU, sigmoid, identity, softmax; weights from a small formula.
+    let sizes = [5usize, 4, 3, 3, 2];
+    let acts = [
+        Activation::Relu,
+        Activation::Sigmoid,
+        Activation::Identity,
+        Activation::Softmax,
+    ];
+    let params: Vec<(Vec<f32>, Vec<f32>)> = sizes
+        .windows(2)
+        .enumerate()
+        .map(|(k, p)| {
+            let w = (0..p[0] * p[1])
+                .map(|i| ((i * 7 + k * 3) % 11) as f32 / 5.0 - 1.0)
+                .collect();
+            let b = (0..p[1]).map(|j| (j as f32 - 1.0) / 10.0).collect();
+            (w, b)
+        })
+        .collect();
+    let specs: Vec<LayerSpec<'_>> = params
+        .iter()
+        .enumerate()
+        .map(|(k, (w, b))| LayerSpec {
+            shape: Shape {
+                inputs: sizes[k] as u32,
+                outputs: sizes[k + 1] as u32,
+            },
+            activation: acts[k],
+            weights: Weights::F32(w),
+            biases: b,
+        })
+        .collect();
+    let bytes = write(&specs);
+    // 16-byte aligned, as the loader reads f32 weights in place.
+    let mut words = vec![0u128; bytes.len().div_ceil(16)];
+    bytemuck::cast_slice_mut::<u128, u8>(&mut words)[..bytes.len()].copy_from_slice(&bytes);
+    let blob = &bytemuck::cast_slice::<u128, u8>(&words)[..bytes.len()];
+    type Four<'a> = Network<(
+        Dense<'a, 5, 4>,
+        Dense<'a, 4, 3>,
+        Dense<'a, 3, 3>,
+        Dense<'a, 3, 2>,
+    )>;
+    let net = Four::from_blob(blob).unwrap();
+    let model = Model::from_bytes(blob).unwrap();
+    let mut scratch = vec![0.0; model.scratch_len()];
+    for n in 0..20 {
+        let x: [f32; 5] = core::array::from_fn(|i| ((n * 5 + i) % 9) as f32 / 4.0 - 1.0);
+        let mut want = [0.0; 2];
+        model.logits(&x, &mut scratch, &mut want).unwrap();
+        assert_eq!(net.logits(&x).map(f32::to_bits), want.map(f32::to_bits));
+        // The output layer's activation is applied for predict and classify.
+        let mut p = want;
+        Activation::Softmax.apply(&mut p);
+        assert_eq!(net.predict(&x), p);
+        assert_eq!(net.classify(&x), scratchnet::Classification::argmax(&p));
+    }
+    // Another depth, another shape: refused by name.
+    assert_eq!(
+        Network3::<5, 4, 3, 2>::from_blob(blob),
+        Err(Error::WrongLayerCount {
+            expected: 3,
+            found: 4
+        })
+    );
+    type Wrong<'a> = Network<(
+        Dense<'a, 5, 4>,
+        Dense<'a, 4, 3>,
+        Dense<'a, 3, 4>,
+        Dense<'a, 4, 2>,
+    )>;
+    assert_eq!(
+        Wrong::from_blob(blob),
+        Err(Error::ShapeMismatch {
+            layer: 2,
+            expected: Shape {
+                inputs: 3,
+                outputs: 4
+            },
+            found: Shape {
+                inputs: 3,
+                outputs: 3
+            }
+        })
+    );
+}

@@ -82,7 +82,7 @@ fn int8_sums_are_exact<const IN: usize, const OUT: usize>() {
 #[defmt_test::tests]
 mod tests {
     use super::{close, int8_sums_are_exact, logits_equal};
-    use scratchnet::{Activation, Dense, Error, Mnist, Model, Network3};
+    use scratchnet::{Activation, Dense, Error, Mnist, Model, Network};
     use scratchnet_firmware::{
         FIRST100_F32_LOGITS, FIRST100_IMAGES, FIRST100_INT8_LOGITS, FIRST100_REFERENCE, MODEL,
         MODEL_INT8,
@@ -142,11 +142,11 @@ mod tests {
         static W1: [[f32; 3]; 2] = [[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]];
         static W2: [[f32; 2]; 3] = [[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]];
         static W3: [[f32; 2]; 2] = [[0.1, 0.3], [0.2, 0.4]];
-        let net = Network3::new(
+        let net = Network::new((
             Dense::new(&W1, &[0.1, 0.2, 0.3], Activation::Sigmoid),
             Dense::new(&W2, &[0.1, 0.2], Activation::Sigmoid),
             Dense::new(&W3, &[0.1, 0.2], Activation::Identity),
-        );
+        ));
         let y = net.predict(&[1.0, 0.5]);
         defmt::assert!(close(y[0], 0.316_827_1, 1e-6), "{}", y);
         defmt::assert!(close(y[1], 0.696_279_1, 1e-6), "{}", y);

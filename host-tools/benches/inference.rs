@@ -20,10 +20,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("mnist f32: 10 000 test images");
     g.sample_size(20);
     g.bench_function("classify_batch_pixels", |b| {
-        b.iter(|| {
-            net.classify_batch_pixels(black_box(&images), &mut out)
-                .unwrap()
-        })
+        b.iter(|| net.classify_batch(black_box(&images), &mut out).unwrap())
     });
     g.finish();
 

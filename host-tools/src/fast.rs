@@ -133,17 +133,17 @@ impl FastMnist {
     /// be the book's).
     pub fn new(net: &Mnist<'_>) -> Result<Self, NotTheBooksActivations> {
         the_books([
-            net.layer1.activation(),
-            net.layer2.activation(),
-            net.layer3.activation(),
+            net.layers.0.activation(),
+            net.layers.1.activation(),
+            net.layers.2.activation(),
         ])?;
         Ok(Self {
-            w1: padded(net.layer1.weights(), H1),
-            b1: padded_bias(net.layer1.biases()),
-            w2: padded(net.layer2.weights(), H2),
-            b2: padded_bias(net.layer2.biases()),
-            w3: padded(net.layer3.weights(), OUT),
-            b3: padded_bias(net.layer3.biases()),
+            w1: padded(net.layers.0.weights(), H1),
+            b1: padded_bias(net.layers.0.biases()),
+            w2: padded(net.layers.1.weights(), H2),
+            b2: padded_bias(net.layers.1.biases()),
+            w3: padded(net.layers.2.weights(), OUT),
+            b3: padded_bias(net.layers.2.biases()),
         })
     }
 
@@ -369,7 +369,7 @@ pub struct FastQMnist {
 /// Output-major int8 rows (`stride` apart) as pair rows: entry `[g][j]` holds the weights of
 /// inputs `2g` and `2g + 1` for output `j` (zero past the layer's inputs and outputs).
 fn pair_rows<const P: usize>(
-    layer: &scratchnet::Layer<'_>,
+    layer: &scratchnet::ModelLayer<'_>,
     inputs: usize,
     outputs: usize,
 ) -> Vec<[[i16; 2]; P]> {
@@ -391,7 +391,7 @@ fn pair_rows<const P: usize>(
 }
 
 /// `s[j]/255` and `B[j]` of an int8 layer, padded with zeros.
-fn requant<const P: usize>(layer: &scratchnet::Layer<'_>) -> ([f32; P], [f32; P]) {
+fn requant<const P: usize>(layer: &scratchnet::ModelLayer<'_>) -> ([f32; P], [f32; P]) {
     let mut m = [0.0; P];
     if let Some(q) = layer.quantized() {
         for (m, s) in m.iter_mut().zip(q.scales.iter()) {
@@ -407,9 +407,9 @@ impl FastQMnist {
     pub fn new(model: &scratchnet::Model<'_>) -> Result<Self, FastError> {
         let net = scratchnet::QMnist::from_model(model)?;
         the_books([
-            net.layer1.activation(),
-            net.layer2.activation(),
-            net.layer3.activation(),
+            net.layers.0.activation(),
+            net.layers.1.activation(),
+            net.layers.2.activation(),
         ])?;
         let [l1, l2, l3] = model.layers() else {
             return Err(Error::WrongLayerCount {

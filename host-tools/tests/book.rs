@@ -28,11 +28,11 @@ fn book_weights_reach_numpys_accuracy_and_agree_on_every_image() {
     shifted[1..].copy_from_slice(&converted.blob);
     let plain = Mnist::from_blob(&shifted[1..]).unwrap();
     assert!(
-        net.layer1.weights().as_f32().is_some(),
+        net.layers.0.weights().as_f32().is_some(),
         "the blob is aligned: fast kernel"
     );
     assert!(
-        plain.layer1.weights().as_f32().is_none(),
+        plain.layers.0.weights().as_f32().is_none(),
         "misaligned: plain kernel"
     );
     let images = idx::read_images(&data::find(data::TEST_IMAGES).unwrap()).unwrap();

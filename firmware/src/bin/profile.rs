@@ -35,12 +35,12 @@ fn main() -> ! {
         let mut z1 = [0.0; 50];
         let mut z2 = [0.0; 100];
         let mut y = [0.0; 10];
-        let ((), a) = cost::ticks(|| net.layer1.affine_pixels(img, &mut z1));
-        let ((), b) = cost::ticks(|| net.layer1.activation().apply(&mut z1));
-        let ((), c) = cost::ticks(|| net.layer2.affine(&z1, &mut z2));
-        let ((), d) = cost::ticks(|| net.layer2.activation().apply(&mut z2));
-        let ((), e) = cost::ticks(|| net.layer3.affine(&z2, &mut y));
-        let ((), f) = cost::ticks(|| net.layer3.activation().apply(&mut y));
+        let ((), a) = cost::ticks(|| net.layers.0.affine_pixels(img, &mut z1));
+        let ((), b) = cost::ticks(|| net.layers.0.activation().apply(&mut z1));
+        let ((), c) = cost::ticks(|| net.layers.1.affine(&z1, &mut z2));
+        let ((), d) = cost::ticks(|| net.layers.1.activation().apply(&mut z2));
+        let ((), e) = cost::ticks(|| net.layers.2.affine(&z2, &mut y));
+        let ((), f) = cost::ticks(|| net.layers.2.activation().apply(&mut y));
         let (_, g) = cost::ticks(|| net.classify_pixels(img));
         for (s, v) in t.iter_mut().zip([a, b, c, d, e, f, g]) {
             *s += u64::from(v);
@@ -69,9 +69,9 @@ fn main() -> ! {
         let mut z1 = [0u8; 50];
         let mut z2 = [0u8; 100];
         let mut y = [0.0; 10];
-        let ((), a) = cost::ticks(|| qnet.layer1.forward_u8(img, &mut z1));
-        let ((), b) = cost::ticks(|| qnet.layer2.forward_u8(&z1, &mut z2));
-        let ((), c) = cost::ticks(|| qnet.layer3.affine(&z2, core::hint::black_box(&mut y)));
+        let ((), a) = cost::ticks(|| qnet.layers.0.forward_u8(img, &mut z1));
+        let ((), b) = cost::ticks(|| qnet.layers.1.forward_u8(&z1, &mut z2));
+        let ((), c) = cost::ticks(|| qnet.layers.2.affine(&z2, core::hint::black_box(&mut y)));
         core::hint::black_box((&z1, &z2, &y));
         let (_, d) = cost::ticks(|| qnet.classify_pixels(img));
         for (s, v) in q.iter_mut().zip([a, b, c, d]) {

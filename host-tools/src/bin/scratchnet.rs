@@ -795,8 +795,8 @@ impl<'a> MnistShaped<'a> {
     fn predict_pixels(&self, img: &[u8; 784]) -> [f32; 10] {
         let mut y = self.logits_pixels(img);
         let output = match self {
-            Self::Typed(net, _) => net.layer3.activation(),
-            Self::Quantized(net) => net.layer3.activation(),
+            Self::Typed(net, _) => net.layers.2.activation(),
+            Self::Quantized(net) => net.layers.2.activation(),
             Self::RunTime(model) => model.layers()[model.layers().len() - 1].activation(),
         };
         output.apply(&mut y);

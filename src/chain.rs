@@ -1,0 +1,204 @@
+//! Chapter 3.4: layers in sequence. One design for a network of any depth in either
+//! precision: a [`Layer`] maps an input array to an output array whose sizes are in its
+//! types, and a tuple of layers whose types chain is a layer too, so
+//! `(Dense<784, 50>, Dense<50, 100>, Dense<100, 10>)` compiles and
+//! `(Dense<784, 50>, Dense<40, 10>)` does not.
+//!
+//! ```text
+//! Z1 = h1(X·W1 + B1), Z2 = h2(Z1·W2 + B2), …, A = Zn-1·Wn + Bn, Y = σ(A)
+//! ```
+//!
+//! ```
+//! use scratchnet::{Activation::*, Dense, Network};
+//! let (w1, w2) = ([[0.5f32; 3]; 2], [[1.0f32; 2]; 3]);
+//! let net = Network::new((Dense::new(&w1, &[0.0; 3], Relu), Dense::new(&w2, &[0.0; 2], Softmax)));
+//! let c = net.classify(&[1.0, 0.5]); // 2 → 3 → 2
+//! assert_eq!(c.class, 0);
+//! ```
+//!
+//! Layers that do not chain do not compile (a 2 → 3 layer, then a 4 → 2 one):
+//!
+//! ```compile_fail
+//! use scratchnet::{Activation::*, Dense, Network};
+//! let (w1, w2) = ([[0.5f32; 3]; 2], [[1.0f32; 2]; 4]);
+//! let net = Network::new((Dense::new(&w1, &[0.0; 3], Relu), Dense::new(&w2, &[0.0; 2], Softmax)));
+//! let c = net.classify(&[1.0, 0.5]);
+//! ```
+//!
+//! Nor does an input of the wrong length (three values for two inputs):
+//!
+//! ```compile_fail
+//! use scratchnet::{Activation::*, Dense, Network};
+//! let (w1, w2) = ([[0.5f32; 3]; 2], [[1.0f32; 2]; 3]);
+//! let net = Network::new((Dense::new(&w1, &[0.0; 3], Relu), Dense::new(&w2, &[0.0; 2], Softmax)));
+//! let c = net.classify(&[1.0, 0.5, 0.25]);
+//! ```
+
+use crate::activation::Activation;
+use crate::blob::ModelLayer;
+use crate::error::{Error, Result};
+
+/// An array a layer reads or writes, which starts zeroed: `[f32; N]` or `[u8; N]`.
+pub trait Activations: Sized {
+    /// All zeros.
+    fn zeroed() -> Self;
+}
+
+impl<const N: usize> Activations for [f32; N] {
+    #[inline(always)]
+    fn zeroed() -> Self {
+        [0.0; N]
+    }
+}
+
+impl<const N: usize> Activations for [u8; N] {
+    #[inline(always)]
+    fn zeroed() -> Self {
+        [0; N]
+    }
+}
+
+/// A layer, or a chain of layers, reading `X` (`[f32; IN]`, or `[u8; IN]`: pixels or the
+/// int8 path's activations, each `v/255`).
+///
+/// Implemented for [`Dense`](crate::Dense) (f32 or u8 inputs), [`QDense`](crate::QDense)
+/// (u8 inputs) and tuples of 2 to 10 layers whose outputs are the next one's inputs.
+pub trait Layer<X> {
+    /// What it gives the next layer: `Z = h(A)`.
+    type Output: Activations;
+    /// The values before the activation, `A = X·W + B`, as f32 (the logits, for the last
+    /// layer).
+    type Logits: Activations;
+    /// `Z = h(X·W + B)` into `z`.
+    fn forward(&self, x: &X, z: &mut Self::Output);
+    /// The last layer's values before its activation, into `a` (for a chain: every layer
+    /// but the last forward, then the last one's `A`).
+    fn logits(&self, x: &X, a: &mut Self::Logits);
+    /// The activation of the (last) layer.
+    fn output_activation(&self) -> Activation;
+}
+
+/// A layer, or a chain of layers, that can be viewed from a validated blob's layer table.
+pub trait FromLayers<'a>: Sized {
+    /// Blob layers it takes.
+    const LAYERS: usize;
+    /// The view of the next [`LAYERS`](Self::LAYERS) layers of `layers`, the first of them
+    /// being the blob's layer `first`: [`Error::ShapeMismatch`] for a wrong shape,
+    /// [`Error::UnsupportedElement`] for a wrong element type, [`Error::WrongLayerCount`]
+    /// when `layers` ends first.
+    fn take(layers: &mut core::slice::Iter<'_, ModelLayer<'a>>, first: usize) -> Result<Self>;
+    /// Whether it can be a hidden layer (followed by others): an int8 layer's u8 outputs
+    /// hold `[0, 1]`, so only sigmoid. [`Error::UnsupportedActivation`] otherwise.
+    fn check_hidden(&self, _index: usize) -> Result<()> {
+        Ok(())
+    }
+    /// The view of exactly `layers`: [`Error::WrongLayerCount`] unless there are
+    /// [`LAYERS`](Self::LAYERS) of them, then as [`take`](Self::take).
+    fn from_layers(layers: &[ModelLayer<'a>]) -> Result<Self> {
+        if layers.len() != Self::LAYERS {
+            return Err(Error::WrongLayerCount {
+                expected: Self::LAYERS,
+                found: layers.len(),
+            });
+        }
+        Self::take(&mut layers.iter(), 0)
+    }
+}
+
+/// The next layer for [`FromLayers::take`] (the blob's layer `first`), or
+/// [`Error::WrongLayerCount`].
+#[inline(always)]
+pub(crate) fn next_layer<'l, 'a>(
+    layers: &mut core::slice::Iter<'l, ModelLayer<'a>>,
+    first: usize,
+) -> Result<&'l ModelLayer<'a>> {
+    layers.next().ok_or(Error::WrongLayerCount {
+        expected: first + 1,
+        found: first,
+    })
+}
+
+/// `Layer` and `FromLayers` for a tuple: `chain!(first; next previous, …; [indices] last)`,
+/// each `next` reading what its `previous` gives.
+macro_rules! chain {
+    ($first:ident; $($n:ident $p:ident),+; [$($i:tt)+] $last:tt) => {
+        impl<X, $first: Layer<X>, $($n,)+> Layer<X> for ($first, $($n,)+)
+        where
+            $($n: Layer<$p::Output>,)+
+        {
+            type Output = chain!(@output $($n)+);
+            type Logits = chain!(@logits $($n)+);
+
+            #[inline(always)]
+            fn forward(&self, x: &X, z: &mut Self::Output) {
+                chain!(@run self x z forward [$($i)+]);
+            }
+
+            #[inline(always)]
+            fn logits(&self, x: &X, a: &mut Self::Logits) {
+                chain!(@run self x a logits [$($i)+]);
+            }
+
+            fn output_activation(&self) -> Activation {
+                self.$last.output_activation()
+            }
+        }
+
+        impl<'a, $first: FromLayers<'a>, $($n: FromLayers<'a>,)+> FromLayers<'a>
+            for ($first, $($n,)+)
+        {
+            const LAYERS: usize = $first::LAYERS $(+ $n::LAYERS)+;
+
+            fn take(
+                layers: &mut core::slice::Iter<'_, ModelLayer<'a>>,
+                first: usize,
+            ) -> Result<Self> {
+                let mut index = first;
+                let chain = (
+                    { let l = $first::take(layers, index)?; index += $first::LAYERS; l },
+                    $({ let l = $n::take(layers, index)?; index += $n::LAYERS; l },)+
+                );
+                let _ = index;
+                // Every part but the last is followed by another.
+                let mut index = first;
+                chain!(@hidden chain index [$($i)+] $last; $first $($n)+);
+                let _ = index;
+                Ok(chain)
+            }
+        }
+    };
+    (@output $a:ident $($rest:ident)+) => { chain!(@output $($rest)+) };
+    (@output $a:ident) => { $a::Output };
+    (@logits $a:ident $($rest:ident)+) => { chain!(@logits $($rest)+) };
+    (@logits $a:ident) => { $a::Logits };
+    // Each part but the last forwards into a zeroed array the next part reads.
+    (@run $s:ident $x:ident $out:ident $f:ident [$first:tt $($i:tt)+]) => {
+        let mut z = Activations::zeroed();
+        $s.$first.forward($x, &mut z);
+        chain!(@step $s z $out $f [$($i)+]);
+    };
+    (@step $s:ident $prev:ident $out:ident $f:ident [$i:tt $($rest:tt)+]) => {
+        let mut z = Activations::zeroed();
+        $s.$i.forward(&$prev, &mut z);
+        chain!(@step $s z $out $f [$($rest)+]);
+    };
+    (@step $s:ident $prev:ident $out:ident $f:ident [$i:tt]) => {
+        $s.$i.$f(&$prev, $out);
+    };
+    (@hidden $c:ident $index:ident [$i:tt $($rest:tt)+] $last:tt; $L:ident $($more:ident)+) => {
+        $c.$i.check_hidden($index)?;
+        $index += $L::LAYERS;
+        chain!(@hidden $c $index [$($rest)+] $last; $($more)+);
+    };
+    (@hidden $c:ident $index:ident [$i:tt] $last:tt; $L:ident) => {};
+}
+
+chain!(A; B A; [0 1] 1);
+chain!(A; B A, C B; [0 1 2] 2);
+chain!(A; B A, C B, D C; [0 1 2 3] 3);
+chain!(A; B A, C B, D C, E D; [0 1 2 3 4] 4);
+chain!(A; B A, C B, D C, E D, F E; [0 1 2 3 4 5] 5);
+chain!(A; B A, C B, D C, E D, F E, G F; [0 1 2 3 4 5 6] 6);
+chain!(A; B A, C B, D C, E D, F E, G F, H G; [0 1 2 3 4 5 6 7] 7);
+chain!(A; B A, C B, D C, E D, F E, G F, H G, I H; [0 1 2 3 4 5 6 7 8] 8);
+chain!(A; B A, C B, D C, E D, F E, G F, H G, I H, J I; [0 1 2 3 4 5 6 7 8 9] 9);
