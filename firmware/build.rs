@@ -163,27 +163,46 @@ fn user_model(out: &Path, set: &assets::TestSet) -> Result<(), String> {
             );
         }
     };
-    let model = scratchnet::Model::from_bytes(&blob).map_err(|e| e.to_string())?;
-    if model.layers().iter().any(|l| l.quantized().is_some()) {
-        return Err(
-            "the user model is int8: the device runs int8 models in the book's shape only \
-             (cargo xtask demo --int8); convert yours without --quantize"
-                .into(),
-        );
-    }
+    // 4-byte aligned, as the int8 path reads its f32 arrays in place.
+    let mut words = vec![0u32; blob.len().div_ceil(4)];
+    let aligned = &mut bytemuck::cast_slice_mut::<u32, u8>(&mut words)[..blob.len()];
+    aligned.copy_from_slice(&blob);
+    let model = scratchnet::Model::from_bytes(aligned).map_err(|e| e.to_string())?;
+    let int8 = model.layers().iter().any(|l| l.quantized().is_some());
     let (n_in, n_out) = (model.inputs(), model.outputs());
     let rows = inputs.len() / n_in;
     if labels.len() != rows {
         return Err(format!("{} labels for {rows} input rows", labels.len()));
     }
+    // An int8 model reads u8 inputs (u/255): the rows must be such values.
+    let bytes: Vec<u8> = inputs.iter().map(|v| (v * 255.0).round() as u8).collect();
+    if int8
+        && let Some(v) = inputs
+            .iter()
+            .zip(&bytes)
+            .find(|(v, u)| scratchnet::normalize_pixel(**u) != **v)
+    {
+        return Err(format!(
+            "an int8 model takes u8 inputs (a uint8 .npy, read as /255); {} is not one",
+            v.0
+        ));
+    }
     // The host's predictions, with the core's code: the device must reproduce them.
     let mut scratch = vec![0.0; model.scratch_len()];
+    let mut scratch8 = vec![0u8; model.scratch_len()];
     let mut y = vec![0.0; n_out];
     let (mut host, mut correct) = (Vec::with_capacity(rows), 0u32);
-    for (row, &label) in inputs.chunks_exact(n_in).zip(&labels) {
-        model
-            .logits(row, &mut scratch, &mut y)
-            .map_err(|e| e.to_string())?;
+    for ((row, row8), &label) in inputs
+        .chunks_exact(n_in)
+        .zip(bytes.chunks_exact(n_in))
+        .zip(&labels)
+    {
+        if int8 {
+            model.logits_u8(row8, &mut scratch8, &mut y)
+        } else {
+            model.logits(row, &mut scratch, &mut y)
+        }
+        .map_err(|e| e.to_string())?;
         if let Some(l) = model.layers().last() {
             l.activation().apply(&mut y);
         }
@@ -193,13 +212,20 @@ fn user_model(out: &Path, set: &assets::TestSet) -> Result<(), String> {
     }
     let u32s = |v: &[u32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
     write_if_changed(&out.join("user.scnt"), &blob)?;
-    let raw: Vec<u8> = inputs.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let raw: Vec<u8> = if int8 {
+        bytes
+    } else {
+        inputs.iter().flat_map(|v| v.to_le_bytes()).collect()
+    };
     write_if_changed(&out.join("user-inputs.f32le"), &raw)?;
     let labels: Vec<u32> = labels.iter().map(|&l| l as u32).collect();
     write_if_changed(&out.join("user-labels.u32le"), &u32s(&labels))?;
     write_if_changed(&out.join("user-host.u32le"), &u32s(&host))?;
     let paths = format!(
-        "/// The inputs on the host (`INPUTS` little-endian f32 a row), NUL-terminated.\n\
+        "/// Whether the model is int8 (inputs u8, `logits_u8`) rather than f32.\n\
+         pub const INT8: bool = {int8};\n\
+         /// The inputs on the host (`INPUTS` little-endian f32 a row, or u8 for int8),\n\
+         /// NUL-terminated.\n\
          pub const INPUTS_FILE: &core::ffi::CStr = c{:?};\n\
          /// The labels on the host (u32 each), NUL-terminated.\n\
          pub const LABELS_FILE: &core::ffi::CStr = c{:?};\n\

@@ -1,14 +1,14 @@
 //! The model blob: a versioned, checksummed container for a stack of dense layers, read in
 //! place (the parameters are never copied).
 //!
-//! # Byte layout (format version 1)
+//! # Byte layout (format version 2)
 //!
 //! All integers in the header are little-endian.
 //!
 //! | offset | size | field                                                           |
 //! |--------|------|-----------------------------------------------------------------|
 //! | 0      | 4    | magic `SCNT`                                                    |
-//! | 4      | 2    | format version, `1`                                             |
+//! | 4      | 2    | format version, `2`                                             |
 //! | 6      | 2    | reserved, `0`                                                   |
 //! | 8      | 4    | payload length `P`: the blob is exactly `16 + P` bytes           |
 //! | 12     | 4    | CRC-32 (IEEE, as `zlib.crc32`) of the `P` payload bytes          |
@@ -27,7 +27,11 @@
 //!   the quantized weights `q` as i8, *output-major* (`outputs` rows of `inputs` values,
 //!   each row zero-padded to a multiple of 4 bytes, so that each output's weights stream
 //!   contiguously, four at a time), then `B` (`outputs` f32), then the scales `s`
-//!   (`outputs` f32, finite and positive).
+//!   (`outputs` f32, finite and positive), then two f32, finite and positive: the input
+//!   divisor `d_in` (the layer's u8 inputs `u` stand for `u / d_in`: 255 for pixels and
+//!   sigmoid outputs) and the output divisor `d_out` (a hidden layer stores
+//!   `u = round(h(A)·d_out)`, at most 255; 255 for sigmoid, calibrated for ReLU). Version 1
+//!   had no divisors (255 implied).
 //!
 //! Every array starts at a multiple of 4 bytes from the start of the blob, so a blob placed
 //! at a word-aligned address in flash has word-aligned parameters. Nothing follows the last
@@ -46,7 +50,7 @@ use serde::{Deserialize, Serialize};
 /// The first four bytes of every blob.
 pub const MAGIC: [u8; 4] = *b"SCNT";
 /// The format version this build reads and writes.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 /// The size of the fixed header.
 pub const HEADER_LEN: usize = 16;
 /// The most layers a blob may hold.
@@ -111,8 +115,37 @@ pub struct QuantizedWeights<'a> {
     pub rows: &'a [i8],
     /// Row length: `inputs` rounded up to a multiple of 4.
     pub stride: usize,
-    /// One positive scale per output.
-    pub scales: Params<'a>,
+    /// The scales (one per output), then the input and output divisors, as stored.
+    scales_and_divisors: Params<'a>,
+}
+
+impl<'a> QuantizedWeights<'a> {
+    /// One positive scale per output: `W[i][j] ≈ q[j][i]·s[j]`.
+    pub fn scales(&self) -> Params<'a> {
+        self.scales_and_divisors
+            .prefix(self.scales_and_divisors.len().saturating_sub(2))
+    }
+
+    /// The inputs' divisor: an input's value is its u8 / `input_divisor`.
+    pub fn input_divisor(&self) -> f32 {
+        let n = self.scales_and_divisors.len();
+        self.scales_and_divisors
+            .get(n.wrapping_sub(2))
+            .unwrap_or(255.0)
+    }
+
+    /// The scales and the two divisors, as stored (what the int8 kernel reads).
+    pub(crate) fn scales_and_divisors(&self) -> Params<'a> {
+        self.scales_and_divisors
+    }
+
+    /// The outputs' divisor: a hidden output is stored as `round(h(A)·output_divisor)`.
+    pub fn output_divisor(&self) -> f32 {
+        let n = self.scales_and_divisors.len();
+        self.scales_and_divisors
+            .get(n.wrapping_sub(1))
+            .unwrap_or(255.0)
+    }
 }
 
 impl<'a> ModelLayer<'a> {
@@ -171,7 +204,12 @@ fn param_bytes(shape: Shape, element: ElementType) -> Option<(usize, usize, usiz
     let b = n_out.checked_mul(4)?;
     Some(match element {
         ElementType::F32 => (n_in.checked_mul(n_out)?.checked_mul(4)?, b, 0),
-        ElementType::I8 => (n_out.checked_mul(quant_stride(n_in)?)?, b, b),
+        // The scales, then the two divisors.
+        ElementType::I8 => (
+            n_out.checked_mul(quant_stride(n_in)?)?,
+            b,
+            b.checked_add(8)?,
+        ),
     })
 }
 
@@ -296,17 +334,25 @@ impl<'a> Model<'a> {
                         return Err(Error::Malformed);
                     }
                     let scales = Params::from_le_bytes(scales).ok_or(bad_length)?;
+                    // The scales, then the two divisors: all finite and positive.
                     if let Some(i) = scales.iter().position(|s| !(s.is_finite() && s > 0.0)) {
                         return Err(Error::NotFinite {
                             layer: index,
                             index: biases.len() + i,
                         });
                     }
-                    let rows = bytemuck::cast_slice::<u8, i8>(weights);
                     let q = QuantizedWeights {
-                        rows,
+                        rows: &[],
                         stride,
-                        scales,
+                        scales_and_divisors: scales,
+                    };
+                    // Sigmoid's u8 outputs come from a table of round(255·sigmoid).
+                    if r.activation == Activation::Sigmoid && q.output_divisor() != 255.0 {
+                        return Err(Error::Malformed);
+                    }
+                    let q = QuantizedWeights {
+                        rows: bytemuck::cast_slice::<u8, i8>(weights),
+                        ..q
                     };
                     (Params::from_f32(&[]), Some(q))
                 }
@@ -421,6 +467,12 @@ pub enum Weights<'s> {
         values: &'s [i8],
         /// One finite, positive scale per output.
         scales: &'s [f32],
+        /// The inputs' divisor (input value = u8 / divisor): 255 for pixels and sigmoid
+        /// outputs.
+        input_divisor: f32,
+        /// The outputs' divisor (a hidden output is stored as round(h(A)·divisor)): 255
+        /// for sigmoid.
+        output_divisor: f32,
     },
 }
 
@@ -482,15 +534,27 @@ fn plan(layers: &[LayerSpec<'_>], table: &mut [u8; TABLE_MAX]) -> Result<(usize,
                     return Err(not_finite(i));
                 }
             }
-            Weights::I8 { values, scales } => {
-                if values.len() != n || scales.len() * 4 != s {
+            Weights::I8 {
+                values,
+                scales,
+                input_divisor,
+                output_divisor,
+            } => {
+                if values.len() != n || scales.len() * 4 + 8 != s {
                     return Err(bad_length);
                 }
                 if let Some(i) = l.biases.iter().position(|v| !v.is_finite()) {
                     return Err(not_finite(i));
                 }
-                if let Some(i) = scales.iter().position(|s| !(s.is_finite() && *s > 0.0)) {
+                if let Some(i) = scales
+                    .iter()
+                    .chain([&input_divisor, &output_divisor])
+                    .position(|s| !(s.is_finite() && *s > 0.0))
+                {
                     return Err(not_finite(l.biases.len() + i));
+                }
+                if l.activation == Activation::Sigmoid && output_divisor != 255.0 {
+                    return Err(Error::Malformed);
                 }
             }
         }
@@ -549,7 +613,12 @@ pub fn encode(layers: &[LayerSpec<'_>], out: &mut [u8]) -> Result<usize> {
                 put(out, &mut at, w);
                 put(out, &mut at, l.biases);
             }
-            Weights::I8 { values, scales } => {
+            Weights::I8 {
+                values,
+                scales,
+                input_divisor,
+                output_divisor,
+            } => {
                 let inputs = l.shape.inputs as usize;
                 let stride = quant_stride(inputs).unwrap_or(inputs);
                 for row in values.chunks_exact(inputs) {
@@ -560,6 +629,7 @@ pub fn encode(layers: &[LayerSpec<'_>], out: &mut [u8]) -> Result<usize> {
                 }
                 put(out, &mut at, l.biases);
                 put(out, &mut at, scales);
+                put(out, &mut at, &[input_divisor, output_divisor]);
             }
         }
     }

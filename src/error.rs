@@ -118,7 +118,7 @@ pub enum Error {
         found: usize,
     },
     /// A layer's activation is one this view cannot run (an int8 hidden layer must be
-    /// sigmoid: its u8 outputs hold values in `[0, 1]`).
+    /// sigmoid or ReLU: its u8 outputs hold no negative values).
     UnsupportedActivation {
         /// The layer (from 0).
         layer: usize,
@@ -211,7 +211,7 @@ impl fmt::Display for Error {
             }
             Error::UnsupportedActivation { layer } => write!(
                 f,
-                "layer {layer}: its activation cannot run here (int8 hidden layers must be sigmoid)"
+                "layer {layer}: its activation cannot run here (int8 hidden layers must be sigmoid or ReLU)"
             ),
             Error::BufferTooSmall { needed, available } => {
                 write!(f, "buffer too small: needs {needed}, has {available}")

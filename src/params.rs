@@ -36,6 +36,14 @@ impl<'a> Params<'a> {
         Some(Self(Repr::LeBytes(bytes)))
     }
 
+    /// The first `n` values (all of them when there are fewer).
+    pub(crate) fn prefix(&self, n: usize) -> Self {
+        match self.0 {
+            Repr::F32(v) => Self(Repr::F32(&v[..n.min(v.len())])),
+            Repr::LeBytes(b) => Self(Repr::LeBytes(&b[..(4 * n).min(b.len())])),
+        }
+    }
+
     /// The values as a native `f32` slice, when they are held (or could be viewed in place)
     /// as one: then the fast kernel runs; otherwise the plain one.
     pub fn as_f32(&self) -> Option<&'a [f32]> {

@@ -11,7 +11,7 @@
 //! computes them with `SMLAD` (two multiply-adds an instruction) instead of plain Rust.
 
 use crate::activation::Activation;
-use crate::blob::ModelLayer;
+use crate::blob::{Model, ModelLayer};
 use crate::chain::{FromLayers, Layer, next_layer};
 use crate::error::{Error, Result, Shape};
 use crate::network::Network;
@@ -99,16 +99,18 @@ pub fn sigmoid_u8(a: f32) -> u8 {
     SIGMOID_U8[k.min(SIGMOID_U8.len() - 1)]
 }
 
-/// A layer's u8 activation of a value: sigmoid by [`sigmoid_u8`], the others computed in
-/// f32 and clamped to `[0, 1]`.
+/// A hidden layer's u8 output for the value `a`: `round(h(a)·d_out)`, at most 255 —
+/// sigmoid by [`sigmoid_u8`] (`d_out` = 255), ReLU computed; any other activation's value
+/// is clamped to `[0, 255/d_out]` (typed networks take only sigmoid and ReLU hidden layers).
 #[inline]
-fn activate_u8(activation: Activation, a: f32) -> u8 {
+fn activate_u8(activation: Activation, a: f32, d_out: f32) -> u8 {
     match activation {
         Activation::Sigmoid => sigmoid_u8(a),
         other => {
             let mut v = [a];
             other.apply(&mut v);
-            libm::roundf(v[0].clamp(0.0, 1.0) * 255.0) as u8
+            // `as` saturates: negative values and NaN give 0, values past 255 give 255.
+            libm::roundf(v[0] * d_out) as u8
         }
     }
 }
@@ -501,11 +503,7 @@ mod dsp {
 /// An int8 dense layer with `IN` inputs and `OUT` outputs, borrowed from a blob.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QDense<'a, const IN: usize, const OUT: usize> {
-    rows: &'a [u8],
-    stride: usize,
-    biases: &'a [f32],
-    scales: &'a [f32],
-    activation: Activation,
+    raw: Raw<'a>,
 }
 
 impl<'a, const IN: usize, const OUT: usize> QDense<'a, IN, OUT> {
@@ -524,10 +522,73 @@ impl<'a, const IN: usize, const OUT: usize> QDense<'a, IN, OUT> {
                 found: layer.shape(),
             });
         }
+        Raw::of(layer, index).map(|raw| Self { raw })
+    }
+
+    /// The activation.
+    pub const fn activation(&self) -> Activation {
+        self.raw.activation
+    }
+
+    /// The output divisor: a hidden output is stored as `round(h(A)·d_out)`.
+    pub fn output_divisor(&self) -> f32 {
+        self.raw.output_divisor()
+    }
+
+    /// The layer's u8 outputs `round(h(A)·d_out)` for u8 inputs `x` (`d_out`, the blob's
+    /// output divisor: 255 for sigmoid, by its table).
+    pub fn forward_u8(&self, x: &[u8; IN], z: &mut [u8; OUT]) {
+        self.raw.forward_u8(x, z);
+    }
+
+    /// The layer's values `A` (before its activation) for u8 inputs `x`.
+    pub fn affine(&self, x: &[u8; IN], a: &mut [f32; OUT]) {
+        self.raw.affine(x, a);
+    }
+}
+
+/// A [`QDense`] without its shape in the type, so that every shape shares one copy of
+/// the code (the kernel's checks make wrong lengths harmless: no panic, no stray access).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Raw<'a> {
+    rows: &'a [u8],
+    stride: usize,
+    biases: &'a [f32],
+    /// The scales (one per output), then the input and output divisors, as stored: the
+    /// divisors cost no room in the layer (measured: two more fields made the int8
+    /// firmware's model views big enough to be copied with `memcpy`, +1.5 KB of flash).
+    scales: &'a [f32],
+    activation: Activation,
+}
+
+impl<'a> Raw<'a> {
+    /// The inputs' divisor (stored after the scales).
+    #[inline(always)]
+    fn input_divisor(&self) -> f32 {
+        let n = self.scales.len();
+        self.scales.get(n.wrapping_sub(2)).copied().unwrap_or(255.0)
+    }
+
+    /// The outputs' divisor (stored last).
+    #[inline(always)]
+    fn output_divisor(&self) -> f32 {
+        let n = self.scales.len();
+        self.scales.get(n.wrapping_sub(1)).copied().unwrap_or(255.0)
+    }
+
+    /// The int8 layer `layer` (the blob's layer `index`): [`Error::UnsupportedElement`]
+    /// unless int8, [`Error::BadSpan`] unless its f32 arrays are 4-byte aligned.
+    /// (Inlined: out of line, its result was copied with `memcpy`, +1 KB of int8 firmware.)
+    #[inline(always)]
+    fn of(layer: &ModelLayer<'a>, index: usize) -> Result<Self> {
         let q = layer
             .quantized()
             .ok_or(Error::UnsupportedElement { layer: index })?;
-        if q.rows.len() != q.stride * OUT || q.stride < IN || layer.biases().len() != OUT {
+        let outputs = layer.shape().outputs as usize;
+        if q.rows.len() != q.stride * outputs
+            || q.stride < layer.shape().inputs as usize
+            || layer.biases().len() != outputs
+        {
             return Err(Error::BadLength { layer: index });
         }
         let aligned = |p: Params<'a>| p.as_f32().ok_or(Error::BadSpan { layer: index });
@@ -535,65 +596,29 @@ impl<'a, const IN: usize, const OUT: usize> QDense<'a, IN, OUT> {
             rows: bytemuck::cast_slice(q.rows),
             stride: q.stride,
             biases: aligned(layer.biases())?,
-            scales: aligned(q.scales)?,
+            scales: aligned(q.scales_and_divisors())?,
             activation: layer.activation(),
         })
     }
-
-    /// The activation.
-    pub const fn activation(&self) -> Activation {
-        self.activation
-    }
-
-    fn raw(&self) -> Raw<'a> {
-        Raw {
-            rows: self.rows,
-            stride: self.stride,
-            biases: self.biases,
-            scales: self.scales,
-            activation: self.activation,
-        }
-    }
-
-    /// The layer's u8 activations `round(255 · h(A))` for u8 inputs `x`: sigmoid's by its
-    /// table; any other activation's value is clamped to `[0, 1]` first (so
-    /// [`QNetwork3`] takes only sigmoid hidden layers).
-    pub fn forward_u8(&self, x: &[u8; IN], z: &mut [u8; OUT]) {
-        self.raw().forward_u8(x, z);
-    }
-
-    /// The layer's values `A` (before its activation) for u8 inputs `x`.
-    pub fn affine(&self, x: &[u8; IN], a: &mut [f32; OUT]) {
-        self.raw().affine(x, a);
-    }
-}
-
-/// A [`QDense`] without its shape in the type, so that every shape shares one copy of
-/// the code (the kernel's checks make wrong lengths harmless: no panic, no stray access).
-struct Raw<'a> {
-    rows: &'a [u8],
-    stride: usize,
-    biases: &'a [f32],
-    scales: &'a [f32],
-    activation: Activation,
 }
 
 impl Raw<'_> {
-    /// `A[j] = (Σᵢ x[i]·q[j][i]) · s[j]/255 + B[j]` for each of `outs` in order.
+    /// `A[j] = (Σᵢ x[i]·q[j][i]) · s[j]/d_in + B[j]` for each of `outs` in order.
     #[inline(always)]
     fn values<T>(&self, x: &[u8], outs: &mut [T], mut out: impl FnMut(&mut T, f32)) {
+        let d_in = self.input_divisor();
         let mut outs = self.scales.iter().zip(self.biases).zip(outs.iter_mut());
         kernel::matvec(self.rows, self.stride, x, outs.len(), |sums| {
             for (&sum, ((s, b), o)) in sums.iter().zip(&mut outs) {
-                out(o, sum as f32 * (s / 255.0) + b);
+                out(o, sum as f32 * (s / d_in) + b);
             }
         });
     }
 
     #[inline(never)]
     fn forward_u8(&self, x: &[u8], z: &mut [u8]) {
-        let activation = self.activation;
-        self.values(x, z, |z, a| *z = activate_u8(activation, a));
+        let (activation, d_out) = (self.activation, self.output_divisor());
+        self.values(x, z, |z, a| *z = activate_u8(activation, a, d_out));
     }
 
     #[inline(never)]
@@ -617,7 +642,7 @@ impl<const IN: usize, const OUT: usize> Layer<[u8; IN]> for QDense<'_, IN, OUT> 
     }
 
     fn output_activation(&self) -> Activation {
-        self.activation
+        self.raw.activation
     }
 }
 
@@ -628,13 +653,73 @@ impl<'a, const IN: usize, const OUT: usize> FromLayers<'a> for QDense<'a, IN, OU
         Self::from_layer(next_layer(layers, first)?, first)
     }
 
-    /// Hidden outputs are u8 in `[0, 1]`: only sigmoid's values fit (ReLU's would be cut).
+    /// Hidden outputs are u8 (`round(h(A)·d_out)`): sigmoid's and ReLU's values are never
+    /// negative, so they fit; identity's would be cut at 0.
     fn check_hidden(&self, index: usize) -> Result<()> {
-        if self.activation == Activation::Sigmoid {
+        if matches!(self.raw.activation, Activation::Sigmoid | Activation::Relu) {
             Ok(())
         } else {
             Err(Error::UnsupportedActivation { layer: index })
         }
+    }
+}
+
+/// Inference on an int8 model whose shape is known only at run time.
+impl Model<'_> {
+    /// Runs an int8 model on u8 inputs `x` (each `u / d_in` of the first layer: pixels, or
+    /// values in `[0, 1]` as `round(255·v)`), leaving the last layer's values before its
+    /// activation in `out`, with the kernel of [`QDense`] (the same numbers bit for bit).
+    /// `scratch` holds the hidden layers' u8 outputs: [`scratch_len`](Self::scratch_len)
+    /// bytes.
+    ///
+    /// [`Error::LengthMismatch`] for `x` or `out` of the wrong length,
+    /// [`Error::BufferTooSmall`] for a short `scratch`, [`Error::UnsupportedElement`] for an
+    /// f32 layer (run it with [`Model::logits`]), [`Error::UnsupportedActivation`] for a
+    /// hidden layer that is not sigmoid or ReLU, [`Error::BadSpan`] for a blob that is not
+    /// 4-byte aligned; nothing is computed then.
+    pub fn logits_u8(&self, x: &[u8], scratch: &mut [u8], out: &mut [f32]) -> Result<()> {
+        for (found, expected) in [(x.len(), self.inputs()), (out.len(), self.outputs())] {
+            if found != expected {
+                return Err(Error::LengthMismatch { expected, found });
+            }
+        }
+        let needed = self.scratch_len();
+        if scratch.len() < needed {
+            return Err(Error::BufferTooSmall {
+                needed,
+                available: scratch.len(),
+            });
+        }
+        let layers = self.layers();
+        let last = layers.len() - 1;
+        let mut raws: heapless::Vec<Raw<'_>, { crate::MAX_LAYERS }> = heapless::Vec::new();
+        for (index, layer) in layers.iter().enumerate() {
+            let raw = Raw::of(layer, index)?;
+            if index != last && !matches!(raw.activation, Activation::Sigmoid | Activation::Relu) {
+                return Err(Error::UnsupportedActivation { layer: index });
+            }
+            raws.push(raw).map_err(|_| Error::Malformed)?;
+        }
+        let (front, back) = scratch[..needed].split_at_mut(needed / 2);
+        // Where the current layer's input is: `x`, then the halves of `scratch` in turn.
+        let mut src_in_front: Option<bool> = None;
+        let mut src_len = 0;
+        for (k, raw) in raws.iter().enumerate() {
+            let (src, dst): (&[u8], &mut [u8]) = match src_in_front {
+                None => (x, &mut *front),
+                Some(true) => (&front[..src_len], &mut *back),
+                Some(false) => (&back[..src_len], &mut *front),
+            };
+            if k == last {
+                raw.affine(src, out);
+            } else {
+                let width = raw.biases.len();
+                raw.forward_u8(src, &mut dst[..width]);
+                src_len = width;
+                src_in_front = Some(src_in_front != Some(true));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -26,7 +26,7 @@ fn tiny() -> [LayerSpec<'static>; 1] {
 /// The exact bytes, worked out by hand from the documented layout (CRC from `zlib.crc32`).
 const TINY_BYTES: [u8; 44] = [
     b'S', b'C', b'N', b'T', // magic
-    0x01, 0x00, // version 1
+    0x02, 0x00, // version 2
     0x00, 0x00, // reserved
     0x1c, 0x00, 0x00, 0x00, // payload length 28
     0x05, 0xd9, 0x3e, 0xf3, // CRC-32 of the payload = 0xf33ed905
@@ -174,12 +174,12 @@ fn damage_is_refused_with_its_error() {
     b[0] = b'X';
     assert_eq!(load(&b), Err(Error::BadMagic));
     let mut b = good.clone();
-    b[4] = 2;
+    b[4] = 1; // version 1: int8 layers had no divisors
     assert_eq!(
         load(&b),
         Err(Error::UnsupportedVersion {
-            found: 2,
-            supported: 1
+            found: 1,
+            supported: 2
         })
     );
     let mut b = good.clone();
@@ -227,7 +227,7 @@ fn damage_is_refused_with_its_error() {
     b[19] = 7; // no such activation
     assert_eq!(load(&reseal(b)), Err(Error::Malformed));
     let mut b = good.clone();
-    b[20] = 1; // no such element type
+    b[20] = 2; // no such element type (f32 0, int8 1)
     assert_eq!(load(&reseal(b)), Err(Error::Malformed));
     let mut b = good.clone();
     b[25] = 1; // padding not zero
@@ -418,54 +418,104 @@ fn run_time_shapes_match_the_typed_network() {
     );
 }
 
-/// No plausible wrong numbers: the run-time model refuses an int8 blob (whose kernel is
-/// `QNetwork3`'s), and the int8 view refuses hidden layers whose outputs a u8 in [0, 1]
-/// cannot hold.
+/// No plausible wrong numbers: the f32 path refuses an int8 blob, `logits_u8` runs it,
+/// and int8 views take sigmoid and ReLU hidden layers (u8 outputs `round(h(A)·d_out)`) but
+/// refuse identity, whose negative values a u8 cannot hold.
 #[test]
 fn int8_models_run_only_where_their_kernel_is_exact() {
-    let layer = |inputs: u32,
-                 outputs: u32,
-                 activation,
-                 v: &'static [i8],
-                 s: &'static [f32],
-                 b: &'static [f32]| LayerSpec {
-        shape: Shape { inputs, outputs },
-        activation,
-        weights: Weights::I8 {
-            values: v,
-            scales: s,
-        },
-        biases: b,
-    };
+    #[allow(clippy::too_many_arguments)]
+    fn layer(
+        activation: Activation,
+        d_in: f32,
+        d_out: f32,
+        v: &'static [i8],
+        s: &'static [f32],
+        b: &'static [f32],
+    ) -> LayerSpec<'static> {
+        LayerSpec {
+            shape: Shape {
+                inputs: 2,
+                outputs: 2,
+            },
+            activation,
+            weights: Weights::I8 {
+                values: v,
+                scales: s,
+                input_divisor: d_in,
+                output_divisor: d_out,
+            },
+            biases: b,
+        }
+    }
+    // Output-major rows: output 0 = [1, -1], output 1 = [2, -2].
     static Q4: [i8; 4] = [1, -1, 2, -2];
     static S2: [f32; 2] = [0.5, 0.25];
     static B2: [f32; 2] = [0.0, 1.0];
-    let spec = |hidden| {
-        [
-            layer(2, 2, hidden, &Q4, &S2, &B2),
-            layer(2, 2, hidden, &Q4, &S2, &B2),
-            layer(2, 2, Activation::Softmax, &Q4, &S2, &B2),
-        ]
-    };
     // u32-aligned storage: int8 blobs are read in place.
-    let aligned = |bytes: Vec<u8>| {
+    let aligned = |layers: &[LayerSpec<'_>]| {
+        let bytes = write(layers);
         let mut words = vec![0u32; bytes.len().div_ceil(4)];
         bytemuck::cast_slice_mut::<u32, u8>(&mut words)[..bytes.len()].copy_from_slice(&bytes);
         (words, bytes.len())
     };
-    let (sig, n) = aligned(write(&spec(Activation::Sigmoid)));
-    let sig = &bytemuck::cast_slice::<u32, u8>(&sig)[..n];
-    let model = Model::from_bytes(sig).unwrap();
+    // By hand, for x = [255, 7]: sums 255 − 7 = 248 and 510 − 14 = 496, so
+    // A1 = [248·0.5/255, 496·0.25/255 + 1] = [0.486, 1.486]; ReLU with d_out = 10 stores
+    // [round(4.86), round(14.86)] = [5, 15]. Layer 2 reads them as /10: sums 5 − 15 = −10
+    // and 10 − 30 = −20, so A2 = [−10·0.5/10, −20·0.25/10 + 1] = [−0.5, 0.5].
+    let relu = [
+        layer(Activation::Relu, 255.0, 10.0, &Q4, &S2, &B2),
+        layer(Activation::Identity, 10.0, 255.0, &Q4, &S2, &B2),
+    ];
+    let (words, n) = aligned(&relu);
+    let blob = &bytemuck::cast_slice::<u32, u8>(&words)[..n];
+    let model = Model::from_bytes(blob).unwrap();
+    let mut out = [0.0; 2];
+    model.logits_u8(&[255, 7], &mut [0; 4], &mut out).unwrap();
+    assert_eq!(out, [-0.5, 0.5]);
+    type Two<'a> =
+        scratchnet::Network<(scratchnet::QDense<'a, 2, 2>, scratchnet::QDense<'a, 2, 2>)>;
+    let net = Two::from_model(&model).unwrap();
+    assert_eq!(net.logits(&[255u8, 7]), [-0.5, 0.5]);
+    // The f32 path refuses it; wrong lengths and a short scratch are errors.
     assert_eq!(
-        model.logits(&[1.0, 0.5], &mut [0.0; 4], &mut [0.0; 2]),
+        model.logits(&[1.0, 0.5], &mut [0.0; 4], &mut out),
         Err(Error::UnsupportedElement { layer: 0 })
     );
-    assert!(scratchnet::QNetwork3::<2, 2, 2, 2>::from_model(&model).is_ok());
-    let (relu, n) = aligned(write(&spec(Activation::Relu)));
-    let relu = &bytemuck::cast_slice::<u32, u8>(&relu)[..n];
     assert_eq!(
-        scratchnet::QNetwork3::<2, 2, 2, 2>::from_blob(relu),
+        model.logits_u8(&[255], &mut [0; 4], &mut out),
+        Err(Error::LengthMismatch {
+            expected: 2,
+            found: 1
+        })
+    );
+    assert_eq!(
+        model.logits_u8(&[255, 7], &mut [0; 3], &mut out),
+        Err(Error::BufferTooSmall {
+            needed: 4,
+            available: 3
+        })
+    );
+    // An identity hidden layer: refused by both views.
+    let identity = [
+        layer(Activation::Identity, 255.0, 10.0, &Q4, &S2, &B2),
+        layer(Activation::Identity, 10.0, 255.0, &Q4, &S2, &B2),
+    ];
+    let (words, n) = aligned(&identity);
+    let blob = &bytemuck::cast_slice::<u32, u8>(&words)[..n];
+    let model = Model::from_bytes(blob).unwrap();
+    assert_eq!(
+        model.logits_u8(&[255, 7], &mut [0; 4], &mut out),
         Err(Error::UnsupportedActivation { layer: 0 })
+    );
+    assert_eq!(
+        Two::from_model(&model),
+        Err(Error::UnsupportedActivation { layer: 0 })
+    );
+    // Sigmoid's outputs come from its table of round(255·sigmoid): another d_out is refused
+    // when written and when read.
+    assert_eq!(
+        encoded_len(&[layer(Activation::Sigmoid, 255.0, 10.0, &Q4, &S2, &B2)]),
+        Err(Error::Malformed)
     );
 }
 

@@ -62,6 +62,8 @@ fn int8_sums_are_exact<const IN: usize, const OUT: usize>() {
         weights: scratchnet::Weights::I8 {
             values: q,
             scales: &[255.0; OUT],
+            input_divisor: 255.0,
+            output_divisor: 255.0,
         },
         biases: &[0.0; OUT],
     };

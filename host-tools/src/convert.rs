@@ -107,6 +107,9 @@ pub struct Converted {
     pub source: Source,
     /// Whether the activations are the book's default (none were given).
     pub default_activations: bool,
+    /// For int8 with calibration rows: on how many of them the int8 model gives the f32
+    /// model's class, of how many.
+    pub int8_agreement: Option<(usize, usize)>,
 }
 
 fn shape_text(shape: &[usize]) -> String {
@@ -153,6 +156,9 @@ pub struct Options {
     pub activations: Option<Vec<Activation>>,
     /// f32 or int8 weights.
     pub precision: Precision,
+    /// For int8: inputs like the model's (rows of `inputs` values in `[0, 1]`, row-major),
+    /// to scale ReLU hidden layers' outputs and to report int8's agreement with f32.
+    pub calibration: Option<Vec<f32>>,
 }
 
 /// The kind of file a model's weights came in, recognised by its content.
@@ -186,6 +192,7 @@ pub fn convert_arrays_as(
     let options = Options {
         activations: None,
         precision,
+        calibration: None,
     };
     build(chain, &options, ignored_keys)
 }
@@ -452,12 +459,12 @@ fn build(
     if options.precision == Precision::Int8
         && let Some(k) = activations[..n - 1]
             .iter()
-            .position(|a| *a != Activation::Sigmoid)
+            .position(|a| !matches!(a, Activation::Sigmoid | Activation::Relu))
     {
         return Err(ConvertError::Activations(format!(
-            "int8 stores hidden layers' outputs as u8 in [0, 1], which holds sigmoid's values; \
-             layer {} is {}, whose outputs can lie outside [0, 1]. Convert it without \
-             --quantize (f32)",
+            "int8 stores hidden layers' outputs as u8, which hold no negative values: layer {} \
+             is {}. Hidden layers must be sigmoid or relu for --quantize int8; convert this \
+             network without it (f32)",
             k + 1,
             activations[k].name()
         )));
@@ -506,6 +513,10 @@ fn build(
             &l.b,
         ));
     }
+    let divisors = match options.precision {
+        Precision::F32 => Vec::new(),
+        Precision::Int8 => int8_divisors(&layers, options.calibration.as_deref())?,
+    };
     let quantized: Vec<(Vec<i8>, Vec<f32>)> = match options.precision {
         Precision::F32 => Vec::new(),
         Precision::Int8 => layers
@@ -525,9 +536,14 @@ fn build(
         .map(|(k, (shape, activation, w, b))| LayerSpec {
             shape: *shape,
             activation: *activation,
-            weights: match quantized.get(k) {
-                Some((values, scales)) => Weights::I8 { values, scales },
-                None => Weights::F32(&w.data),
+            weights: match (quantized.get(k), divisors.get(k)) {
+                (Some((values, scales)), Some(&(input_divisor, output_divisor))) => Weights::I8 {
+                    values,
+                    scales,
+                    input_divisor,
+                    output_divisor,
+                },
+                _ => Weights::F32(&w.data),
             },
             biases: &b.data,
         })
@@ -539,6 +555,10 @@ fn build(
         let model = scratchnet::Model::from_bytes(&blob).map_err(ConvertError::Blob)?;
         (model.parameter_count(), model.crc())
     };
+    let int8_agreement = match (options.precision, options.calibration.as_deref()) {
+        (Precision::Int8, Some(rows)) => Some(int8_agreement(&layers, &blob, rows)?),
+        _ => None,
+    };
     Ok(Converted {
         layers: layers.iter().map(|(s, a, _, _)| (*s, *a)).collect(),
         blob,
@@ -547,7 +567,122 @@ fn build(
         ignored_keys,
         source: Source::Pickle,
         default_activations: options.activations.is_none(),
+        int8_agreement,
     })
+}
+
+/// A layer as `build` checked it: shape, activation, W (inputs × outputs), B.
+type Checked<'c> = (Shape, Activation, &'c Array, &'c Array);
+
+/// The f32 forward pass of the checked layers on `x`, calling `hidden(k, z)` with each
+/// hidden layer's outputs; returns the last layer's values before its activation.
+fn forward_f32(
+    layers: &[Checked<'_>],
+    x: &[f32],
+    mut hidden: impl FnMut(usize, &[f32]),
+) -> Vec<f32> {
+    let mut v = x.to_vec();
+    for (k, (shape, activation, w, b)) in layers.iter().enumerate() {
+        let outs = shape.outputs as usize;
+        let mut a = b.data.clone();
+        for (i, &xi) in v.iter().enumerate() {
+            for (aj, wij) in a.iter_mut().zip(&w.data[i * outs..(i + 1) * outs]) {
+                *aj += xi * wij;
+            }
+        }
+        if k + 1 < layers.len() {
+            activation.apply(&mut a);
+            hidden(k, &a);
+        }
+        v = a;
+    }
+    v
+}
+
+/// Each int8 layer's `(input divisor, output divisor)`: the first reads inputs as u8/255,
+/// sigmoid writes round(255·sigmoid), ReLU writes round(relu·255/max) with `max` the
+/// largest value it gives on the calibration rows, and each layer reads what the one
+/// before it wrote.
+fn int8_divisors(
+    layers: &[Checked<'_>],
+    calibration: Option<&[f32]>,
+) -> Result<Vec<(f32, f32)>, ConvertError> {
+    let n_in = layers.first().map_or(0, |l| l.0.inputs as usize);
+    let relu = layers[..layers.len() - 1]
+        .iter()
+        .any(|l| l.1 == Activation::Relu);
+    let mut max = vec![0.0f32; layers.len()];
+    match calibration {
+        Some(rows) => {
+            if rows.is_empty() || n_in == 0 || rows.len() % n_in != 0 {
+                return Err(ConvertError::Activations(format!(
+                    "the calibration inputs must be rows of {n_in} values"
+                )));
+            }
+            if let Some(v) = rows.iter().find(|v| !(0.0..=1.0).contains(*v)) {
+                return Err(ConvertError::Activations(format!(
+                    "int8 models read their inputs as u8/255, values in [0, 1]; the \
+                     calibration inputs hold {v}"
+                )));
+            }
+            for row in rows.chunks_exact(n_in) {
+                forward_f32(layers, row, |k, z| {
+                    max[k] = z.iter().fold(max[k], |m, &v| m.max(v));
+                });
+            }
+        }
+        None if relu => {
+            return Err(ConvertError::Activations(
+                "ReLU hidden layers' outputs have no fixed range: give --calibrate X.npy \
+                 (inputs like the ones the model will see) so that int8 can scale them"
+                    .into(),
+            ));
+        }
+        None => {}
+    }
+    let mut out = Vec::with_capacity(layers.len());
+    let mut d_in = 255.0;
+    for (k, l) in layers.iter().enumerate() {
+        let d_out = match l.1 {
+            Activation::Relu if k + 1 < layers.len() && max[k] > 0.0 => 255.0 / max[k],
+            _ => 255.0,
+        };
+        out.push((d_in, d_out));
+        d_in = d_out;
+    }
+    Ok(out)
+}
+
+/// On the calibration rows: how many the int8 blob classifies as the f32 layers do.
+fn int8_agreement(
+    layers: &[Checked<'_>],
+    blob: &[u8],
+    rows: &[f32],
+) -> Result<(usize, usize), ConvertError> {
+    // The blob 4-byte aligned, as the int8 path reads its f32 arrays in place.
+    let mut words = vec![0u32; blob.len().div_ceil(4)];
+    let aligned = &mut bytemuck_bytes(&mut words)[..blob.len()];
+    aligned.copy_from_slice(blob);
+    let model = scratchnet::Model::from_bytes(aligned).map_err(ConvertError::Blob)?;
+    let n_in = model.inputs();
+    let mut scratch = vec![0u8; model.scratch_len()];
+    let mut out = vec![0.0; model.outputs()];
+    let (mut agree, mut total) = (0, 0);
+    for row in rows.chunks_exact(n_in) {
+        let want = scratchnet::Classification::argmax(&forward_f32(layers, row, |_, _| {})).class;
+        let x: Vec<u8> = row.iter().map(|v| (v * 255.0).round() as u8).collect();
+        model
+            .logits_u8(&x, &mut scratch, &mut out)
+            .map_err(ConvertError::Blob)?;
+        agree += usize::from(scratchnet::Classification::argmax(&out).class == want);
+        total += 1;
+    }
+    Ok((agree, total))
+}
+
+/// `words` as bytes, without unsafe code.
+fn bytemuck_bytes(words: &mut [u32]) -> &mut [u8] {
+    bytemuck::cast_slice_mut(words)
 }
 
 /// The tensors of a `.safetensors` file, widened to f32 (f16, bf16, f32, f64).

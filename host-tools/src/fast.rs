@@ -394,7 +394,8 @@ fn pair_rows<const P: usize>(
 fn requant<const P: usize>(layer: &scratchnet::ModelLayer<'_>) -> ([f32; P], [f32; P]) {
     let mut m = [0.0; P];
     if let Some(q) = layer.quantized() {
-        for (m, s) in m.iter_mut().zip(q.scales.iter()) {
+        // The book's inputs and sigmoid outputs are u8/255 (`FastQMnist::new` checks it).
+        for (m, s) in m.iter_mut().zip(q.scales().iter()) {
             *m = s / 255.0;
         }
     }
@@ -418,6 +419,15 @@ impl FastQMnist {
             }
             .into());
         };
+        // This copy divides by 255 everywhere, as the book's int8 blob does: a layer that
+        // reads its inputs with another divisor is not the book's.
+        if let Some(layer) = model
+            .layers()
+            .iter()
+            .position(|l| l.quantized().is_some_and(|q| q.input_divisor() != 255.0))
+        {
+            return Err(Error::UnsupportedElement { layer }.into());
+        }
         let (m1, b1) = requant(l1);
         let (m2, b2) = requant(l2);
         let (m3, b3) = requant(l3);

@@ -188,7 +188,7 @@ fn npz_of_float64_and_float32_in_both_layouts() {
     let x = inputs(50, 784, 2);
     let relu_softmax = Options {
         activations: Some(vec![Activation::Relu, Activation::Softmax]),
-        precision: Precision::F32,
+        ..Options::default()
     };
     for (f32s, compressed) in [(false, false), (false, true), (true, false)] {
         let c = convert_file(&net.npz(f32s, compressed), &relu_softmax).unwrap();
@@ -217,7 +217,7 @@ fn safetensors_of_a_sequential_in_f32_f16_bf16() {
             Activation::Relu,
             Activation::Softmax,
         ]),
-        precision: Precision::F32,
+        ..Options::default()
     };
     let c = convert_file(&net.safetensors(safetensors::Dtype::F32), &options).unwrap();
     assert_eq!(c.source, Source::Safetensors);
@@ -297,6 +297,7 @@ fn bad_files_are_refused_by_name() {
     let with = |a: Vec<Activation>, precision| Options {
         activations: Some(a),
         precision,
+        calibration: None,
     };
     assert!(
         refused(&two, &with(vec![Activation::Relu], Precision::F32))
@@ -312,14 +313,13 @@ fn bad_files_are_refused_by_name() {
         )
         .contains("softmax is for the last layer only")
     );
-    // int8 with ReLU hidden layers would cut their values to [0, 1]: refused.
-    assert!(
-        refused(
-            &two,
-            &with(vec![Activation::Relu, Activation::Softmax], Precision::Int8)
-        )
-        .contains("layer 1 is relu")
-    );
+    // int8 with ReLU hidden layers needs inputs to scale their outputs by; identity
+    // hidden layers (negative values) cannot be u8 at all.
+    let int8 = |a| refused(&two, &with(a, Precision::Int8));
+    let e = int8(vec![Activation::Relu, Activation::Softmax]);
+    assert!(e.contains("give --calibrate X.npy"), "{e}");
+    let e = int8(vec![Activation::Identity, Activation::Softmax]);
+    assert!(e.contains("layer 1 is identity"), "{e}");
     // Tensor names outside nn.Linear's scheme, and batch norm.
     let st = |names: &[(&str, Vec<usize>)]| {
         let data: Vec<Vec<u8>> = names
@@ -458,4 +458,99 @@ fn the_cli_converts_evaluates_and_predicts_a_users_model() {
     let err = run(&["convert", &scnt_s, "-o", &p("again.scnt")], false);
     assert!(err.contains("already a scratchnet model blob"), "{err}");
     assert!(!dir.path().join("again.scnt").exists());
+}
+
+/// int8 with ReLU hidden layers: calibrated divisors, and the core's `logits_u8` equal to
+/// the formula written plainly from the blob's layers, bit for bit:
+/// `A[j] = (Σᵢ u[i]·q[j][i])·s[j]/d_in + B[j]`, hidden `u = min(round(relu(A)·d_out), 255)`.
+#[test]
+fn int8_relu_networks_follow_the_formula() {
+    let net = Net::random(&[16, 12, 8, 3], 11);
+    let x = inputs(200, 16, 12);
+    let options = Options {
+        activations: Some(vec![
+            Activation::Relu,
+            Activation::Relu,
+            Activation::Softmax,
+        ]),
+        precision: Precision::Int8,
+        calibration: Some(x.clone()),
+    };
+    let c = convert_file(&net.npz(true, false), &options).unwrap();
+    let (agree, total) = c.int8_agreement.unwrap();
+    assert_eq!(total, 200);
+    assert!(
+        agree >= 190,
+        "int8 gives the f32 class on only {agree}/200 rows"
+    );
+    let mut words = vec![0u32; c.blob.len().div_ceil(4)];
+    let blob = &mut bytemuck_cast(&mut words)[..c.blob.len()];
+    blob.copy_from_slice(&c.blob);
+    let model = Model::from_bytes(blob).unwrap();
+    let layers = model.layers();
+    // The first layer reads u8/255; each ReLU layer's output divisor is 255 / its largest
+    // calibration output, and the next layer reads with it.
+    let q0 = layers[0].quantized().unwrap();
+    assert_eq!(q0.input_divisor(), 255.0);
+    for k in 1..layers.len() {
+        let (prev, this) = (
+            layers[k - 1].quantized().unwrap(),
+            layers[k].quantized().unwrap(),
+        );
+        assert_eq!(this.input_divisor(), prev.output_divisor());
+        assert!(prev.output_divisor() > 0.0 && prev.output_divisor() != 255.0);
+    }
+    let mut scratch = vec![0u8; model.scratch_len()];
+    for row in x.chunks_exact(16) {
+        let u: Vec<u8> = row.iter().map(|v| (v * 255.0).round() as u8).collect();
+        let mut got = vec![0.0; 3];
+        model.logits_u8(&u, &mut scratch, &mut got).unwrap();
+        // The plain formula.
+        let mut input = u.clone();
+        let mut want = Vec::new();
+        for (k, layer) in layers.iter().enumerate() {
+            let q = layer.quantized().unwrap();
+            let scales: Vec<f32> = q.scales().iter().collect();
+            let biases: Vec<f32> = layer.biases().iter().collect();
+            let a: Vec<f32> = (0..layer.shape().outputs as usize)
+                .map(|j| {
+                    let sum: i32 = q.rows[j * q.stride..j * q.stride + input.len()]
+                        .iter()
+                        .zip(&input)
+                        .map(|(&w, &x)| i32::from(w) * i32::from(x))
+                        .sum();
+                    sum as f32 * (scales[j] / q.input_divisor()) + biases[j]
+                })
+                .collect();
+            if k + 1 == layers.len() {
+                want = a;
+            } else {
+                input = a
+                    .iter()
+                    .map(|v| (v.max(0.0) * q.output_divisor()).round().min(255.0) as u8)
+                    .collect();
+            }
+        }
+        assert_eq!(
+            got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            want.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        );
+    }
+    // Inputs outside [0, 1] cannot be u8/255: refused.
+    let mut bad = x.clone();
+    bad[3] = 1.5;
+    let e = convert_file(
+        &net.npz(true, false),
+        &Options {
+            calibration: Some(bad),
+            ..options
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("values in [0, 1]"), "{e}");
+}
+
+fn bytemuck_cast(words: &mut [u32]) -> &mut [u8] {
+    bytemuck::cast_slice_mut(words)
 }

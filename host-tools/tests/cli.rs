@@ -54,7 +54,7 @@ fn convert_inspect_eval() {
     assert_eq!(std::fs::metadata(&blob).unwrap().len(), 181_472);
 
     let out = stdout(bin().arg("inspect").arg(&blob));
-    assert!(out.contains("format: scratchnet blob, version 1"), "{out}");
+    assert!(out.contains("format: scratchnet blob, version 2"), "{out}");
     assert!(out.contains("layer 0: 784×50 sigmoid f32"), "{out}");
     assert!(out.contains("(ok)"), "{out}");
     assert!(out.contains("ram: 640 bytes"), "{out}");
@@ -460,7 +460,7 @@ fn convert_quantize_int8_then_inspect_and_eval() {
             .args(["--quantize", "int8", "-o"])
             .arg(&blob),
     );
-    assert!(out.contains("bytes: 46712"), "{out}");
+    assert!(out.contains("bytes: 46736"), "{out}");
     let out = stdout(bin().arg("inspect").arg(&blob));
     assert!(out.contains("layer 0: 784×50 sigmoid int8"), "{out}");
     assert!(out.contains("ram: 190 bytes"), "{out}");

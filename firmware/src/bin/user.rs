@@ -4,8 +4,9 @@
 //! predictions for the same model (the core's code on the PC), and the cost line. It exits
 //! 0 only when the device gives the host's class on every row.
 //!
-//! Without those options (`cargo run --release --bin user` here) it runs the book's f32
-//! model on the first 100 test images.
+//! Either precision: f32 models through `Model::logits` (f32 inputs), int8 ones through
+//! `Model::logits_u8` (u8 inputs, each `u/255`). Without those options (`cargo run
+//! --release --bin user` here) it runs the book's f32 model on the first 100 test images.
 #![no_std]
 #![no_main]
 
@@ -22,9 +23,16 @@ mod user {
 static MODEL: Aligned<[u8; user::MODEL_LEN]> =
     Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/user.scnt")));
 
-static mut ROW: [u8; user::INPUTS * 4] = [0; user::INPUTS * 4];
+/// Bytes of one input row: f32 values, or u8 for an int8 model.
+const ROW_BYTES: usize = if user::INT8 {
+    user::INPUTS
+} else {
+    user::INPUTS * 4
+};
+static mut ROW: [u8; ROW_BYTES] = [0; ROW_BYTES];
 static mut VALUES: [f32; user::INPUTS] = [0.0; user::INPUTS];
 static mut SCRATCH: [f32; user::SCRATCH] = [0.0; user::SCRATCH];
+static mut SCRATCH8: [u8; user::SCRATCH] = [0; user::SCRATCH];
 
 /// Reads one little-endian u32 from `file`.
 fn read_u32(file: &mut HostFile) -> Option<u32> {
@@ -61,11 +69,12 @@ fn main() -> ! {
         exit(1)
     };
     // SAFETY: the only accesses to these statics, from this single thread.
-    let (row, values, scratch) = unsafe {
+    let (row, values, scratch, scratch8) = unsafe {
         (
             &mut *core::ptr::addr_of_mut!(ROW),
             &mut *core::ptr::addr_of_mut!(VALUES),
             &mut *core::ptr::addr_of_mut!(SCRATCH),
+            &mut *core::ptr::addr_of_mut!(SCRATCH8),
         )
     };
     let mut out = [0.0f32; user::OUTPUTS];
@@ -79,11 +88,18 @@ fn main() -> ! {
             defmt::error!("the inputs ended early, at row {=usize}", n);
             exit(1)
         };
-        for (v, b) in values.iter_mut().zip(row.chunks_exact(4)) {
-            *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        if !user::INT8 {
+            for (v, b) in values.iter_mut().zip(row.chunks_exact(4)) {
+                *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            }
         }
         let (result, ticks) = cost::ticks(|| {
-            model.logits(values, scratch, &mut out).map(|()| {
+            if user::INT8 {
+                model.logits_u8(row, scratch8, &mut out)
+            } else {
+                model.logits(values, scratch, &mut out)
+            }
+            .map(|()| {
                 if let Some(l) = model.layers().last() {
                     l.activation().apply(&mut out);
                 }

@@ -53,6 +53,11 @@ enum Command {
         /// chapter 3, sigmoid hidden layers and softmax last.
         #[arg(long, value_name = "LIST", value_delimiter = ',')]
         activations: Option<Vec<ActivationArg>>,
+        /// With --quantize int8: inputs like the model's (a .npy, N × inputs, values in
+        /// [0, 1] or uint8), to scale ReLU hidden layers and to report how often int8
+        /// gives the f32 model's class.
+        #[arg(long, value_name = "X.npy", requires = "quantize")]
+        calibrate: Option<PathBuf>,
     },
     /// Show a blob's format, layers, statistics, and the flash and RAM inference needs.
     Inspect {
@@ -211,8 +216,16 @@ fn run(command: Command) -> Result<()> {
             output,
             quantize,
             activations,
+            calibrate,
         } => {
+            let calibration = match calibrate {
+                Some(p) => {
+                    Some(scratchnet_host::npy::read_inputs(&read(&p)?, &p.display().to_string())?.1)
+                }
+                None => None,
+            };
             let options = convert::Options {
+                calibration,
                 precision: match quantize {
                     Some(Quantize::Int8) => convert::Precision::Int8,
                     None => convert::Precision::F32,
@@ -292,6 +305,9 @@ fn cmd_convert(pickle: &Path, output: &Path, options: &convert::Options) -> Resu
              give your network's with --activations, e.g. relu,relu,softmax"
         );
     }
+    if let Some((agree, total)) = c.int8_agreement {
+        outln!("int8 agrees with the f32 model on {agree}/{total} calibration rows");
+    }
     outln!("parameters: {}", c.parameters);
     outln!("bytes: {}", c.blob.len());
     outln!("crc32: {:#010x}", c.crc);
@@ -327,7 +343,7 @@ fn cmd_inspect(path: &Path) -> Result<()> {
                 .chunks_exact(q.stride)
                 .flat_map(|r| &r[..l.shape().inputs as usize]);
             let (n, mean, std, min, max) = stats(values.map(|&v| f32::from(v)));
-            let (_, smean, _, smin, smax) = stats(q.scales.iter());
+            let (_, smean, _, smin, smax) = stats(q.scales().iter());
             outln!(
                 "  layer {i}: {} {} {}  q: mean {mean:+.2} std {std:.2} min {min:+.0} max {max:+.0} ({n} values)",
                 l.shape(),
@@ -335,6 +351,11 @@ fn cmd_inspect(path: &Path) -> Result<()> {
                 l.element().name(),
             );
             outln!("           scales: mean {smean:.6} min {smin:.6} max {smax:.6}");
+            outln!(
+                "           inputs read as u8/{}; hidden outputs stored as round(h(A)·{})",
+                q.input_divisor(),
+                q.output_divisor()
+            );
             let (_, bmean, _, bmin, bmax) = stats(l.biases().iter());
             outln!("           B: mean {bmean:+.5} min {bmin:+.5} max {bmax:+.5}");
             let last = i + 1 == model.layers().len();
@@ -498,27 +519,18 @@ fn is_books_model(bytes: &[u8]) -> bool {
         .any(|p| convert::convert_pickle_as(&pkl, p).is_ok_and(|c| c.blob == bytes))
 }
 
-/// Any model on rows of values: f32 models of any shape and depth through the core's
-/// run-time-shaped [`Model`], int8 ones (the book's 784-50-100-10 shape, u8 inputs) through
-/// [`scratchnet::QMnist`]. What it cannot run it refuses when loaded.
+/// Any model on rows of values, of any shape and depth, through the core's run-time-shaped
+/// [`Model`]: f32 with `logits`, int8 (u8 inputs) with `logits_u8`. What it cannot run it
+/// refuses.
 struct AnyModel<'a> {
     model: Model<'a>,
-    int8: Option<scratchnet::QMnist<'a>>,
+    int8: bool,
 }
 
 impl<'a> AnyModel<'a> {
     fn load(bytes: &'a [u8]) -> Result<Self> {
         let model = Model::from_bytes(bytes)?;
-        let int8 = if model.layers().iter().any(|l| l.quantized().is_some()) {
-            Some(scratchnet::QMnist::from_model(&model).map_err(|e| {
-                anyhow::anyhow!(
-                    "{e}: int8 models run in the book's 784-50-100-10 shape only, so far; \
-                     convert this network without --quantize"
-                )
-            })?)
-        } else {
-            None
-        };
+        let int8 = model.layers().iter().any(|l| l.quantized().is_some());
         Ok(Self { model, int8 })
     }
 
@@ -526,25 +538,23 @@ impl<'a> AnyModel<'a> {
     /// softmax).
     fn outputs(&self, row: &[f32]) -> Result<Vec<f32>> {
         let mut out = vec![0.0; self.model.outputs()];
-        match &self.int8 {
-            Some(q) => {
-                // u8 inputs only: each value must be k/255 exactly.
-                let mut pixels = [0u8; 784];
-                for (p, &v) in pixels.iter_mut().zip(row) {
-                    let k = (v * 255.0).round();
-                    if !(0.0..=255.0).contains(&k) || scratchnet::normalize_pixel(k as u8) != v {
-                        bail!(
-                            "an int8 model takes u8 inputs (a uint8 .npy, read as /255); {v} is not one"
-                        );
-                    }
-                    *p = k as u8;
+        if self.int8 {
+            // u8 inputs only: each value must be k/255 exactly.
+            let mut pixels = vec![0u8; row.len()];
+            for (p, &v) in pixels.iter_mut().zip(row) {
+                let k = (v * 255.0).round();
+                if !(0.0..=255.0).contains(&k) || scratchnet::normalize_pixel(k as u8) != v {
+                    bail!(
+                        "an int8 model takes u8 inputs (a uint8 .npy, read as /255); {v} is not one"
+                    );
                 }
-                out.copy_from_slice(&q.logits_pixels(&pixels));
+                *p = k as u8;
             }
-            None => {
-                let mut scratch = vec![0.0; self.model.scratch_len()];
-                self.model.logits(row, &mut scratch, &mut out)?;
-            }
+            let mut scratch = vec![0u8; self.model.scratch_len()];
+            self.model.logits_u8(&pixels, &mut scratch, &mut out)?;
+        } else {
+            let mut scratch = vec![0.0; self.model.scratch_len()];
+            self.model.logits(row, &mut scratch, &mut out)?;
         }
         if let Some(last) = self.model.layers().last() {
             last.activation().apply(&mut out);
