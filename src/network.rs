@@ -72,7 +72,7 @@ impl<L> Network<L> {
     /// has as many layers as `L`, with [`Error::ShapeMismatch`] (naming the expected and
     /// found shapes) unless each is the type's, with [`Error::UnsupportedElement`] for an
     /// element type the layer's type does not run, and with
-    /// [`Error::UnsupportedActivation`] for an int8 hidden layer that is not sigmoid.
+    /// [`Error::UnsupportedActivation`] for an int8 hidden layer that is not sigmoid or ReLU.
     pub fn from_model<'a>(model: &Model<'a>) -> Result<Self>
     where
         L: FromLayers<'a>,

@@ -726,7 +726,7 @@ impl Model<'_> {
 /// A three-layer int8 network `I → H1 → H2 → O`, the int8 counterpart of
 /// [`Network3`](crate::Network3): u8 pixels in, f32 logits out, u8 activations between.
 /// Inference needs `H1 + H2` bytes and 4·O bytes of activations, and cannot fail; its
-/// hidden layers must be sigmoid ([`Error::UnsupportedActivation`] otherwise).
+/// hidden layers must be sigmoid or ReLU ([`Error::UnsupportedActivation`] otherwise).
 pub type QNetwork3<'a, const I: usize, const H1: usize, const H2: usize, const O: usize> =
     Network<(QDense<'a, I, H1>, QDense<'a, H1, H2>, QDense<'a, H2, O>)>;
 
