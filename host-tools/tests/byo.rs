@@ -554,3 +554,59 @@ fn int8_relu_networks_follow_the_formula() {
 fn bytemuck_cast(words: &mut [u32]) -> &mut [u8] {
     bytemuck::cast_slice_mut(words)
 }
+
+/// The book's chapter 5 `TwoLayerNet` as numpy itself pickles it (`pickle.dump(params)`,
+/// float64, Affine-ReLU-Affine), with numpy's own predictions for 200 inputs: converted
+/// with `--activations relu,softmax`, it gives numpy's class on every input. Needs python3
+/// with numpy (`$PYTHON`, else `python3`); skipped with a printed reason without it.
+#[test]
+fn numpy_pickled_two_layer_net_float64() {
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+import sys, pickle, numpy as np
+d = sys.argv[1]
+r = np.random.default_rng(0)
+p = {'W1': r.normal(0, 0.05, (784, 50)), 'b1': r.normal(0, 0.1, 50),
+     'W2': r.normal(0, 0.3, (50, 10)), 'b2': r.normal(0, 0.1, 10)}
+pickle.dump(p, open(d + '/net.pkl', 'wb'))
+x = r.random((200, 784)).astype(np.float32)
+a = np.maximum(x.astype(np.float64) @ p['W1'] + p['b1'], 0) @ p['W2'] + p['b2']
+np.save(d + '/x.npy', x)
+np.save(d + '/y.npy', np.argmax(a, 1).astype(np.int64))
+"#;
+    let ran = std::process::Command::new(&python)
+        .args(["-c", script])
+        .arg(dir.path())
+        .output();
+    match ran {
+        Ok(out) if out.status.success() => {}
+        _ => {
+            writeln!(
+                std::io::stderr(),
+                "skipped: {python} with numpy is not available to write the pickle"
+            )
+            .unwrap();
+            return;
+        }
+    }
+    let read = |n: &str| std::fs::read(dir.path().join(n)).unwrap();
+    let options = Options {
+        activations: Some(vec![Activation::Relu, Activation::Softmax]),
+        ..Options::default()
+    };
+    let c = convert_file(&read("net.pkl"), &options).unwrap();
+    assert_eq!(c.source, Source::Pickle);
+    let (width, x) = npy::read_inputs(&read("x.npy"), "x").unwrap();
+    assert_eq!(width, 784);
+    let want = npy::read_classes(&read("y.npy"), "y").unwrap();
+    let model = Model::from_bytes(&c.blob).unwrap();
+    let mut scratch = vec![0.0; model.scratch_len()];
+    let mut y = vec![0.0; 10];
+    let mut same = 0;
+    for (row, &w) in x.chunks_exact(784).zip(&want) {
+        model.logits(row, &mut scratch, &mut y).unwrap();
+        same += usize::from(scratchnet::Classification::argmax(&y).class == w);
+    }
+    assert_eq!(same, 200, "numpy's class on every input");
+}
