@@ -163,11 +163,8 @@ fn user_model(out: &Path, set: &assets::TestSet) -> Result<(), String> {
             );
         }
     };
-    // 4-byte aligned, as the int8 path reads its f32 arrays in place.
-    let mut words = vec![0u32; blob.len().div_ceil(4)];
-    let aligned = &mut bytemuck::cast_slice_mut::<u32, u8>(&mut words)[..blob.len()];
-    aligned.copy_from_slice(&blob);
-    let model = scratchnet::Model::from_bytes(aligned).map_err(|e| e.to_string())?;
+    let aligned = scratchnet_host::convert::AlignedBlob::new(&blob);
+    let model = scratchnet::Model::from_bytes(aligned.bytes()).map_err(|e| e.to_string())?;
     let int8 = model.layers().iter().any(|l| l.quantized().is_some());
     let (n_in, n_out) = (model.inputs(), model.outputs());
     let rows = inputs.len() / n_in;

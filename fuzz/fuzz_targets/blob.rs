@@ -9,10 +9,8 @@ use scratchnet::{Error, Model, Network3, QNetwork3};
 fuzz_target!(|data: &[u8]| {
     // The blob at a 4-byte-aligned address, as firmware keeps it (int8 blobs read their
     // f32 scales in place).
-    let mut words = vec![0u32; data.len().div_ceil(4)];
-    let bytes = &mut bytemuck_bytes(&mut words)[..data.len()];
-    bytes.copy_from_slice(data);
-    let Ok(model) = Model::from_bytes(bytes) else {
+    let aligned = scratchnet_host::convert::AlignedBlob::new(data);
+    let Ok(model) = Model::from_bytes(aligned.bytes()) else {
         return;
     };
     if model.inputs() > 1 << 16 || model.scratch_len() > 1 << 17 || model.outputs() > 1 << 16 {
@@ -40,8 +38,3 @@ fuzz_target!(|data: &[u8]| {
         let _ = net.classify_pixels(&[1, 2, 3, 4, 5]);
     }
 });
-
-/// `words` as bytes, without unsafe code.
-fn bytemuck_bytes(words: &mut [u32]) -> &mut [u8] {
-    bytemuck::cast_slice_mut(words)
-}

@@ -9,8 +9,8 @@ use scratchnet_host::convert::{Options, Precision, convert_file};
 fuzz_target!(|data: &[u8]| {
     for precision in [Precision::F32, Precision::Int8] {
         let options = Options {
-            activations: None,
             precision,
+            ..Options::default()
         };
         if let Ok(converted) = convert_file(data, &options) {
             scratchnet::Model::from_bytes(&converted.blob).unwrap();

@@ -659,11 +659,8 @@ fn int8_agreement(
     blob: &[u8],
     rows: &[f32],
 ) -> Result<(usize, usize), ConvertError> {
-    // The blob 4-byte aligned, as the int8 path reads its f32 arrays in place.
-    let mut words = vec![0u32; blob.len().div_ceil(4)];
-    let aligned = &mut bytemuck_bytes(&mut words)[..blob.len()];
-    aligned.copy_from_slice(blob);
-    let model = scratchnet::Model::from_bytes(aligned).map_err(ConvertError::Blob)?;
+    let aligned = AlignedBlob::new(blob);
+    let model = scratchnet::Model::from_bytes(aligned.bytes()).map_err(ConvertError::Blob)?;
     let n_in = model.inputs();
     let mut scratch = vec![0u8; model.scratch_len()];
     let mut out = vec![0.0; model.outputs()];
@@ -680,9 +677,29 @@ fn int8_agreement(
     Ok((agree, total))
 }
 
-/// `words` as bytes, without unsafe code.
-fn bytemuck_bytes(words: &mut [u32]) -> &mut [u8] {
-    bytemuck::cast_slice_mut(words)
+/// A copy of a blob at a 4-byte-aligned address, as the int8 path needs (its f32 arrays
+/// are read in place; firmware keeps blobs aligned in flash).
+#[derive(Debug, Clone)]
+pub struct AlignedBlob {
+    words: Vec<u32>,
+    len: usize,
+}
+
+impl AlignedBlob {
+    /// An aligned copy of `bytes`.
+    pub fn new(bytes: &[u8]) -> Self {
+        let mut words = vec![0u32; bytes.len().div_ceil(4)];
+        bytemuck::cast_slice_mut::<u32, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
+        Self {
+            words,
+            len: bytes.len(),
+        }
+    }
+
+    /// The blob's bytes, 4-byte aligned.
+    pub fn bytes(&self) -> &[u8] {
+        &bytemuck::cast_slice::<u32, u8>(&self.words)[..self.len]
+    }
 }
 
 /// The tensors of a `.safetensors` file, widened to f32 (f16, bf16, f32, f64).

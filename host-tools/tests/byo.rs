@@ -7,7 +7,7 @@
 
 use assert_cmd::Command;
 use scratchnet::{Activation, Model};
-use scratchnet_host::convert::{Options, Precision, Source, convert_file};
+use scratchnet_host::convert::{AlignedBlob, Options, Precision, Source, convert_file};
 use scratchnet_host::npy;
 use std::io::Write;
 
@@ -483,10 +483,8 @@ fn int8_relu_networks_follow_the_formula() {
         agree >= 190,
         "int8 gives the f32 class on only {agree}/200 rows"
     );
-    let mut words = vec![0u32; c.blob.len().div_ceil(4)];
-    let blob = &mut bytemuck_cast(&mut words)[..c.blob.len()];
-    blob.copy_from_slice(&c.blob);
-    let model = Model::from_bytes(blob).unwrap();
+    let aligned = AlignedBlob::new(&c.blob);
+    let model = Model::from_bytes(aligned.bytes()).unwrap();
     let layers = model.layers();
     // The first layer reads u8/255; each ReLU layer's output divisor is 255 / its largest
     // calibration output, and the next layer reads with it.
@@ -549,10 +547,6 @@ fn int8_relu_networks_follow_the_formula() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("values in [0, 1]"), "{e}");
-}
-
-fn bytemuck_cast(words: &mut [u32]) -> &mut [u8] {
-    bytemuck::cast_slice_mut(words)
 }
 
 /// The book's chapter 5 `TwoLayerNet` as numpy itself pickles it (`pickle.dump(params)`,
