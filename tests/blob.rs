@@ -38,6 +38,22 @@ const TINY_BYTES: [u8; 44] = [
     0x00, 0x00, 0x00, 0x3f, // B[0] = 0.5
 ];
 
+/// A blob copied to a 16-byte-aligned address, as firmware keeps it (f32 weights and int8
+/// scales are read in place).
+struct Aligned(Vec<u128>, usize);
+
+impl Aligned {
+    fn new(bytes: &[u8]) -> Self {
+        let mut words = vec![0u128; bytes.len().div_ceil(16)];
+        bytemuck::cast_slice_mut::<u128, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
+        Self(words, bytes.len())
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &bytemuck::cast_slice::<u128, u8>(&self.0)[..self.1]
+    }
+}
+
 fn write(layers: &[LayerSpec<'_>]) -> Vec<u8> {
     let mut out = vec![0; encoded_len(layers).unwrap()];
     let n = encode(layers, &mut out).unwrap();
@@ -451,13 +467,6 @@ fn int8_models_run_only_where_their_kernel_is_exact() {
     static Q4: [i8; 4] = [1, -1, 2, -2];
     static S2: [f32; 2] = [0.5, 0.25];
     static B2: [f32; 2] = [0.0, 1.0];
-    // u32-aligned storage: int8 blobs are read in place.
-    let aligned = |layers: &[LayerSpec<'_>]| {
-        let bytes = write(layers);
-        let mut words = vec![0u32; bytes.len().div_ceil(4)];
-        bytemuck::cast_slice_mut::<u32, u8>(&mut words)[..bytes.len()].copy_from_slice(&bytes);
-        (words, bytes.len())
-    };
     // By hand, for x = [255, 7]: sums 255 − 7 = 248 and 510 − 14 = 496, so
     // A1 = [248·0.5/255, 496·0.25/255 + 1] = [0.486, 1.486]; ReLU with d_out = 10 stores
     // [round(4.86), round(14.86)] = [5, 15]. Layer 2 reads them as /10: sums 5 − 15 = −10
@@ -466,9 +475,8 @@ fn int8_models_run_only_where_their_kernel_is_exact() {
         layer(Activation::Relu, 255.0, 10.0, &Q4, &S2, &B2),
         layer(Activation::Identity, 10.0, 255.0, &Q4, &S2, &B2),
     ];
-    let (words, n) = aligned(&relu);
-    let blob = &bytemuck::cast_slice::<u32, u8>(&words)[..n];
-    let model = Model::from_bytes(blob).unwrap();
+    let blob = Aligned::new(&write(&relu));
+    let model = Model::from_bytes(blob.bytes()).unwrap();
     let mut out = [0.0; 2];
     model.logits_u8(&[255, 7], &mut [0; 4], &mut out).unwrap();
     assert_eq!(out, [-0.5, 0.5]);
@@ -500,9 +508,8 @@ fn int8_models_run_only_where_their_kernel_is_exact() {
         layer(Activation::Identity, 255.0, 10.0, &Q4, &S2, &B2),
         layer(Activation::Identity, 10.0, 255.0, &Q4, &S2, &B2),
     ];
-    let (words, n) = aligned(&identity);
-    let blob = &bytemuck::cast_slice::<u32, u8>(&words)[..n];
-    let model = Model::from_bytes(blob).unwrap();
+    let blob = Aligned::new(&write(&identity));
+    let model = Model::from_bytes(blob.bytes()).unwrap();
     assert_eq!(
         model.logits_u8(&[255, 7], &mut [0; 4], &mut out),
         Err(Error::UnsupportedActivation { layer: 0 })
@@ -556,11 +563,9 @@ fn typed_networks_of_any_depth_equal_the_run_time_model() {
             biases: b,
         })
         .collect();
-    let bytes = write(&specs);
     // 16-byte aligned, as the loader reads f32 weights in place.
-    let mut words = vec![0u128; bytes.len().div_ceil(16)];
-    bytemuck::cast_slice_mut::<u128, u8>(&mut words)[..bytes.len()].copy_from_slice(&bytes);
-    let blob = &bytemuck::cast_slice::<u128, u8>(&words)[..bytes.len()];
+    let aligned = Aligned::new(&write(&specs));
+    let blob = aligned.bytes();
     type Four<'a> = Network<(
         Dense<'a, 5, 4>,
         Dense<'a, 4, 3>,
