@@ -165,7 +165,7 @@ fn user_model(out: &Path, set: &assets::TestSet) -> Result<(), String> {
     };
     let aligned = scratchnet_host::convert::AlignedBlob::new(&blob);
     let model = scratchnet::Model::from_bytes(aligned.bytes()).map_err(|e| e.to_string())?;
-    let int8 = model.layers().iter().any(|l| l.quantized().is_some());
+    let int8 = model.layers().any(|l| l.quantized().is_some());
     let (n_in, n_out) = (model.inputs(), model.outputs());
     let rows = inputs.len() / n_in;
     if labels.len() != rows {

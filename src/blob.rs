@@ -1,22 +1,24 @@
 //! The model blob: a versioned, checksummed container for a stack of dense layers, read in
-//! place (the parameters are never copied).
+//! place (the parameters are never copied, and the layer table is decoded as it is read:
+//! a [`Model`] is a few words whatever its depth).
 //!
-//! # Byte layout (format version 2)
+//! # Byte layout (format version 3)
 //!
-//! All integers in the header are little-endian.
+//! All integers are little-endian.
 //!
 //! | offset | size | field                                                           |
 //! |--------|------|-----------------------------------------------------------------|
 //! | 0      | 4    | magic `SCNT`                                                    |
-//! | 4      | 2    | format version, `2`                                             |
+//! | 4      | 2    | format version, `3`                                             |
 //! | 6      | 2    | reserved, `0`                                                   |
 //! | 8      | 4    | payload length `P`: the blob is exactly `16 + P` bytes           |
 //! | 12     | 4    | CRC-32 (IEEE, as `zlib.crc32`) of the `P` payload bytes          |
 //! | 16     | …    | payload: layer table, padding, parameters                       |
 //!
-//! The **layer table** is postcard: the layer count as a varint, then per layer
-//! `inputs` (varint u32), `outputs` (varint u32), `activation` (varint: identity 0, step 1,
-//! sigmoid 2, ReLU 3, softmax 4) and `element` (varint: f32 0, int8 1).
+//! The **layer table** is postcard: the layer count as a varint (1 to [`MAX_LAYERS`]),
+//! then per layer `inputs` (varint u32), `outputs` (varint u32), `activation` (varint:
+//! identity 0, step 1, sigmoid 2, ReLU 3, softmax 4) and `element` (varint: f32 0, int8 1,
+//! TFLite int8 2).
 //!
 //! Zero bytes follow up to the next offset (from the start of the blob) that is a multiple
 //! of 16. Then, for each layer in order:
@@ -30,31 +32,39 @@
 //!   (`outputs` f32, finite and positive), then two f32, finite and positive: the input
 //!   divisor `d_in` (the layer's u8 inputs `u` stand for `u / d_in`: 255 for pixels and
 //!   sigmoid outputs) and the output divisor `d_out` (a hidden layer stores
-//!   `u = round(h(A)·d_out)`, at most 255; 255 for sigmoid, calibrated for ReLU). Version 1
-//!   had no divisors (255 implied).
+//!   `u = round(h(A)·d_out)`, at most 255; 255 for sigmoid, calibrated for ReLU).
+//! * **TFLite int8 layers** (TensorFlow Lite's `FULLY_CONNECTED` with int8 activations,
+//!   see [`crate::tflite`]): `q` as for int8 layers, then `outputs` i32 biases *with the
+//!   input zero point folded in* (`b[j] − z_in·Σᵢ q[j][i]`), `outputs` i32 multipliers
+//!   (`0 ≤ M < 2³¹`), `outputs` i32 shifts (−31 to 30), then six words: the input zero point
+//!   (i32), the input scale (f32), the output zero point (i32), the output scale (f32), and
+//!   the output clamp's low and high ends (i32, `−128 ≤ lo ≤ hi ≤ 127`: the fused
+//!   activation). The activation field is identity. A TFLite int8 layer follows only
+//!   another one whose output zero point and scale are its input's.
 //!
 //! Every array starts at a multiple of 4 bytes from the start of the blob, so a blob placed
 //! at a word-aligned address in flash has word-aligned parameters. Nothing follows the last
 //! array.
 //!
 //! [`Model::from_bytes`] checks all of this, the CRC, that every layer's inputs equal the
-//! previous layer's outputs, and that every parameter is finite, once; inference after that
-//! cannot fail.
+//! previous layer's outputs, and that every parameter is finite and in range, once;
+//! inference after that cannot fail.
 
 use crate::activation::Activation;
 use crate::crc32::crc32;
 use crate::error::{Error, Result, Shape};
-use crate::params::Params;
+use crate::params::{I32s, Params};
 use serde::{Deserialize, Serialize};
 
 /// The first four bytes of every blob.
 pub const MAGIC: [u8; 4] = *b"SCNT";
-/// The format version this build reads and writes.
-pub const FORMAT_VERSION: u16 = 2;
+/// The format version this build reads and writes (version 2 had no TFLite int8 layers
+/// and at most 8 layers: convert the model again).
+pub const FORMAT_VERSION: u16 = 3;
 /// The size of the fixed header.
 pub const HEADER_LEN: usize = 16;
 /// The most layers a blob may hold.
-pub const MAX_LAYERS: usize = 8;
+pub const MAX_LAYERS: usize = 16;
 /// The parameter section starts at a multiple of this many bytes from the blob's start.
 pub const PARAMS_ALIGN: usize = 16;
 
@@ -66,16 +76,19 @@ pub enum ElementType {
     /// Little-endian IEEE-754 single precision, 4 bytes a value.
     F32,
     /// Symmetric int8 weights with one f32 scale per output, output-major (see the module
-    /// documentation); biases stay f32.
+    /// documentation); biases stay f32; u8 activations.
     I8,
+    /// TensorFlow Lite's int8 scheme: int8 weights, int32 biases, a fixed-point multiplier
+    /// and shift per output, int8 activations with zero points (see [`crate::tflite`]).
+    TfliteI8,
 }
 
 impl ElementType {
-    /// Bytes per stored value.
+    /// Bytes per stored weight.
     pub const fn size(self) -> usize {
         match self {
             ElementType::F32 => 4,
-            ElementType::I8 => 1,
+            ElementType::I8 | ElementType::TfliteI8 => 1,
         }
     }
 
@@ -84,6 +97,7 @@ impl ElementType {
         match self {
             ElementType::F32 => "f32",
             ElementType::I8 => "int8",
+            ElementType::TfliteI8 => "int8 (TFLite)",
         }
     }
 }
@@ -97,15 +111,18 @@ struct LayerRecord {
     element: ElementType,
 }
 
-/// One validated layer of a [`Model`], its parameters borrowed from the blob.
+/// One layer of a [`Model`], its parameters borrowed from the blob (a few words: the views
+/// below are made from its parameter bytes when asked for).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ModelLayer<'a> {
     shape: Shape,
     activation: Activation,
     element: ElementType,
-    weights: Params<'a>,
-    biases: Params<'a>,
-    quantized: Option<QuantizedWeights<'a>>,
+    /// The layer's parameter bytes, all three sections (lengths checked when read).
+    params: &'a [u8],
+    /// Where `B` starts and where it ends in `params`.
+    b_start: u32,
+    b_end: u32,
 }
 
 /// The int8 weights of a layer: `W[i][j] ≈ rows[j·stride + i] · scales[j]`.
@@ -148,6 +165,51 @@ impl<'a> QuantizedWeights<'a> {
     }
 }
 
+/// The parameters of a TFLite int8 layer: with `x` its int8 inputs,
+/// `y[j] = clamp(MBQM(Σᵢ q[j][i]·x[i] + b'[j], M[j], n[j]) + z_out, lo, hi)`, where
+/// `b'[j] = b[j] − z_in·Σᵢ q[j][i]` (see [`crate::tflite`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TfliteWeights<'a> {
+    /// Output-major rows of `stride` values; the values past `inputs` are zero.
+    pub rows: &'a [i8],
+    /// Row length: `inputs` rounded up to a multiple of 4.
+    pub stride: usize,
+    /// The biases with the input zero point folded in: `b[j] − z_in·Σᵢ q[j][i]`.
+    pub biases: I32s<'a>,
+    /// The fixed-point multipliers `M[j]` (`0 ≤ M < 2³¹`: the real multiplier is
+    /// `M·2ⁿ⁻³¹`).
+    pub multipliers: I32s<'a>,
+    /// The shifts `n[j]` (−31 to 30; positive is a left shift).
+    pub shifts: I32s<'a>,
+    io: I32s<'a>,
+}
+
+impl TfliteWeights<'_> {
+    fn io(&self, k: usize) -> i32 {
+        self.io.get(k).unwrap_or(0)
+    }
+    /// The input tensor's zero point.
+    pub fn input_zero_point(&self) -> i32 {
+        self.io(0)
+    }
+    /// The input tensor's scale (its real value is `scale·(x − zero_point)`).
+    pub fn input_scale(&self) -> f32 {
+        f32::from_bits(self.io(1) as u32)
+    }
+    /// The output tensor's zero point.
+    pub fn output_zero_point(&self) -> i32 {
+        self.io(2)
+    }
+    /// The output tensor's scale.
+    pub fn output_scale(&self) -> f32 {
+        f32::from_bits(self.io(3) as u32)
+    }
+    /// The output clamp `(lo, hi)`: TFLite's fused activation (ReLU: `lo = z_out`).
+    pub fn clamp(&self) -> (i8, i8) {
+        (self.io(4) as i8, self.io(5) as i8)
+    }
+}
+
 impl<'a> ModelLayer<'a> {
     /// `inputs × outputs`.
     pub const fn shape(&self) -> Shape {
@@ -161,29 +223,117 @@ impl<'a> ModelLayer<'a> {
     pub const fn element(&self) -> ElementType {
         self.element
     }
+    /// The three parameter sections: `W`, `B`, the rest (empty slices if the lengths do
+    /// not fit, which a validated model rules out).
+    #[inline(always)]
+    fn sections(&self) -> (&'a [u8], &'a [u8], &'a [u8]) {
+        let p = self.params;
+        let b_end = (self.b_end as usize).min(p.len());
+        let b_start = (self.b_start as usize).min(b_end);
+        (&p[..b_start], &p[b_start..b_end], &p[b_end..])
+    }
+    fn stride(&self) -> usize {
+        quant_stride(self.shape.inputs as usize).unwrap_or(0)
+    }
     /// `W`, `inputs × outputs` values, row-major (empty for an int8 layer: see
-    /// [`quantized`](Self::quantized)).
-    pub const fn weights(&self) -> Params<'a> {
-        self.weights
+    /// [`quantized`](Self::quantized) and [`tflite`](Self::tflite)).
+    pub fn weights(&self) -> Params<'a> {
+        match self.element {
+            ElementType::F32 => f32s(self.sections().0),
+            _ => Params::from_f32(&[]),
+        }
     }
     /// The int8 weights and their scales, for an int8 layer.
-    pub const fn quantized(&self) -> Option<QuantizedWeights<'a>> {
-        self.quantized
+    pub fn quantized(&self) -> Option<QuantizedWeights<'a>> {
+        (self.element == ElementType::I8).then(|| {
+            let (w, _, s) = self.sections();
+            QuantizedWeights {
+                rows: bytemuck::cast_slice::<u8, i8>(w),
+                stride: self.stride(),
+                scales_and_divisors: f32s(s),
+            }
+        })
     }
-    /// `B`, `outputs` values.
-    pub const fn biases(&self) -> Params<'a> {
-        self.biases
+    /// The parameters of a TFLite int8 layer.
+    pub fn tflite(&self) -> Option<TfliteWeights<'a>> {
+        (self.element == ElementType::TfliteI8).then(|| {
+            let (w, b, rest) = self.sections();
+            let n = b.len().min(rest.len());
+            let (multipliers, rest) = rest.split_at(n);
+            let (shifts, io) = rest.split_at(n.min(rest.len()));
+            TfliteWeights {
+                rows: bytemuck::cast_slice::<u8, i8>(w),
+                stride: self.stride(),
+                biases: i32s(b),
+                multipliers: i32s(multipliers),
+                shifts: i32s(shifts),
+                io: i32s(io),
+            }
+        })
+    }
+    /// `B`, `outputs` values (empty for a TFLite int8 layer, whose biases are i32).
+    pub fn biases(&self) -> Params<'a> {
+        match self.element {
+            ElementType::F32 | ElementType::I8 => f32s(self.sections().1),
+            ElementType::TfliteI8 => Params::from_f32(&[]),
+        }
     }
 }
 
-/// A validated model blob: up to [`MAX_LAYERS`] dense layers whose parameters stay where
-/// the blob's bytes are (in flash, on a microcontroller).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Model<'a> {
-    layers: heapless::Vec<ModelLayer<'a>, MAX_LAYERS>,
-    crc: u32,
-    len: usize,
+/// Section bytes as f32s (lengths are multiples of 4 in a validated model).
+fn f32s(b: &[u8]) -> Params<'_> {
+    Params::from_le_bytes(b).unwrap_or(Params::from_f32(&[]))
 }
+
+/// Section bytes as i32s.
+fn i32s(b: &[u8]) -> I32s<'_> {
+    I32s::from_le_bytes(b).unwrap_or(I32s::EMPTY)
+}
+
+/// A validated model blob: up to [`MAX_LAYERS`] dense layers whose parameters stay where
+/// the blob's bytes are (in flash, on a microcontroller). The layers are decoded from the
+/// blob's table each time they are iterated, so the view is a few words.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Model<'a> {
+    blob: &'a [u8],
+    /// Offset of the first layer record.
+    table: usize,
+    /// Offset of the first layer's parameters.
+    params: usize,
+    count: usize,
+    crc: u32,
+}
+
+/// The layers of a [`Model`], input first, decoded from the blob as they are visited.
+#[derive(Debug, Clone)]
+pub struct Layers<'a> {
+    blob: &'a [u8],
+    table: usize,
+    params: usize,
+    left: usize,
+}
+
+impl<'a> Iterator for Layers<'a> {
+    type Item = ModelLayer<'a>;
+
+    fn next(&mut self) -> Option<ModelLayer<'a>> {
+        if self.left == 0 {
+            return None;
+        }
+        // Cannot fail for a validated model; a failure ends the iteration.
+        let (layer, table, params) = read_layer(self.blob, self.table, self.params, 0).ok()?;
+        self.table = table;
+        self.params = params;
+        self.left -= 1;
+        Some(layer)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl ExactSizeIterator for Layers<'_> {}
 
 fn u16_at(b: &[u8], at: usize) -> u16 {
     u16::from_le_bytes([b[at], b[at + 1]])
@@ -197,7 +347,10 @@ const fn align_up(n: usize, to: usize) -> usize {
     n.div_ceil(to) * to
 }
 
-/// Bytes of `W`, `B` and the scales for a layer, or `None` on overflow.
+/// Words of a TFLite int8 layer's zero points, scales and clamp.
+const TFLITE_IO_WORDS: usize = 6;
+
+/// Bytes of a layer's three parameter sections (`W`; `B`; the rest), or `None` on overflow.
 fn param_bytes(shape: Shape, element: ElementType) -> Option<(usize, usize, usize)> {
     let n_in = usize::try_from(shape.inputs).ok()?;
     let n_out = usize::try_from(shape.outputs).ok()?;
@@ -210,6 +363,12 @@ fn param_bytes(shape: Shape, element: ElementType) -> Option<(usize, usize, usiz
             b,
             b.checked_add(8)?,
         ),
+        // Multipliers and shifts, then the six io words.
+        ElementType::TfliteI8 => (
+            n_out.checked_mul(quant_stride(n_in)?)?,
+            b,
+            b.checked_mul(2)?.checked_add(4 * TFLITE_IO_WORDS)?,
+        ),
     })
 }
 
@@ -218,10 +377,144 @@ pub(crate) fn quant_stride(inputs: usize) -> Option<usize> {
     Some(inputs.checked_add(3)? / 4 * 4)
 }
 
+/// Decodes the layer record at `table` and views its parameters at `at`: the layer, the
+/// next record's offset and the next parameters' offset. Checks the spans and lengths (not
+/// the values: [`Model::from_bytes`] does that once). `index` names the layer in errors.
+fn read_layer(
+    blob: &[u8],
+    table: usize,
+    at: usize,
+    index: usize,
+) -> Result<(ModelLayer<'_>, usize, usize)> {
+    let rest = blob.get(table..).ok_or(Error::Malformed)?;
+    let (r, tail) = postcard::take_from_bytes::<LayerRecord>(rest).map_err(|_| Error::Malformed)?;
+    let next_table = blob.len() - tail.len();
+    let shape = Shape {
+        inputs: r.inputs,
+        outputs: r.outputs,
+    };
+    let bad_length = Error::BadLength { layer: index };
+    if r.inputs == 0 || r.outputs == 0 {
+        return Err(bad_length);
+    }
+    let (w_len, b_len, s_len) = param_bytes(shape, r.element).ok_or(bad_length)?;
+    let w_end = at.checked_add(w_len).ok_or(bad_length)?;
+    let b_end = w_end.checked_add(b_len).ok_or(bad_length)?;
+    let s_end = b_end.checked_add(s_len).ok_or(bad_length)?;
+    let too_short = Error::Truncated {
+        needed: s_end,
+        found: blob.len(),
+    };
+    let params = blob.get(at..s_end).ok_or(too_short)?;
+    // Offsets within one layer's parameters: the casts are checked.
+    let (Ok(b_start), Ok(b_end)) = (u32::try_from(w_len), u32::try_from(w_len + b_len)) else {
+        return Err(bad_length);
+    };
+    let layer = ModelLayer {
+        shape,
+        activation: r.activation,
+        element: r.element,
+        params,
+        b_start,
+        b_end,
+    };
+    Ok((layer, next_table, s_end))
+}
+
+/// The values checks of one layer, after [`read_layer`]: finite parameters, zero row
+/// padding, positive scales, TFLite parameters in range and chained to `previous`.
+fn check_values(
+    layer: &ModelLayer<'_>,
+    previous: Option<&ModelLayer<'_>>,
+    index: usize,
+) -> Result<()> {
+    let inputs = layer.shape.inputs as usize;
+    let padding_is_zero = |rows: &[i8], stride: usize| {
+        rows.chunks_exact(stride)
+            .all(|row| row[inputs..].iter().all(|&b| b == 0))
+    };
+    if let Some(i) = layer
+        .weights()
+        .iter()
+        .chain(layer.biases().iter())
+        .position(|v| !v.is_finite())
+    {
+        return Err(Error::NotFinite {
+            layer: index,
+            index: i,
+        });
+    }
+    if let Some(q) = layer.quantized() {
+        // Row padding must be zero: kernels read rows four values at a time.
+        if !padding_is_zero(q.rows, q.stride) {
+            return Err(Error::Malformed);
+        }
+        // The scales, then the two divisors: all finite and positive.
+        if let Some(i) = q
+            .scales_and_divisors
+            .iter()
+            .position(|s| !(s.is_finite() && s > 0.0))
+        {
+            return Err(Error::NotFinite {
+                layer: index,
+                index: layer.biases().len() + i,
+            });
+        }
+        // Sigmoid's u8 outputs come from a table of round(255·sigmoid).
+        if layer.activation == Activation::Sigmoid && q.output_divisor() != 255.0 {
+            return Err(Error::Malformed);
+        }
+    }
+    #[cfg(not(feature = "tflite"))]
+    if layer.element == ElementType::TfliteI8 {
+        return Err(Error::UnsupportedElement { layer: index });
+    }
+    #[cfg(feature = "tflite")]
+    if let Some(t) = layer.tflite() {
+        let out_of_range = Error::OutOfRange { layer: index };
+        if !padding_is_zero(t.rows, t.stride) || layer.activation != Activation::Identity {
+            return Err(Error::Malformed);
+        }
+        let int8 = -128..=127;
+        let (lo, hi) = (t.io(4), t.io(5));
+        let scale_ok = |s: f32| s.is_finite() && s > 0.0;
+        if t.multipliers.iter().any(|m| m < 0)
+            || t.shifts.iter().any(|n| !(-31..=30).contains(&n))
+            || !int8.contains(&t.input_zero_point())
+            || !int8.contains(&t.output_zero_point())
+            || !(int8.contains(&lo) && int8.contains(&hi) && lo <= hi)
+            || !scale_ok(t.input_scale())
+            || !scale_ok(t.output_scale())
+        {
+            return Err(out_of_range);
+        }
+    }
+    // Without the feature there are no TFLite layers to chain.
+    #[cfg(not(feature = "tflite"))]
+    let _ = previous;
+    #[cfg(feature = "tflite")]
+    if let Some(previous) = previous {
+        let (p, t) = (previous.tflite(), layer.tflite());
+        let chained = match (p, t) {
+            (None, None) => true,
+            (Some(p), Some(t)) => {
+                p.output_zero_point() == t.input_zero_point()
+                    && p.output_scale().to_bits() == t.input_scale().to_bits()
+            }
+            _ => false,
+        };
+        if !chained {
+            return Err(Error::QuantizationMismatch { layer: index });
+        }
+    }
+    Ok(())
+}
+
 impl<'a> Model<'a> {
     /// Validates a blob and returns a view of it. Checks, in order: the header's size, the
     /// magic, the version, the reserved field, the declared length, the CRC, the layer
-    /// table, the padding, that the layers chain, and that every parameter is finite.
+    /// table, the padding, that the layers chain, and that every parameter is finite and
+    /// in range.
     pub fn from_bytes(blob: &'a [u8]) -> Result<Self> {
         if blob.len() < HEADER_LEN {
             return Err(Error::Truncated {
@@ -260,8 +553,7 @@ impl<'a> Model<'a> {
         if stored != computed {
             return Err(Error::ChecksumMismatch { stored, computed });
         }
-
-        let (count, mut rest) =
+        let (count, rest) =
             postcard::take_from_bytes::<u32>(&blob[HEADER_LEN..]).map_err(|_| Error::Malformed)?;
         let count = count as usize;
         if count == 0 || count > MAX_LAYERS {
@@ -270,15 +562,15 @@ impl<'a> Model<'a> {
                 max: MAX_LAYERS,
             });
         }
-        let mut records = heapless::Vec::<LayerRecord, MAX_LAYERS>::new();
+        let first_record = blob.len() - rest.len();
+        // The table ends where the last record does: walk the records once.
+        let mut table_end = first_record;
         for _ in 0..count {
-            let (record, tail) =
+            let rest = &blob[table_end..];
+            let (_, tail) =
                 postcard::take_from_bytes::<LayerRecord>(rest).map_err(|_| Error::Malformed)?;
-            rest = tail;
-            // Cannot fail: count ≤ MAX_LAYERS.
-            records.push(record).map_err(|_| Error::Malformed)?;
+            table_end = blob.len() - tail.len();
         }
-        let table_end = blob.len() - rest.len();
         let params_start = align_up(table_end, PARAMS_ALIGN);
         let padding = blob.get(table_end..params_start).ok_or(Error::Truncated {
             needed: params_start,
@@ -287,97 +579,22 @@ impl<'a> Model<'a> {
         if padding.iter().any(|&b| b != 0) {
             return Err(Error::Malformed);
         }
-
-        let mut layers = heapless::Vec::new();
-        let mut at = params_start;
-        let mut previous: Option<u32> = None;
-        for (index, r) in records.iter().enumerate() {
-            let shape = Shape {
-                inputs: r.inputs,
-                outputs: r.outputs,
-            };
-            if let Some(previous_outputs) = previous
-                && previous_outputs != r.inputs
+        let (mut table, mut at) = (first_record, params_start);
+        let mut previous: Option<ModelLayer<'a>> = None;
+        for index in 0..count {
+            let (layer, next_table, next_at) = read_layer(blob, table, at, index)?;
+            if let Some(p) = &previous
+                && p.shape.outputs != layer.shape.inputs
             {
                 return Err(Error::LayersDoNotChain {
                     layer: index,
-                    previous_outputs,
-                    inputs: r.inputs,
+                    previous_outputs: p.shape.outputs,
+                    inputs: layer.shape.inputs,
                 });
             }
-            previous = Some(r.outputs);
-            if r.inputs == 0 || r.outputs == 0 {
-                return Err(Error::BadLength { layer: index });
-            }
-            let bad_length = Error::BadLength { layer: index };
-            let (w_len, b_len, s_len) = param_bytes(shape, r.element).ok_or(bad_length)?;
-            let w_end = at.checked_add(w_len).ok_or(bad_length)?;
-            let b_end = w_end.checked_add(b_len).ok_or(bad_length)?;
-            let s_end = b_end.checked_add(s_len).ok_or(bad_length)?;
-            let too_short = Error::Truncated {
-                needed: s_end,
-                found: blob.len(),
-            };
-            let weights = blob.get(at..w_end).ok_or(too_short)?;
-            let biases = blob.get(w_end..b_end).ok_or(too_short)?;
-            let scales = blob.get(b_end..s_end).ok_or(too_short)?;
-            let biases = Params::from_le_bytes(biases).ok_or(bad_length)?;
-            let (weights, quantized) = match r.element {
-                ElementType::F32 => (Params::from_le_bytes(weights).ok_or(bad_length)?, None),
-                ElementType::I8 => {
-                    let stride = quant_stride(r.inputs as usize).ok_or(bad_length)?;
-                    // Row padding must be zero: kernels read rows four values at a time.
-                    if weights
-                        .chunks_exact(stride)
-                        .any(|row| row[r.inputs as usize..].iter().any(|&b| b != 0))
-                    {
-                        return Err(Error::Malformed);
-                    }
-                    let scales = Params::from_le_bytes(scales).ok_or(bad_length)?;
-                    // The scales, then the two divisors: all finite and positive.
-                    if let Some(i) = scales.iter().position(|s| !(s.is_finite() && s > 0.0)) {
-                        return Err(Error::NotFinite {
-                            layer: index,
-                            index: biases.len() + i,
-                        });
-                    }
-                    let q = QuantizedWeights {
-                        rows: &[],
-                        stride,
-                        scales_and_divisors: scales,
-                    };
-                    // Sigmoid's u8 outputs come from a table of round(255·sigmoid).
-                    if r.activation == Activation::Sigmoid && q.output_divisor() != 255.0 {
-                        return Err(Error::Malformed);
-                    }
-                    let q = QuantizedWeights {
-                        rows: bytemuck::cast_slice::<u8, i8>(weights),
-                        ..q
-                    };
-                    (Params::from_f32(&[]), Some(q))
-                }
-            };
-            let layer = ModelLayer {
-                shape,
-                activation: r.activation,
-                element: r.element,
-                weights,
-                biases,
-                quantized,
-            };
-            if let Some(i) = layer
-                .weights
-                .iter()
-                .chain(layer.biases.iter())
-                .position(|v| !v.is_finite())
-            {
-                return Err(Error::NotFinite {
-                    layer: index,
-                    index: i,
-                });
-            }
-            layers.push(layer).map_err(|_| Error::Malformed)?;
-            at = s_end;
+            check_values(&layer, previous.as_ref(), index)?;
+            previous = Some(layer);
+            (table, at) = (next_table, next_at);
         }
         if at != blob.len() {
             return Err(Error::TrailingBytes {
@@ -386,15 +603,42 @@ impl<'a> Model<'a> {
             });
         }
         Ok(Model {
-            layers,
+            blob,
+            table: first_record,
+            params: params_start,
+            count,
             crc: stored,
-            len: blob.len(),
         })
     }
 
     /// The layers, input first.
-    pub fn layers(&self) -> &[ModelLayer<'a>] {
-        &self.layers
+    pub fn layers(&self) -> Layers<'a> {
+        Layers {
+            blob: self.blob,
+            table: self.table,
+            params: self.params,
+            left: self.count,
+        }
+    }
+
+    /// The layer `index` (from 0), if there is one.
+    pub fn layer(&self, index: usize) -> Option<ModelLayer<'a>> {
+        self.layers().nth(index)
+    }
+
+    /// The number of layers (at least 1).
+    pub const fn layer_count(&self) -> usize {
+        self.count
+    }
+
+    /// The first layer.
+    pub fn first_layer(&self) -> Option<ModelLayer<'a>> {
+        self.layers().next()
+    }
+
+    /// The last layer.
+    pub fn last_layer(&self) -> Option<ModelLayer<'a>> {
+        self.layers().last()
     }
 
     /// The CRC-32 of the payload (verified).
@@ -404,7 +648,7 @@ impl<'a> Model<'a> {
 
     /// The blob's size in bytes.
     pub const fn len(&self) -> usize {
-        self.len
+        self.blob.len()
     }
 
     /// Always `false`: a valid blob has at least one layer.
@@ -414,20 +658,21 @@ impl<'a> Model<'a> {
 
     /// Inputs of the first layer.
     pub fn inputs(&self) -> usize {
-        self.layers.first().map_or(0, |l| l.shape.inputs as usize)
+        self.first_layer().map_or(0, |l| l.shape.inputs as usize)
     }
 
     /// Outputs of the last layer.
     pub fn outputs(&self) -> usize {
-        self.layers.last().map_or(0, |l| l.shape.outputs as usize)
+        self.last_layer().map_or(0, |l| l.shape.outputs as usize)
     }
 
-    /// Floats of scratch that [`Model::logits`] needs: twice the widest hidden layer (the
-    /// hidden activations ping-pong between two halves).
+    /// Values of scratch that [`Model::logits`] (floats) and the int8 runners (bytes) need:
+    /// twice the widest hidden layer (the hidden activations ping-pong between two halves).
     pub fn scratch_len(&self) -> usize {
-        let n = self.layers.len();
-        2 * self.layers[..n.saturating_sub(1)]
-            .iter()
+        let n = self.layer_count();
+        2 * self
+            .layers()
+            .take(n.saturating_sub(1))
             .map(|l| l.shape.outputs as usize)
             .max()
             .unwrap_or(0)
@@ -435,9 +680,8 @@ impl<'a> Model<'a> {
 
     /// The number of parameters (weights and biases) over all layers.
     pub fn parameter_count(&self) -> usize {
-        self.layers
-            .iter()
-            .map(|l| (l.shape.inputs as usize) * (l.shape.outputs as usize) + l.biases.len())
+        self.layers()
+            .map(|l| (l.shape.inputs as usize + 1) * (l.shape.outputs as usize))
             .sum()
     }
 }
@@ -457,6 +701,7 @@ pub struct LayerSpec<'s> {
 
 /// The weights of a [`LayerSpec`].
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub enum Weights<'s> {
     /// Row-major `inputs × outputs` f32 values (the book's layout).
     F32(&'s [f32]),
@@ -474,6 +719,32 @@ pub enum Weights<'s> {
         /// for sigmoid.
         output_divisor: f32,
     },
+    /// A TFLite int8 `FULLY_CONNECTED` layer (the spec's `biases` must be empty).
+    TfliteI8(TfliteSpec<'s>),
+}
+
+/// The parameters of a TFLite int8 layer to write (see [`crate::tflite`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TfliteSpec<'s> {
+    /// The int8 weights, output-major (`outputs` rows of `inputs`, no padding): TFLite's
+    /// own layout for a fully connected layer's filter.
+    pub values: &'s [i8],
+    /// TFLite's int32 biases, one per output (the encoder folds the input zero point in).
+    pub biases: &'s [i32],
+    /// One fixed-point multiplier per output, `0 ≤ M < 2³¹`.
+    pub multipliers: &'s [i32],
+    /// One shift per output, −31 to 30.
+    pub shifts: &'s [i32],
+    /// The input tensor's zero point (−128 to 127).
+    pub input_zero_point: i32,
+    /// The input tensor's scale.
+    pub input_scale: f32,
+    /// The output tensor's zero point (−128 to 127).
+    pub output_zero_point: i32,
+    /// The output tensor's scale.
+    pub output_scale: f32,
+    /// The output clamp `(lo, hi)`, the fused activation: `(−128, 127)` for none.
+    pub clamp: (i8, i8),
 }
 
 impl Weights<'_> {
@@ -481,8 +752,20 @@ impl Weights<'_> {
         match self {
             Weights::F32(_) => ElementType::F32,
             Weights::I8 { .. } => ElementType::I8,
+            Weights::TfliteI8(_) => ElementType::TfliteI8,
         }
     }
+}
+
+/// The folded biases of a TFLite layer: `b[j] − z_in·Σᵢ q[j][i]`, or `None` on overflow.
+fn folded_biases(t: &TfliteSpec<'_>, inputs: usize) -> impl Iterator<Item = Option<i32>> {
+    t.values
+        .chunks_exact(inputs.max(1))
+        .zip(t.biases)
+        .map(move |(row, &b)| {
+            let sum: i32 = row.iter().map(|&q| i32::from(q)).sum();
+            b.checked_sub(t.input_zero_point.checked_mul(sum)?)
+        })
 }
 
 /// Largest encoded layer record: 5 + 5 + 1 + 1 bytes.
@@ -518,7 +801,12 @@ fn plan(layers: &[LayerSpec<'_>], table: &mut [u8; TABLE_MAX]) -> Result<(usize,
         let bad_length = Error::BadLength { layer: index };
         let (w, b, s) = param_bytes(l.shape, l.weights.element()).ok_or(bad_length)?;
         let n = (l.shape.inputs as usize) * (l.shape.outputs as usize);
-        if l.shape.inputs == 0 || l.shape.outputs == 0 || l.biases.len() * 4 != b {
+        let f32_biases = if matches!(l.weights, Weights::TfliteI8(_)) {
+            0
+        } else {
+            b
+        };
+        if l.shape.inputs == 0 || l.shape.outputs == 0 || l.biases.len() * 4 != f32_biases {
             return Err(bad_length);
         }
         let not_finite = |i| Error::NotFinite {
@@ -556,6 +844,47 @@ fn plan(layers: &[LayerSpec<'_>], table: &mut [u8; TABLE_MAX]) -> Result<(usize,
                 if l.activation == Activation::Sigmoid && output_divisor != 255.0 {
                     return Err(Error::Malformed);
                 }
+            }
+            Weights::TfliteI8(t) => {
+                let outputs = l.shape.outputs as usize;
+                if t.values.len() != n
+                    || !l.biases.is_empty()
+                    || [t.biases, t.multipliers, t.shifts]
+                        .iter()
+                        .any(|a| a.len() != outputs)
+                {
+                    return Err(bad_length);
+                }
+                let int8 = -128..=127;
+                let scale_ok = |s: f32| s.is_finite() && s > 0.0;
+                if l.activation != Activation::Identity {
+                    return Err(Error::Malformed);
+                }
+                if t.multipliers.iter().any(|&m| m < 0)
+                    || t.shifts.iter().any(|n| !(-31..=30).contains(n))
+                    || !int8.contains(&t.input_zero_point)
+                    || !int8.contains(&t.output_zero_point)
+                    || t.clamp.0 > t.clamp.1
+                    || !scale_ok(t.input_scale)
+                    || !scale_ok(t.output_scale)
+                    || folded_biases(&t, l.shape.inputs as usize).any(|b| b.is_none())
+                {
+                    return Err(Error::OutOfRange { layer: index });
+                }
+            }
+        }
+        if index > 0 {
+            let p = layers[index - 1].weights;
+            let chained = match (p, l.weights) {
+                (Weights::TfliteI8(p), Weights::TfliteI8(t)) => {
+                    p.output_zero_point == t.input_zero_point
+                        && p.output_scale.to_bits() == t.input_scale.to_bits()
+                }
+                (Weights::TfliteI8(_), _) | (_, Weights::TfliteI8(_)) => false,
+                _ => true,
+            };
+            if !chained {
+                return Err(Error::QuantizationMismatch { layer: index });
             }
         }
         params = params.checked_add(w + b + s).ok_or(bad_length)?;
@@ -630,6 +959,35 @@ pub fn encode(layers: &[LayerSpec<'_>], out: &mut [u8]) -> Result<usize> {
                 put(out, &mut at, l.biases);
                 put(out, &mut at, scales);
                 put(out, &mut at, &[input_divisor, output_divisor]);
+            }
+            Weights::TfliteI8(t) => {
+                let inputs = l.shape.inputs as usize;
+                let stride = quant_stride(inputs).unwrap_or(inputs);
+                for row in t.values.chunks_exact(inputs) {
+                    for (o, &q) in out[at..at + inputs].iter_mut().zip(row) {
+                        *o = q.to_le_bytes()[0];
+                    }
+                    at += stride;
+                }
+                let mut put_i32 = |v: i32| {
+                    out[at..at + 4].copy_from_slice(&v.to_le_bytes());
+                    at += 4;
+                };
+                // Checked by `plan`: no bias overflows.
+                folded_biases(&t, inputs).for_each(|b| put_i32(b.unwrap_or(0)));
+                t.multipliers
+                    .iter()
+                    .chain(t.shifts)
+                    .for_each(|&v| put_i32(v));
+                let io = [
+                    t.input_zero_point,
+                    t.input_scale.to_bits() as i32,
+                    t.output_zero_point,
+                    t.output_scale.to_bits() as i32,
+                    i32::from(t.clamp.0),
+                    i32::from(t.clamp.1),
+                ];
+                io.into_iter().for_each(put_i32);
             }
         }
     }

@@ -35,7 +35,7 @@
 //! ```
 
 use crate::activation::Activation;
-use crate::blob::ModelLayer;
+use crate::blob::{Layers, ModelLayer};
 use crate::error::{Error, Result};
 
 /// An array a layer reads or writes, which starts zeroed: `[f32; N]` or `[u8; N]`.
@@ -86,7 +86,7 @@ pub trait FromLayers<'a>: Sized {
     /// being the blob's layer `first`: [`Error::ShapeMismatch`] for a wrong shape,
     /// [`Error::UnsupportedElement`] for a wrong element type, [`Error::WrongLayerCount`]
     /// when `layers` ends first.
-    fn take(layers: &mut core::slice::Iter<'_, ModelLayer<'a>>, first: usize) -> Result<Self>;
+    fn take(layers: &mut Layers<'a>, first: usize) -> Result<Self>;
     /// Whether it can be a hidden layer (followed by others): an int8 layer's u8 outputs
     /// hold `[0, 1]`, so only sigmoid. [`Error::UnsupportedActivation`] otherwise.
     fn check_hidden(&self, _index: usize) -> Result<()> {
@@ -94,24 +94,21 @@ pub trait FromLayers<'a>: Sized {
     }
     /// The view of exactly `layers`: [`Error::WrongLayerCount`] unless there are
     /// [`LAYERS`](Self::LAYERS) of them, then as [`take`](Self::take).
-    fn from_layers(layers: &[ModelLayer<'a>]) -> Result<Self> {
+    fn from_layers(mut layers: Layers<'a>) -> Result<Self> {
         if layers.len() != Self::LAYERS {
             return Err(Error::WrongLayerCount {
                 expected: Self::LAYERS,
                 found: layers.len(),
             });
         }
-        Self::take(&mut layers.iter(), 0)
+        Self::take(&mut layers, 0)
     }
 }
 
 /// The next layer for [`FromLayers::take`] (the blob's layer `first`), or
 /// [`Error::WrongLayerCount`].
 #[inline(always)]
-pub(crate) fn next_layer<'l, 'a>(
-    layers: &mut core::slice::Iter<'l, ModelLayer<'a>>,
-    first: usize,
-) -> Result<&'l ModelLayer<'a>> {
+pub(crate) fn next_layer<'a>(layers: &mut Layers<'a>, first: usize) -> Result<ModelLayer<'a>> {
     layers.next().ok_or(Error::WrongLayerCount {
         expected: first + 1,
         found: first,
@@ -149,10 +146,7 @@ macro_rules! chain {
         {
             const LAYERS: usize = $first::LAYERS $(+ $n::LAYERS)+;
 
-            fn take(
-                layers: &mut core::slice::Iter<'_, ModelLayer<'a>>,
-                first: usize,
-            ) -> Result<Self> {
+            fn take(layers: &mut Layers<'a>, first: usize) -> Result<Self> {
                 let mut index = first;
                 let chain = (
                     { let l = $first::take(layers, index)?; index += $first::LAYERS; l },

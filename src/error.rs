@@ -89,6 +89,19 @@ pub enum Error {
         /// Index of the value within the weights followed by the biases.
         index: usize,
     },
+    /// A TFLite int8 layer's parameter is out of its range: a negative multiplier, a shift
+    /// outside −31 to 30, a zero point or clamp outside int8, a scale that is not finite
+    /// and positive, or a bias that overflows when the input zero point is folded in.
+    OutOfRange {
+        /// Index of the layer (0-based).
+        layer: usize,
+    },
+    /// A TFLite int8 layer's input zero point or scale differs from the previous layer's
+    /// output ones, or a TFLite int8 layer is next to a layer of another element type.
+    QuantizationMismatch {
+        /// Index of the layer (0-based).
+        layer: usize,
+    },
     /// The model is not the network shape that was asked for.
     ShapeMismatch {
         /// Index of the first layer that differs (or the layer count, when counts differ).
@@ -188,6 +201,14 @@ impl fmt::Display for Error {
             Error::NotFinite { layer, index } => {
                 write!(f, "layer {layer}: parameter {index} is NaN or infinite")
             }
+            Error::OutOfRange { layer } => write!(
+                f,
+                "layer {layer}: a TFLite quantization parameter is out of range"
+            ),
+            Error::QuantizationMismatch { layer } => write!(
+                f,
+                "layer {layer}: its input quantization differs from the previous layer's output (or it mixes TFLite int8 with another element type)"
+            ),
             Error::ShapeMismatch {
                 layer,
                 expected,

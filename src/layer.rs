@@ -1,7 +1,7 @@
 //! Chapter 3.3–3.4: the dense layer `A = X·W + B`, followed by its activation.
 
 use crate::activation::Activation;
-use crate::blob::ModelLayer;
+use crate::blob::{Layers, ModelLayer};
 use crate::chain::{FromLayers, Layer, next_layer};
 use crate::error::{Error, Result, Shape};
 use crate::input::{Entry, Input};
@@ -51,6 +51,9 @@ impl<'a, const IN: usize, const OUT: usize> Dense<'a, IN, OUT> {
                 expected,
                 found,
             });
+        }
+        if layer.element() != crate::ElementType::F32 {
+            return Err(Error::UnsupportedElement { layer: index });
         }
         // The blob loader checked these; a typed view re-checks rather than trusts.
         if layer.weights().len() != IN * OUT || layer.biases().len() != OUT {
@@ -156,8 +159,8 @@ impl<const IN: usize, const OUT: usize> Layer<[u8; IN]> for Dense<'_, IN, OUT> {
 impl<'a, const IN: usize, const OUT: usize> FromLayers<'a> for Dense<'a, IN, OUT> {
     const LAYERS: usize = 1;
 
-    fn take(layers: &mut core::slice::Iter<'_, ModelLayer<'a>>, first: usize) -> Result<Self> {
-        Self::from_layer(next_layer(layers, first)?, first)
+    fn take(layers: &mut Layers<'a>, first: usize) -> Result<Self> {
+        Self::from_layer(&next_layer(layers, first)?, first)
     }
 }
 

@@ -95,8 +95,9 @@ mod quant;
 
 pub use activation::{Activation, identity, relu, sigmoid, softmax, step};
 pub use blob::{
-    ElementType, FORMAT_VERSION, HEADER_LEN, LayerSpec, MAGIC, MAX_LAYERS, Model, ModelLayer,
-    PARAMS_ALIGN, QuantizedWeights, Weights, encode, encoded_len,
+    ElementType, FORMAT_VERSION, HEADER_LEN, LayerSpec, Layers, MAGIC, MAX_LAYERS, Model,
+    ModelLayer, PARAMS_ALIGN, QuantizedWeights, TfliteSpec, TfliteWeights, Weights, encode,
+    encoded_len,
 };
 pub use chain::{Activations, FromLayers, Layer};
 pub use crc32::crc32;
@@ -105,7 +106,7 @@ pub use input::{Entry, Input, Pixels, normalize_pixel};
 pub use layer::Dense;
 pub use learning::{Epoch, LearningRule, Trained, gate_examples};
 pub use network::{Classification, MNIST_CLASSES, MNIST_PIXELS, Mnist, Network, Network3};
-pub use params::{Iter as ParamsIter, Params};
+pub use params::{I32s, Iter as ParamsIter, Params};
 pub use perceptron::{
     AND, GATES, Gate, NAND, OR, Perceptron, TRUTH_TABLE_INPUTS, TwoLayerPerceptron, XOR, and, nand,
     or, xor,

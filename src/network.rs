@@ -1,7 +1,7 @@
 //! Chapter 3.4–3.6: networks of layers in sequence, the three-layer network, and the book's
 //! MNIST network.
 
-use crate::blob::Model;
+use crate::blob::{ElementType, Model};
 use crate::chain::{Activations, FromLayers, Layer};
 use crate::error::{Error, Result};
 use crate::input::{Input, Pixels};
@@ -208,7 +208,7 @@ impl Model<'_> {
             }
         }
         // int8 layers carry no f32 weights: their kernel is `QDense`'s, not this one.
-        if let Some(layer) = self.layers().iter().position(|l| l.quantized().is_some()) {
+        if let Some(layer) = self.layers().position(|l| l.element() != ElementType::F32) {
             return Err(Error::UnsupportedElement { layer });
         }
         let needed = self.scratch_len();
@@ -219,8 +219,11 @@ impl Model<'_> {
             });
         }
         let (front, back) = scratch[..needed].split_at_mut(needed / 2);
-        let last = self.layers().len() - 1;
-        let first = &self.layers()[0];
+        let last = self.layer_count() - 1;
+        let mut layers = self.layers();
+        let Some(first) = layers.next() else {
+            return Ok(());
+        };
         if last == 0 {
             affine(first.weights(), first.biases(), x, out);
             return Ok(());
@@ -230,7 +233,7 @@ impl Model<'_> {
         first.activation().apply(&mut front[..width]);
         let mut src_is_front = true;
         let mut src_len = width;
-        for (k, l) in self.layers().iter().enumerate().skip(1) {
+        for (k, l) in layers.enumerate().map(|(k, l)| (k + 1, l)) {
             let (src, dst) = if src_is_front {
                 (&front[..src_len], &mut back[..])
             } else {
@@ -270,7 +273,7 @@ impl Model<'_> {
         out: &mut [f32],
     ) -> Result<Classification> {
         self.logits_pixels(x, scratch, out)?;
-        if let Some(l) = self.layers().last() {
+        if let Some(l) = self.last_layer() {
             l.activation().apply(out);
         }
         Ok(Classification::argmax(out))

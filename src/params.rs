@@ -129,6 +129,54 @@ impl Iterator for Iter<'_> {
     }
 }
 
+/// A read-only array of little-endian `i32`s borrowed from a model blob (a TFLite int8
+/// layer's biases, multipliers and shifts), viewed in place as `&[i32]` when aligned.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct I32s<'a>(&'a [u8]);
+
+impl<'a> I32s<'a> {
+    /// No values.
+    pub const EMPTY: Self = Self(&[]);
+
+    /// `None` unless the length is a multiple of 4.
+    pub fn from_le_bytes(bytes: &'a [u8]) -> Option<Self> {
+        bytes.len().is_multiple_of(4).then_some(Self(bytes))
+    }
+
+    /// The number of values.
+    pub const fn len(&self) -> usize {
+        self.0.len() / 4
+    }
+
+    /// `true` when there are no values.
+    pub const fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The `i`-th value, or `None` past the end.
+    pub fn get(&self, i: usize) -> Option<i32> {
+        let b = self.0.get(4 * i..4 * i + 4)?;
+        Some(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// The values in order.
+    pub fn iter(&self) -> impl Iterator<Item = i32> + 'a {
+        self.0
+            .chunks_exact(4)
+            .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// The values as a native `&[i32]`: `Some` on a little-endian target when the bytes lie
+    /// at a 4-byte-aligned address.
+    pub fn as_i32(&self) -> Option<&'a [i32]> {
+        if cfg!(target_endian = "little") {
+            bytemuck::try_cast_slice(self.0).ok()
+        } else {
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@
 //! computes them with `SMLAD` (two multiply-adds an instruction) instead of plain Rust.
 
 use crate::activation::Activation;
-use crate::blob::{Model, ModelLayer};
+use crate::blob::{Layers, Model, ModelLayer};
 use crate::chain::{FromLayers, Layer, next_layer};
 use crate::error::{Error, Result, Shape};
 use crate::network::Network;
@@ -649,8 +649,8 @@ impl<const IN: usize, const OUT: usize> Layer<[u8; IN]> for QDense<'_, IN, OUT> 
 impl<'a, const IN: usize, const OUT: usize> FromLayers<'a> for QDense<'a, IN, OUT> {
     const LAYERS: usize = 1;
 
-    fn take(layers: &mut core::slice::Iter<'_, ModelLayer<'a>>, first: usize) -> Result<Self> {
-        Self::from_layer(next_layer(layers, first)?, first)
+    fn take(layers: &mut Layers<'a>, first: usize) -> Result<Self> {
+        Self::from_layer(&next_layer(layers, first)?, first)
     }
 
     /// Hidden outputs are u8 (`round(h(A)·d_out)`): sigmoid's and ReLU's values are never
@@ -690,21 +690,20 @@ impl Model<'_> {
                 available: scratch.len(),
             });
         }
-        let layers = self.layers();
-        let last = layers.len() - 1;
-        let mut raws: heapless::Vec<Raw<'_>, { crate::MAX_LAYERS }> = heapless::Vec::new();
-        for (index, layer) in layers.iter().enumerate() {
-            let raw = Raw::of(layer, index)?;
+        let last = self.layer_count() - 1;
+        // Every layer is checked before any is run.
+        for (index, layer) in self.layers().enumerate() {
+            let raw = Raw::of(&layer, index)?;
             if index != last && !matches!(raw.activation, Activation::Sigmoid | Activation::Relu) {
                 return Err(Error::UnsupportedActivation { layer: index });
             }
-            raws.push(raw).map_err(|_| Error::Malformed)?;
         }
         let (front, back) = scratch[..needed].split_at_mut(needed / 2);
         // Where the current layer's input is: `x`, then the halves of `scratch` in turn.
         let mut src_in_front: Option<bool> = None;
         let mut src_len = 0;
-        for (k, raw) in raws.iter().enumerate() {
+        for (k, layer) in self.layers().enumerate() {
+            let raw = Raw::of(&layer, k)?;
             let (src, dst): (&[u8], &mut [u8]) = match src_in_front {
                 None => (x, &mut *front),
                 Some(true) => (&front[..src_len], &mut *back),

@@ -26,7 +26,7 @@ fn tiny() -> [LayerSpec<'static>; 1] {
 /// The exact bytes, worked out by hand from the documented layout (CRC from `zlib.crc32`).
 const TINY_BYTES: [u8; 44] = [
     b'S', b'C', b'N', b'T', // magic
-    0x02, 0x00, // version 2
+    0x03, 0x00, // version 3
     0x00, 0x00, // reserved
     0x1c, 0x00, 0x00, 0x00, // payload length 28
     0x05, 0xd9, 0x3e, 0xf3, // CRC-32 of the payload = 0xf33ed905
@@ -72,7 +72,8 @@ fn tiny_model_round_trips() {
     assert_eq!(model.len(), 44);
     assert_eq!(model.crc(), 0xf33e_d905);
     assert_eq!(model.parameter_count(), 3);
-    let [layer] = model.layers() else {
+    let layers: Vec<_> = model.layers().collect();
+    let [layer] = layers.as_slice() else {
         panic!("one layer")
     };
     assert_eq!(
@@ -190,12 +191,12 @@ fn damage_is_refused_with_its_error() {
     b[0] = b'X';
     assert_eq!(load(&b), Err(Error::BadMagic));
     let mut b = good.clone();
-    b[4] = 1; // version 1: int8 layers had no divisors
+    b[4] = 2; // version 2: at most 8 layers, no TFLite int8 layers
     assert_eq!(
         load(&b),
         Err(Error::UnsupportedVersion {
-            found: 1,
-            supported: 2
+            found: 2,
+            supported: 3
         })
     );
     let mut b = good.clone();
@@ -231,19 +232,19 @@ fn damage_is_refused_with_its_error() {
     b[16] = 0;
     assert_eq!(
         load(&reseal(b)),
-        Err(Error::LayerCount { found: 0, max: 8 })
+        Err(Error::LayerCount { found: 0, max: 16 })
     );
     let mut b = good.clone();
-    b[16] = 9;
+    b[16] = 17;
     assert_eq!(
         load(&reseal(b)),
-        Err(Error::LayerCount { found: 9, max: 8 })
+        Err(Error::LayerCount { found: 17, max: 16 })
     );
     let mut b = good.clone();
     b[19] = 7; // no such activation
     assert_eq!(load(&reseal(b)), Err(Error::Malformed));
     let mut b = good.clone();
-    b[20] = 2; // no such element type (f32 0, int8 1)
+    b[20] = 3; // no such element type (f32 0, int8 1, TFLite int8 2)
     assert_eq!(load(&reseal(b)), Err(Error::Malformed));
     let mut b = good.clone();
     b[25] = 1; // padding not zero
@@ -313,7 +314,7 @@ fn writing_refuses_bad_layers_and_writes_nothing() {
     );
     assert_eq!(
         encode(&[], &mut out),
-        Err(Error::LayerCount { found: 0, max: 8 })
+        Err(Error::LayerCount { found: 0, max: 16 })
     );
     let two = [tiny()[0], tiny()[0]];
     assert_eq!(

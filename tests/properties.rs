@@ -58,7 +58,7 @@ proptest! {
         let bytes = blob(&layers);
         let model = Model::from_bytes(&bytes).unwrap();
         prop_assert_eq!(model.layers().len(), layers.len());
-        for (l, (shape, activation, w, b)) in model.layers().iter().zip(&layers) {
+        for (l, (shape, activation, w, b)) in model.layers().zip(&layers) {
             prop_assert_eq!(l.shape(), *shape);
             prop_assert_eq!(l.activation(), *activation);
             prop_assert!(l.weights().iter().eq(w.iter().copied()));

@@ -30,7 +30,7 @@ fn run() -> Result<(), String> {
     })?;
     let model = scratchnet::Model::from_bytes(&blob)
         .map_err(|e| format!("{}: the model is refused: {e}", path.display()))?;
-    if model.layers().iter().any(|l| l.quantized().is_some()) {
+    if model.layers().any(|l| l.quantized().is_some()) {
         return Err(format!(
             "{}: an int8 model; this template runs f32 models (scratchnet::Model)",
             path.display()

@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
     if model.inputs() > 1 << 16 || model.scratch_len() > 1 << 17 || model.outputs() > 1 << 16 {
         return;
     }
-    let int8 = model.layers().iter().any(|l| l.quantized().is_some());
+    let int8 = model.layers().any(|l| l.quantized().is_some());
     let x = vec![0.5; model.inputs()];
     let mut scratch = vec![0.0; model.scratch_len()];
     let mut out = vec![0.0; model.outputs()];

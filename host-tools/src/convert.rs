@@ -893,7 +893,7 @@ mod tests {
         assert_eq!(c.parameters, 12 + 3 + 6 + 2);
         assert_eq!(c.ignored_keys, ["meta"]);
         let m = scratchnet::Model::from_bytes(&c.blob).unwrap();
-        assert!(m.layers()[1].weights().iter().eq(arr(&[3, 2]).data));
+        assert!(m.layer(1).unwrap().weights().iter().eq(arr(&[3, 2]).data));
     }
 
     #[test]
@@ -1103,7 +1103,8 @@ mod tests {
             let c = convert_pickle(&pkl).unwrap_or_else(|e| panic!("{name}: {e}"));
             let m = scratchnet::Model::from_bytes(&c.blob).unwrap();
             assert!(
-                m.layers()[0]
+                m.layer(0)
+                    .unwrap()
                     .weights()
                     .iter()
                     .eq([0.0, 1.0, 2.0, 3.0, 4.0, 5.0]),

@@ -412,7 +412,8 @@ impl FastQMnist {
             net.layers.1.activation(),
             net.layers.2.activation(),
         ])?;
-        let [l1, l2, l3] = model.layers() else {
+        let layers: Vec<_> = model.layers().collect();
+        let [l1, l2, l3] = layers.as_slice() else {
             return Err(Error::WrongLayerCount {
                 expected: 3,
                 found: model.layers().len(),
@@ -423,7 +424,6 @@ impl FastQMnist {
         // reads its inputs with another divisor is not the book's.
         if let Some(layer) = model
             .layers()
-            .iter()
             .position(|l| l.quantized().is_some_and(|q| q.input_divisor() != 255.0))
         {
             return Err(Error::UnsupportedElement { layer }.into());

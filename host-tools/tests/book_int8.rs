@@ -46,7 +46,7 @@ fn int8_model_accuracy_and_agreement_with_f32() {
 /// d_out = 255 for the book's sigmoid layers).
 fn plain_int8_logits(model: &scratchnet::Model<'_>, x: &[u8]) -> Vec<f32> {
     let mut input: Vec<u8> = x.to_vec();
-    let layers = model.layers();
+    let layers: Vec<_> = model.layers().collect();
     for (k, layer) in layers.iter().enumerate() {
         let q = layer.quantized().unwrap();
         let scales: Vec<f32> = q.scales().iter().collect();

@@ -485,7 +485,7 @@ fn int8_relu_networks_follow_the_formula() {
     );
     let aligned = AlignedBlob::new(&c.blob);
     let model = Model::from_bytes(aligned.bytes()).unwrap();
-    let layers = model.layers();
+    let layers: Vec<_> = model.layers().collect();
     // The first layer reads u8/255; each ReLU layer's output divisor is 255 / its largest
     // calibration output, and the next layer reads with it.
     let q0 = layers[0].quantized().unwrap();

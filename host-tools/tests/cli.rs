@@ -54,7 +54,7 @@ fn convert_inspect_eval() {
     assert_eq!(std::fs::metadata(&blob).unwrap().len(), 181_472);
 
     let out = stdout(bin().arg("inspect").arg(&blob));
-    assert!(out.contains("format: scratchnet blob, version 2"), "{out}");
+    assert!(out.contains("format: scratchnet blob, version 3"), "{out}");
     assert!(out.contains("layer 0: 784×50 sigmoid f32"), "{out}");
     assert!(out.contains("(ok)"), "{out}");
     assert!(out.contains("ram: 640 bytes"), "{out}");

@@ -336,7 +336,7 @@ fn cmd_inspect(path: &Path) -> Result<()> {
     outln!("parameters: {}", model.parameter_count());
     outln!("layers: {}", model.layers().len());
     let mut activations = 0;
-    for (i, l) in model.layers().iter().enumerate() {
+    for (i, l) in model.layers().enumerate() {
         if let Some(q) = l.quantized() {
             let values = q
                 .rows
@@ -373,7 +373,7 @@ fn cmd_inspect(path: &Path) -> Result<()> {
         outln!("           B: mean {bmean:+.5} min {bmin:+.5} max {bmax:+.5}");
         activations += l.shape().outputs as usize * 4;
     }
-    let int8 = model.layers().iter().any(|l| l.quantized().is_some());
+    let int8 = model.layers().any(|l| l.quantized().is_some());
     let what = if int8 {
         "hidden layers' outputs as u8, the last layer's as f32; the int8 kernel adds a \
          256-byte list of non-zero input groups"
@@ -530,7 +530,7 @@ struct AnyModel<'a> {
 impl<'a> AnyModel<'a> {
     fn load(bytes: &'a [u8]) -> Result<Self> {
         let model = Model::from_bytes(bytes)?;
-        let int8 = model.layers().iter().any(|l| l.quantized().is_some());
+        let int8 = model.layers().any(|l| l.quantized().is_some());
         Ok(Self { model, int8 })
     }
 
@@ -769,7 +769,7 @@ impl<'a> MnistShaped<'a> {
         if let Ok(net) = scratchnet::QMnist::from_model(&model) {
             return Ok(Self::Quantized(net));
         }
-        if model.layers().iter().any(|l| l.quantized().is_some()) {
+        if model.layers().any(|l| l.quantized().is_some()) {
             bail!("int8 models are supported in the book's 784-50-100-10 shape only");
         }
         if model.inputs() != scratchnet::MNIST_PIXELS
@@ -807,7 +807,9 @@ impl<'a> MnistShaped<'a> {
         let output = match self {
             Self::Typed(net, _) => net.layers.2.activation(),
             Self::Quantized(net) => net.layers.2.activation(),
-            Self::RunTime(model) => model.layers()[model.layers().len() - 1].activation(),
+            Self::RunTime(model) => model
+                .last_layer()
+                .map_or(scratchnet::Activation::Identity, |l| l.activation()),
         };
         output.apply(&mut y);
         y
