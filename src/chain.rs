@@ -38,7 +38,7 @@ use crate::activation::Activation;
 use crate::blob::{Layers, ModelLayer};
 use crate::error::{Error, Result};
 
-/// An array a layer reads or writes, which starts zeroed: `[f32; N]` or `[u8; N]`.
+/// An array a layer reads or writes, which starts zeroed: `[f32; N]`, `[u8; N]` or `[i8; N]`.
 pub trait Activations: Sized {
     /// All zeros.
     fn zeroed() -> Self;
@@ -48,6 +48,13 @@ impl<const N: usize> Activations for [f32; N] {
     #[inline(always)]
     fn zeroed() -> Self {
         [0.0; N]
+    }
+}
+
+impl<const N: usize> Activations for [i8; N] {
+    #[inline(always)]
+    fn zeroed() -> Self {
+        [0; N]
     }
 }
 

@@ -92,6 +92,8 @@ mod network;
 mod params;
 mod perceptron;
 mod quant;
+#[cfg(feature = "tflite")]
+pub mod tflite;
 
 pub use activation::{Activation, identity, relu, sigmoid, softmax, step};
 pub use blob::{
@@ -112,3 +114,5 @@ pub use perceptron::{
     or, xor,
 };
 pub use quant::{QDense, QMnist, QNetwork3, quantize, sigmoid_u8};
+#[cfg(feature = "tflite")]
+pub use tflite::TDense;

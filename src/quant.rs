@@ -115,8 +115,9 @@ fn activate_u8(activation: Activation, a: f32, d_out: f32) -> u8 {
     }
 }
 
-/// The integer kernel: `acc[j] = Σᵢ x[i]·q[j][i]`.
-mod kernel {
+/// The integer kernel: `acc[j] = Σᵢ x[i]·q[j][i]`, inputs `x` u8 (the book's int8 path) or
+/// i8 (`SIGNED`: TFLite's).
+pub(crate) mod kernel {
     /// At most this many groups of four inputs (one 32-bit word each, 1 020 inputs) are
     /// listed; a wider layer visits every group.
     const GROUPS: usize = 255;
@@ -168,13 +169,19 @@ mod kernel {
         }
     }
 
-    /// `acc + Σₖ x[k]·w[k]` over the four bytes of `x` (u8) and `w` (i8).
+    /// `acc + Σₖ x[k]·w[k]` over the four bytes of `x` (u8, or i8 if `SIGNED`) and `w` (i8),
+    /// wrapping as the 32-bit accumulators of TFLite and of `SMLAD` do.
     #[inline(always)]
-    fn mac4(x: u32, w: u32, acc: i32) -> i32 {
+    fn mac4<const SIGNED: bool>(x: u32, w: u32, acc: i32) -> i32 {
         let (x, w) = (x.to_le_bytes(), w.to_le_bytes());
         let mut acc = acc;
         for k in 0..4 {
-            acc += i32::from(x[k]) * i32::from(w[k] as i8);
+            let xk = if SIGNED {
+                i32::from(x[k] as i8)
+            } else {
+                i32::from(x[k])
+            };
+            acc = acc.wrapping_add(xk * i32::from(w[k] as i8));
         }
         acc
     }
@@ -193,7 +200,7 @@ mod kernel {
     /// Plain Rust: the sums of rows `first ..` (at most [`ROWS`], below `outputs`); the
     /// rest of the array repeats the last.
     #[inline(never)]
-    fn portable(p: &Pass<'_, '_>, first: usize) -> [i32; ROWS] {
+    fn portable<const SIGNED: bool>(p: &Pass<'_, '_>, first: usize) -> [i32; ROWS] {
         let mut s = [0i32; ROWS];
         let n = p.outputs.saturating_sub(first).min(ROWS);
         if n == 0 {
@@ -203,7 +210,7 @@ mod kernel {
         let w = |i: usize| p.m.get(i).map_or(0, |c| u32::from_le_bytes(*c));
         let mut add = |g: usize, xw: u32| {
             for (s, b) in s.iter_mut().zip(base) {
-                *s = mac4(xw, w(b + g), *s);
+                *s = mac4::<SIGNED>(xw, w(b + g), *s);
             }
         };
         let word = |g: usize| p.full.get(g).map_or(0, |w| u32::from_le_bytes(*w));
@@ -238,7 +245,7 @@ mod kernel {
     /// the passes are [`dsp::Sweeps`](super::dsp::Sweeps) (assembly); elsewhere plain Rust.
     /// Both give the same exact integer sums.
     #[inline(always)]
-    pub(super) fn matvec(
+    pub(crate) fn matvec<const SIGNED: bool>(
         rows: &[u8],
         stride: usize,
         x: &[u8],
@@ -270,7 +277,7 @@ mod kernel {
         #[cfg(all(feature = "dsp", target_arch = "arm"))]
         let mut sweeps = list
             .as_ref()
-            .and_then(|l| super::dsp::Sweeps::new(l, x, tail, rows, stride, outputs));
+            .and_then(|l| super::dsp::Sweeps::new(l, x, tail, rows, stride, outputs, SIGNED));
         let mut j = 0;
         while j < outputs {
             // Fewer than ROWS outputs left: the window moves back over the last ROWS rows
@@ -285,13 +292,13 @@ mod kernel {
             let s = match &mut sweeps {
                 Some(sweeps) => sweeps.sweep(start),
                 None => {
-                    plain = portable(&pass, start);
+                    plain = portable::<SIGNED>(&pass, start);
                     &plain
                 }
             };
             #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
             let s = {
-                plain = portable(&pass, start);
+                plain = portable::<SIGNED>(&pass, start);
                 &plain
             };
             let end = (start + ROWS).min(outputs);
@@ -369,48 +376,78 @@ mod dsp {
         };
     }
 
-    core::arch::global_asm!(concat!(
-        ".section .text.scratchnet_q8_sweep5,\"ax\",%progbits\n",
-        ".syntax unified\n",
-        ".thumb\n",
-        ".global scratchnet_q8_sweep5\n",
-        ".type scratchnet_q8_sweep5,%function\n",
-        ".p2align 2\n",
-        ".thumb_func\n",
-        "scratchnet_q8_sweep5:\n",
-        "push {{r4-r11, lr}}\n",
-        "mov r9, #0\n",
-        "mov r10, #0\n",
-        "mov r11, #0\n",
-        "mov r12, #0\n",
-        "mov lr, #0\n",
-        "ldrb r4, [r0], #1\n",
-        "cbz r4, 2f\n",
-        "1:\n",
-        "ldr r5, [r1, r4, lsl #2]\n",
-        "add r4, r2, r4, lsl #2\n",
-        "uxtb16 r6, r5, ror #8\n",
-        "uxtb16 r5, r5\n",
-        rows5!(),
-        "ldrb r4, [r0], #1\n",
-        "cmp r4, #0\n",
-        "bne 1b\n",
-        "2:\n",
-        "ldr r0, [sp, #36]\n",
-        "ldrd r5, r4, [r0, #20]\n",
-        "cbz r5, 3f\n",
-        "add r4, r2, r4, lsl #2\n",
-        "uxtb16 r6, r5, ror #8\n",
-        "uxtb16 r5, r5\n",
-        rows5!(),
-        "3:\n",
-        "stmia r0, {{r9, r10, r11, r12, lr}}\n",
-        "pop {{r4-r11, pc}}\n",
-        ".size scratchnet_q8_sweep5, . - scratchnet_q8_sweep5\n",
-    ));
+    // One routine per input type: `$ext` widens the input's bytes (UXTB16 for u8, SXTB16
+    // for i8); the rest is the same.
+    macro_rules! sweep5 {
+        ($name:literal, $ext:literal) => {
+            core::arch::global_asm!(concat!(
+                ".section .text.",
+                $name,
+                ",\"ax\",%progbits\n",
+                ".syntax unified\n",
+                ".thumb\n",
+                ".global ",
+                $name,
+                "\n",
+                ".type ",
+                $name,
+                ",%function\n",
+                ".p2align 2\n",
+                ".thumb_func\n",
+                $name,
+                ":\n",
+                "push {{r4-r11, lr}}\n",
+                "mov r9, #0\n",
+                "mov r10, #0\n",
+                "mov r11, #0\n",
+                "mov r12, #0\n",
+                "mov lr, #0\n",
+                "ldrb r4, [r0], #1\n",
+                "cbz r4, 2f\n",
+                "1:\n",
+                "ldr r5, [r1, r4, lsl #2]\n",
+                "add r4, r2, r4, lsl #2\n",
+                $ext,
+                " r6, r5, ror #8\n",
+                $ext,
+                " r5, r5\n",
+                rows5!(),
+                "ldrb r4, [r0], #1\n",
+                "cmp r4, #0\n",
+                "bne 1b\n",
+                "2:\n",
+                "ldr r0, [sp, #36]\n",
+                "ldrd r5, r4, [r0, #20]\n",
+                "cbz r5, 3f\n",
+                "add r4, r2, r4, lsl #2\n",
+                $ext,
+                " r6, r5, ror #8\n",
+                $ext,
+                " r5, r5\n",
+                rows5!(),
+                "3:\n",
+                "stmia r0, {{r9, r10, r11, r12, lr}}\n",
+                "pop {{r4-r11, pc}}\n",
+                ".size ",
+                $name,
+                ", . - ",
+                $name,
+                "\n",
+            ));
+        };
+    }
+    sweep5!("scratchnet_q8_sweep5", "uxtb16");
+    sweep5!("scratchnet_s8_sweep5", "sxtb16");
 
     unsafe extern "C" {
         fn scratchnet_q8_sweep5(
+            list: *const u8,
+            xb: *const u8,
+            mb: *const u8,
+            stride: usize,
+            sweep: *mut Sweep,
+        );
+        fn scratchnet_s8_sweep5(
             list: *const u8,
             xb: *const u8,
             mb: *const u8,
@@ -427,6 +464,7 @@ mod dsp {
         rows: &'a [u8],
         stride: usize,
         outputs: usize,
+        signed: bool,
         state: Sweep,
     }
 
@@ -442,6 +480,7 @@ mod dsp {
             rows: &'a [u8],
             stride: usize,
             outputs: usize,
+            signed: bool,
         ) -> Option<Self> {
             let fits = outputs >= ROWS
                 && list.full() == x.len() / 4
@@ -456,6 +495,7 @@ mod dsp {
                 rows,
                 stride,
                 outputs,
+                signed,
                 state: Sweep {
                     sums: [0; ROWS],
                     tail,
@@ -472,7 +512,7 @@ mod dsp {
                 self.state.sums = [0; ROWS];
                 return &self.state.sums;
             }
-            // SAFETY: the routine reads the list up to its 0 (a `List` ends with its only 0
+            // SAFETY: either routine (they differ only in UXTB16/SXTB16) reads the list up to its 0 (a `List` ends with its only 0
             // and its entries are at most its `full`, checked equal to x.len()/4), input words
             // at xb + 4e = x + 4(e − 1) for entries 1 ≤ e ≤ x.len()/4, so within x, and
             // weight words at row_k + 4(e − 1) for rows first ≤ k < first + ROWS ≤ outputs,
@@ -484,7 +524,12 @@ mod dsp {
             // feature states it). It writes only `state.sums`, saves and restores r4–r11
             // (AAPCS) and uses 36 bytes of stack.
             unsafe {
-                scratchnet_q8_sweep5(
+                let sweep5 = if self.signed {
+                    scratchnet_s8_sweep5
+                } else {
+                    scratchnet_q8_sweep5
+                };
+                sweep5(
                     self.list.as_ptr(),
                     self.x.as_ptr().wrapping_sub(4),
                     self.rows
@@ -608,7 +653,7 @@ impl Raw<'_> {
     fn values<T>(&self, x: &[u8], outs: &mut [T], mut out: impl FnMut(&mut T, f32)) {
         let d_in = self.input_divisor();
         let mut outs = self.scales.iter().zip(self.biases).zip(outs.iter_mut());
-        kernel::matvec(self.rows, self.stride, x, outs.len(), |sums| {
+        kernel::matvec::<false>(self.rows, self.stride, x, outs.len(), |sums| {
             for (&sum, ((s, b), o)) in sums.iter().zip(&mut outs) {
                 out(o, sum as f32 * (s / d_in) + b);
             }
@@ -790,7 +835,7 @@ mod tests {
         let rows: &[u8] = bytemuck::cast_slice(&q);
         let mut got = [0i32; 3];
         let mut j = 0;
-        kernel::matvec(rows, 8, &x, 3, |sums| {
+        kernel::matvec::<false>(rows, 8, &x, 3, |sums| {
             for &s in sums {
                 got[j] = s;
                 j += 1;

@@ -77,6 +77,9 @@ pub enum ConvertError {
     /// A file that is not a model's weights.
     #[error("{0}")]
     WrongInput(String),
+    /// A `.tflite` this converter cannot read or does not support.
+    #[error("{0}")]
+    Tflite(#[from] crate::tflite::TfliteError),
     /// The core refused the layers.
     #[error("cannot write the blob: {0}")]
     Blob(scratchnet::Error),
@@ -170,6 +173,8 @@ pub enum Source {
     Npz,
     /// A `.safetensors` file (PyTorch's `state_dict` of `nn.Linear` layers).
     Safetensors,
+    /// A TensorFlow Lite model (`.tflite`), its layers and quantization taken as they are.
+    Tflite,
 }
 
 impl Source {
@@ -179,6 +184,7 @@ impl Source {
             Source::Pickle => "pickle",
             Source::Npz => "npz",
             Source::Safetensors => "safetensors",
+            Source::Tflite => "tflite",
         }
     }
 }
@@ -778,6 +784,8 @@ pub fn convert_file(bytes: &[u8], options: &Options) -> Result<Converted, Conver
         let dict = crate::npy::read_npz(bytes, "npz")
             .map_err(|e| ConvertError::Container(e.to_string()))?;
         (Source::Npz, book_chain(&dict)?)
+    } else if crate::tflite::is_tflite(bytes) {
+        return convert_tflite(bytes, options);
     } else if is_safetensors(bytes) {
         (Source::Safetensors, torch_chain(&read_safetensors(bytes)?)?)
     } else if bytes.first() == Some(&0x80) {
@@ -793,6 +801,64 @@ pub fn convert_file(bytes: &[u8], options: &Options) -> Result<Converted, Conver
     let mut c = build(chain, options, notes)?;
     c.source = source;
     Ok(c)
+}
+
+/// Converts a `.tflite` MLP ([`crate::tflite::import`]): its layers, weights and
+/// quantization as they are (int8 models become TFLite int8 layers, bit-exact with TFLite
+/// Micro). The activations and precision options do not apply and are refused.
+pub fn convert_tflite(bytes: &[u8], options: &Options) -> Result<Converted, ConvertError> {
+    if options.activations.is_some()
+        || options.precision != Precision::F32
+        || options.calibration.is_some()
+    {
+        return Err(ConvertError::WrongInput(
+            "--activations, --quantize and --calibrate do not apply to a .tflite: its \
+             activations and quantization are the file's"
+                .into(),
+        ));
+    }
+    let imported = crate::tflite::import(bytes)?;
+    if imported.layers.len() > MAX_LAYERS {
+        return Err(ConvertError::TooManyLayers {
+            found: imported.layers.len(),
+            max: MAX_LAYERS,
+        });
+    }
+    let specs: Vec<LayerSpec<'_>> = imported.layers.iter().map(|l| l.spec()).collect();
+    let len = scratchnet::encoded_len(&specs).map_err(ConvertError::Blob)?;
+    let mut blob = vec![0; len];
+    scratchnet::encode(&specs, &mut blob).map_err(ConvertError::Blob)?;
+    let layers = imported
+        .layers
+        .iter()
+        .zip(&specs)
+        .map(|(l, s)| {
+            let activation = match l {
+                crate::tflite::TfliteLayer::I8 { clamp, output, .. }
+                    if clamp.0 as i32 == output.1 =>
+                {
+                    Activation::Relu
+                }
+                _ => s.activation,
+            };
+            (s.shape, activation)
+        })
+        .collect();
+    let parameters = specs
+        .iter()
+        .map(|s| (s.shape.inputs as usize + 1) * s.shape.outputs as usize)
+        .sum();
+    let crc = u32::from_le_bytes([blob[12], blob[13], blob[14], blob[15]]);
+    Ok(Converted {
+        blob,
+        layers,
+        parameters,
+        crc,
+        ignored_keys: imported.notes,
+        source: Source::Tflite,
+        default_activations: false,
+        int8_agreement: None,
+    })
 }
 
 /// Reads a pickle's bytes and converts them ([`pickle::read_arrays`], [`convert_arrays`]).

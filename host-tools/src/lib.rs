@@ -15,3 +15,4 @@ pub mod npy;
 pub mod pickle;
 #[cfg(feature = "cli")]
 pub mod plot;
+pub mod tflite;

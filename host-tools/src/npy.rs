@@ -240,6 +240,28 @@ pub fn read_inputs(bytes: &[u8], what: &str) -> Result<(usize, Vec<f32>), NpyErr
     Ok((width, values))
 }
 
+/// An `N × width` matrix of int8 values from a `.npy` of dtype int8 exactly (a TFLite int8
+/// model's inputs, taken as given). A 1-D array is one row.
+pub fn read_int8(bytes: &[u8], what: &str) -> Result<(usize, Vec<i8>), NpyError> {
+    let npy = NpyFile::new(bytes).map_err(|e| err(what, format!("not a valid .npy: {e}")))?;
+    if !matches!(npy.dtype(), DType::Plain(ts) if ts.type_char() == TypeChar::Int && ts.size_field() == 1)
+    {
+        return Err(err(
+            what,
+            format!(
+                "dtype {} is not int8: a TFLite int8 model takes int8 inputs, quantized as its input tensor says (q = round(x / scale) + zero_point)",
+                npy.dtype().descr()
+            ),
+        ));
+    }
+    let (shape, values) = numbers(bytes, what)?;
+    let width = match shape.as_slice() {
+        [w] | [_, w] => *w,
+        _ => return Err(err(what, format!("shape {shape:?} is not N × inputs"))),
+    };
+    Ok((width, values.into_iter().map(|v| v as i8).collect()))
+}
+
 /// A vector of class indices from a `.npy` of integers (any width, signed or not).
 pub fn read_classes(bytes: &[u8], what: &str) -> Result<Vec<usize>, NpyError> {
     let npy = NpyFile::new(bytes).map_err(|e| err(what, format!("not a valid .npy: {e}")))?;

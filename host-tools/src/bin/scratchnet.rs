@@ -105,6 +105,20 @@ enum Command {
         #[arg(short, long, value_name = "classes.npy")]
         output: Option<PathBuf>,
     },
+    /// Run a model on every row of a .npy and write the output layer's values as a .npy:
+    /// int8 for a TFLite int8 model (int8 inputs, taken as given), f32 after the output
+    /// activation otherwise (f32 inputs; uint8 inputs for a model converted with
+    /// --quantize int8). For diffing against your own framework.
+    Run {
+        /// The blob (.scnt).
+        model: PathBuf,
+        /// Inputs as a .npy, N × inputs.
+        #[arg(long, value_name = "X.npy")]
+        inputs: PathBuf,
+        /// Where to write the N × outputs .npy.
+        #[arg(short, long, value_name = "Y.npy")]
+        output: PathBuf,
+    },
     /// Show one test image (terminal, and PNG or SVG), its label, the prediction and the
     /// class probabilities.
     Show {
@@ -261,6 +275,11 @@ fn run(command: Command) -> Result<()> {
             inputs,
             output,
         } => cmd_predict(&blob, &inputs, output.as_deref()),
+        Command::Run {
+            model,
+            inputs,
+            output,
+        } => cmd_run(&model, &inputs, &output),
         Command::Show {
             index,
             output,
@@ -290,7 +309,11 @@ fn cmd_convert(pickle: &Path, output: &Path, options: &convert::Options) -> Resu
         .with_context(|| format!("cannot convert {}", pickle.display()))?;
     outln!("read: {} ({})", pickle.display(), c.source.name());
     for key in &c.ignored_keys {
-        outln!("note: ignoring '{key}' (not an array of the layers)");
+        if c.source == convert::Source::Tflite {
+            outln!("note: {key}");
+        } else {
+            outln!("note: ignoring '{key}' (not an array of the layers)");
+        }
     }
     convert::write_atomically(output, &c.blob)?;
     let shapes: Vec<String> = c
@@ -530,6 +553,11 @@ struct AnyModel<'a> {
 impl<'a> AnyModel<'a> {
     fn load(bytes: &'a [u8]) -> Result<Self> {
         let model = Model::from_bytes(bytes)?;
+        if model.layers().any(|l| l.tflite().is_some()) {
+            bail!(
+                "this is a TFLite int8 model: `scratchnet run MODEL --inputs X.npy -o Y.npy` gives its int8 outputs"
+            );
+        }
         let int8 = model.layers().any(|l| l.quantized().is_some());
         Ok(Self { model, int8 })
     }
@@ -671,6 +699,42 @@ fn cmd_predict(path: &Path, inputs: &Path, output: Option<&Path>) -> Result<()> 
     Ok(())
 }
 
+fn cmd_run(path: &Path, inputs: &Path, output: &Path) -> Result<()> {
+    let bytes = read(path)?;
+    let blob = convert::AlignedBlob::new(&bytes);
+    let model = Model::from_bytes(blob.bytes())
+        .with_context(|| format!("cannot load {}", path.display()))?;
+    let what = inputs.display().to_string();
+    let x = read(inputs)?;
+    let (n_in, n_out) = (model.inputs(), model.outputs());
+    let rows;
+    let npy = if model.layers().any(|l| l.tflite().is_some()) {
+        let (width, values) = scratchnet_host::npy::read_int8(&x, &what)?;
+        if width != n_in {
+            bail!("{what}: rows of {width} values, but the model takes {n_in} inputs");
+        }
+        rows = values.len() / n_in;
+        let mut scratch = vec![0i8; model.scratch_len()];
+        let mut out = vec![0i8; rows * n_out];
+        for (row, y) in values.chunks_exact(n_in).zip(out.chunks_exact_mut(n_out)) {
+            model.run_i8(row, &mut scratch, y)?;
+        }
+        scratchnet_host::npy::write(&out, Some(n_out))?
+    } else {
+        let net = AnyModel::load(blob.bytes())?;
+        let values = read_rows(inputs, &model)?;
+        rows = values.len() / n_in;
+        let mut out = Vec::with_capacity(rows * n_out);
+        for row in values.chunks_exact(n_in) {
+            out.extend(net.outputs(row)?);
+        }
+        scratchnet_host::npy::write(&out, Some(n_out))?
+    };
+    convert::write_atomically(output, &npy)?;
+    outln!("wrote {} ({rows} × {n_out})", output.display());
+    Ok(())
+}
+
 fn cmd_plot(what: PlotWhat) -> Result<()> {
     use scratchnet_host::plot::{self, BOOK_CURVES, Curves, SoftmaxBars};
     match what {
@@ -760,6 +824,11 @@ enum MnistShaped<'a> {
 impl<'a> MnistShaped<'a> {
     fn load(bytes: &'a [u8]) -> Result<Self> {
         let model = Model::from_bytes(bytes)?;
+        if model.layers().any(|l| l.tflite().is_some()) {
+            bail!(
+                "this is a TFLite int8 model: `scratchnet run MODEL --inputs X.npy -o Y.npy` gives its int8 outputs"
+            );
+        }
         if let Ok(net) = Mnist::from_model(&model) {
             let fast = scratchnet_host::fast::FastMnist::new(&net)
                 .ok()

@@ -1,0 +1,350 @@
+//! Beyond the book: TensorFlow Lite's int8 fully connected layer, computed as TensorFlow Lite
+//! Micro's reference kernel does, so that the outputs are TFLM's byte for byte.
+//!
+//! TFLite stores a real value `r` as an int8 `q` with a scale `S` and a zero point `Z`:
+//! `r = S·(q − Z)`. Weights are symmetric (`Z = 0`), one scale per tensor or per output
+//! channel; biases are int32 with scale `S_in·S_w`. A `FULLY_CONNECTED` layer computes, for
+//! each output `j`, in exact 32-bit integer arithmetic:
+//!
+//! ```text
+//! acc[j] = Σᵢ q[j][i]·(x[i] − Z_in) + b[j]
+//! y[j]   = clamp(MBQM(acc[j], M[j], n[j]) + Z_out, lo, hi)
+//! ```
+//!
+//! where `M[j]·2ⁿ⁽ʲ⁾⁻³¹ ≈ S_in·S_w[j]/S_out` ([`quantize_multiplier`]), `MBQM` is TFLite's
+//! `MultiplyByQuantizedMultiplier` with its two roundings ([`multiply_by_quantized_multiplier`],
+//! TFLM's default build) and `[lo, hi]` is the fused activation (ReLU: `lo = Z_out`; ReLU6:
+//! also `hi = Z_out + round(6/S_out)`; none: `[−128, 127]`).
+//!
+//! The blob stores `b'[j] = b[j] − Z_in·Σᵢ q[j][i]`, so the kernel sums `q·x` directly: the
+//! same integer kernel as the book's int8 path (`SMLAD` on Cortex-M4/M7/M33, plain Rust
+//! elsewhere), on signed inputs.
+//!
+//! ```
+//! use scratchnet::tflite::{multiply_by_quantized_multiplier as mbqm, quantize_multiplier};
+//! // 0.5 is 2³⁰·2⁰⁻³¹: M = 2³⁰, n = 0.
+//! assert_eq!(quantize_multiplier(0.5), Some((1 << 30, 0)));
+//! // 7 · 0.5 = 3.5 and −3.5 round halves upward.
+//! assert_eq!(mbqm(7, 1 << 30, 0), 4);
+//! assert_eq!(mbqm(-7, 1 << 30, 0), -3);
+//! ```
+
+use crate::activation::Activation;
+use crate::blob::{Layers, Model, ModelLayer};
+use crate::chain::{FromLayers, Layer, next_layer};
+use crate::error::{Error, Result, Shape};
+use crate::network::Network;
+use crate::quant::kernel;
+
+/// gemmlowp's `SaturatingRoundingDoublingHighMul`: `a·b / 2³¹` rounded to nearest, halves
+/// upward (1.5 → 2, −1.5 → −1: a nudge of ±2³⁰, then C's truncating division), saturating
+/// the one overflowing case (`a = b = −2³¹`).
+#[inline(always)]
+pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
+    if a == i32::MIN && b == i32::MIN {
+        return i32::MAX;
+    }
+    let ab = i64::from(a) * i64::from(b);
+    let nudge = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
+    // Division truncates toward zero, as C's does.
+    ((ab + nudge) / (1i64 << 31)) as i32
+}
+
+/// gemmlowp's `RoundingDivideByPOT`: `x / 2ᵉ` rounded to nearest, halves away from zero,
+/// for `0 ≤ e ≤ 31` (`e` is clamped to that range).
+#[inline(always)]
+pub fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
+    let e = exponent.clamp(0, 31) as u32;
+    let mask = ((1i64 << e) - 1) as i32;
+    let remainder = x & mask;
+    let threshold = (mask >> 1) + i32::from(x < 0);
+    (x >> e) + i32::from(remainder > threshold)
+}
+
+/// TFLite's `MultiplyByQuantizedMultiplier` (double rounding, TFLM's default):
+/// `x·M·2ⁿ⁻³¹`, with a left shift first for `n > 0` (wrapping, as the hardware does), the
+/// rounding high multiply, then a rounding right shift for `n < 0`.
+#[inline(always)]
+pub fn multiply_by_quantized_multiplier(x: i32, multiplier: i32, shift: i32) -> i32 {
+    let left = shift.clamp(0, 30) as u32;
+    let right = (-shift).max(0);
+    rounding_divide_by_pot(
+        saturating_rounding_doubling_high_mul(x.wrapping_mul(1 << left), multiplier),
+        right,
+    )
+}
+
+/// TFLite's `QuantizeMultiplier`: the `(M, n)` with `M·2ⁿ⁻³¹ ≈ real`, `2³⁰ ≤ M < 2³¹`
+/// (`M = round(f·2³¹)` for `real = f·2ⁿ`, `0.5 ≤ f < 1`, halves away from zero); `(0, 0)`
+/// for zero and for values below about 2⁻³², as TFLite flushes them. `None` for a negative
+/// or non-finite `real`, and for one so large that `n > 30`.
+pub fn quantize_multiplier(real: f64) -> Option<(i32, i32)> {
+    if !real.is_finite() || real < 0.0 {
+        return None;
+    }
+    if real == 0.0 {
+        return Some((0, 0));
+    }
+    let (f, mut shift) = libm::frexp(real);
+    let mut q = libm::round(f * (1i64 << 31) as f64) as i64;
+    if q == 1 << 31 {
+        q /= 2;
+        shift += 1;
+    }
+    if shift < -31 {
+        return Some((0, 0));
+    }
+    if shift > 30 {
+        return None;
+    }
+    Some((q as i32, shift))
+}
+
+/// One TFLite int8 layer's parameters, read in place, without its shape in the type: every
+/// shape shares one copy of the code.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Raw<'a> {
+    rows: &'a [u8],
+    stride: usize,
+    biases: &'a [i32],
+    multipliers: &'a [i32],
+    shifts: &'a [i32],
+    output_zero_point: i32,
+    lo: i8,
+    hi: i8,
+}
+
+impl<'a> Raw<'a> {
+    /// The TFLite int8 layer `layer` (the blob's layer `index`):
+    /// [`Error::UnsupportedElement`] unless TFLite int8, [`Error::BadSpan`] unless its i32
+    /// arrays are 4-byte aligned.
+    #[inline(always)]
+    fn of(layer: &ModelLayer<'a>, index: usize) -> Result<Self> {
+        let t = layer
+            .tflite()
+            .ok_or(Error::UnsupportedElement { layer: index })?;
+        let outputs = layer.shape().outputs as usize;
+        let aligned = |a: crate::I32s<'a>| a.as_i32().ok_or(Error::BadSpan { layer: index });
+        let (biases, multipliers, shifts) = (
+            aligned(t.biases)?,
+            aligned(t.multipliers)?,
+            aligned(t.shifts)?,
+        );
+        if t.rows.len() != t.stride * outputs
+            || t.stride < layer.shape().inputs as usize
+            || [biases.len(), multipliers.len(), shifts.len()] != [outputs; 3]
+        {
+            return Err(Error::BadLength { layer: index });
+        }
+        let (lo, hi) = t.clamp();
+        Ok(Self {
+            rows: bytemuck::cast_slice(t.rows),
+            stride: t.stride,
+            biases,
+            multipliers,
+            shifts,
+            output_zero_point: t.output_zero_point(),
+            lo,
+            hi,
+        })
+    }
+
+    /// `y[j] = clamp(MBQM(Σᵢ q[j][i]·x[i] + b'[j], M[j], n[j]) + Z_out, lo, hi)`.
+    #[inline(never)]
+    fn forward(&self, x: &[i8], y: &mut [i8]) {
+        let mut outs = self
+            .biases
+            .iter()
+            .zip(self.multipliers)
+            .zip(self.shifts)
+            .zip(y.iter_mut());
+        let (z, lo, hi) = (
+            self.output_zero_point,
+            i32::from(self.lo),
+            i32::from(self.hi),
+        );
+        let x: &[u8] = bytemuck::cast_slice(x);
+        kernel::matvec::<true>(self.rows, self.stride, x, outs.len(), |sums| {
+            for (&sum, (((&b, &m), &n), y)) in sums.iter().zip(&mut outs) {
+                let acc = sum.wrapping_add(b);
+                let v = multiply_by_quantized_multiplier(acc, m, n).wrapping_add(z);
+                *y = v.clamp(lo, hi) as i8;
+            }
+        });
+    }
+}
+
+/// A TFLite int8 fully connected layer with `IN` inputs and `OUT` outputs, borrowed from a
+/// blob (`scratchnet convert model.tflite`): int8 in, int8 out, as TFLite Micro computes it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TDense<'a, const IN: usize, const OUT: usize> {
+    raw: Raw<'a>,
+}
+
+impl<'a, const IN: usize, const OUT: usize> TDense<'a, IN, OUT> {
+    /// A typed view of a TFLite int8 blob layer: [`Error::ShapeMismatch`] unless `IN × OUT`,
+    /// [`Error::UnsupportedElement`] unless TFLite int8, [`Error::BadSpan`] unless the blob
+    /// lies at a 4-byte-aligned address.
+    pub fn from_layer(layer: &ModelLayer<'a>, index: usize) -> Result<Self> {
+        let expected = Shape {
+            inputs: IN as u32,
+            outputs: OUT as u32,
+        };
+        if layer.shape() != expected {
+            return Err(Error::ShapeMismatch {
+                layer: index,
+                expected,
+                found: layer.shape(),
+            });
+        }
+        Raw::of(layer, index).map(|raw| Self { raw })
+    }
+
+    /// The layer's int8 outputs for int8 inputs `x`.
+    pub fn forward_i8(&self, x: &[i8; IN], y: &mut [i8; OUT]) {
+        self.raw.forward(x, y);
+    }
+}
+
+impl<const IN: usize, const OUT: usize> Layer<[i8; IN]> for TDense<'_, IN, OUT> {
+    type Output = [i8; OUT];
+    /// The int8 outputs (TFLite's layer ends with its clamp: there is no separate activation).
+    type Logits = [i8; OUT];
+
+    #[inline(always)]
+    fn forward(&self, x: &[i8; IN], y: &mut [i8; OUT]) {
+        self.forward_i8(x, y);
+    }
+
+    #[inline(always)]
+    fn logits(&self, x: &[i8; IN], y: &mut [i8; OUT]) {
+        self.forward_i8(x, y);
+    }
+
+    fn output_activation(&self) -> Activation {
+        Activation::Identity
+    }
+}
+
+impl<'a, const IN: usize, const OUT: usize> FromLayers<'a> for TDense<'a, IN, OUT> {
+    const LAYERS: usize = 1;
+
+    fn take(layers: &mut Layers<'a>, first: usize) -> Result<Self> {
+        Self::from_layer(&next_layer(layers, first)?, first)
+    }
+}
+
+impl<L> Network<L> {
+    /// A TFLite int8 network's int8 outputs for int8 inputs `x` (the same as
+    /// [`logits`](Self::logits): TFLite's layers end with their clamps).
+    pub fn run_i8<const I: usize, const O: usize>(&self, x: &[i8; I]) -> [i8; O]
+    where
+        L: Layer<[i8; I], Logits = [i8; O]>,
+    {
+        self.logits(x)
+    }
+}
+
+/// Inference on a TFLite int8 model whose shape is known only at run time.
+impl Model<'_> {
+    /// Runs a TFLite int8 model on int8 inputs `x`, writing its int8 outputs into `out`,
+    /// with the kernel of [`TDense`] (the same bytes). `scratch` holds the hidden layers'
+    /// outputs: [`scratch_len`](Self::scratch_len) bytes.
+    ///
+    /// [`Error::LengthMismatch`] for `x` or `out` of the wrong length,
+    /// [`Error::BufferTooSmall`] for a short `scratch`, [`Error::UnsupportedElement`] for a
+    /// layer that is not TFLite int8, [`Error::BadSpan`] for a blob that is not 4-byte
+    /// aligned; nothing is computed then.
+    pub fn run_i8(&self, x: &[i8], scratch: &mut [i8], out: &mut [i8]) -> Result<()> {
+        for (found, expected) in [(x.len(), self.inputs()), (out.len(), self.outputs())] {
+            if found != expected {
+                return Err(Error::LengthMismatch { expected, found });
+            }
+        }
+        let needed = self.scratch_len();
+        if scratch.len() < needed {
+            return Err(Error::BufferTooSmall {
+                needed,
+                available: scratch.len(),
+            });
+        }
+        for (index, layer) in self.layers().enumerate() {
+            Raw::of(&layer, index)?;
+        }
+        let last = self.layer_count() - 1;
+        let (front, back) = scratch[..needed].split_at_mut(needed / 2);
+        let mut src_in_front: Option<bool> = None;
+        let mut src_len = 0;
+        for (k, layer) in self.layers().enumerate() {
+            let raw = Raw::of(&layer, k)?;
+            let (src, dst): (&[i8], &mut [i8]) = match src_in_front {
+                None => (x, &mut *front),
+                Some(true) => (&front[..src_len], &mut *back),
+                Some(false) => (&back[..src_len], &mut *front),
+            };
+            if k == last {
+                raw.forward(src, out);
+            } else {
+                let width = layer.shape().outputs as usize;
+                raw.forward(src, &mut dst[..width]);
+                src_len = width;
+                src_in_front = Some(src_in_front != Some(true));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// gemmlowp's functions worked by hand.
+    #[test]
+    fn the_fixed_point_helpers_round_as_gemmlowp() {
+        // 2³⁰·2³⁰/2³¹ = 2²⁹.
+        assert_eq!(
+            saturating_rounding_doubling_high_mul(1 << 30, 1 << 30),
+            1 << 29
+        );
+        // 3·2³⁰/2³¹ = 1.5 → 2; −1.5 → (−3·2³⁰ + 1 − 2³⁰)/2³¹ = −1.99… → −1 (truncated).
+        assert_eq!(saturating_rounding_doubling_high_mul(3, 1 << 30), 2);
+        assert_eq!(saturating_rounding_doubling_high_mul(-3, 1 << 30), -1);
+        // −1.6 → −2.
+        assert_eq!(saturating_rounding_doubling_high_mul(-16, 214_748_365), -2);
+        assert_eq!(
+            saturating_rounding_doubling_high_mul(i32::MIN, i32::MIN),
+            i32::MAX
+        );
+        // 5/4 = 1.25 → 1, 6/4 = 1.5 → 2, −6/4 → −2, −5/4 → −1.
+        assert_eq!(rounding_divide_by_pot(5, 2), 1);
+        assert_eq!(rounding_divide_by_pot(6, 2), 2);
+        assert_eq!(rounding_divide_by_pot(-6, 2), -2);
+        assert_eq!(rounding_divide_by_pot(-5, 2), -1);
+        assert_eq!(rounding_divide_by_pot(-7, 0), -7);
+        // Double rounding: 5·2⁻³ = 0.625 through M = 2³⁰ (0.5), n = −2: 5·0.5 = 2.5 → 3, then
+        // 3/4 = 0.75 → 1 (one rounding of 0.625 gives 1 too); 3·0.5 = 1.5 → 2, 2/4 → 1
+        // where one rounding of 0.375 gives 0: TFLM's default rounds twice.
+        assert_eq!(multiply_by_quantized_multiplier(5, 1 << 30, -2), 1);
+        assert_eq!(multiply_by_quantized_multiplier(3, 1 << 30, -2), 1);
+        // A left shift: 3·2·0.5 = 3.
+        assert_eq!(multiply_by_quantized_multiplier(3, 1 << 30, 1), 3);
+    }
+
+    #[test]
+    fn multipliers_are_tflites() {
+        // 0.75 = 0.75·2⁰: M = round(0.75·2³¹).
+        assert_eq!(quantize_multiplier(0.75), Some((1_610_612_736, 0)));
+        // 0.003 = 0.768·2⁻⁸.
+        let (m, n) = quantize_multiplier(0.003).unwrap();
+        assert_eq!(n, -8);
+        assert_eq!(m, libm::round(0.003 * 256.0 * 2147483648.0) as i32);
+        // A mantissa that rounds up to 2³¹ moves to the next exponent.
+        assert_eq!(quantize_multiplier(1.0 - 1e-12), Some((1 << 30, 1)));
+        assert_eq!(quantize_multiplier(0.0), Some((0, 0)));
+        assert_eq!(quantize_multiplier(1e-12), Some((0, 0)));
+        assert_eq!(quantize_multiplier(-1.0), None);
+        assert_eq!(quantize_multiplier(f64::NAN), None);
+        assert_eq!(quantize_multiplier(1e10), None);
+    }
+}
