@@ -360,6 +360,33 @@ fn cmd_inspect(path: &Path) -> Result<()> {
     outln!("layers: {}", model.layers().len());
     let mut activations = 0;
     for (i, l) in model.layers().enumerate() {
+        if let Some(t) = l.tflite() {
+            let (lo, hi) = t.clamp();
+            let fused = match (lo, hi) {
+                (-128, 127) => "none".to_string(),
+                (lo, 127) if i32::from(lo) == t.output_zero_point() => "ReLU".to_string(),
+                (lo, hi) => format!("[{lo}, {hi}]"),
+            };
+            outln!(
+                "  layer {i}: {} {}  activation (clamp): {fused}",
+                l.shape(),
+                l.element().name(),
+            );
+            outln!(
+                "           input zero point {} scale {:e}; output zero point {} scale {:e}",
+                t.input_zero_point(),
+                t.input_scale(),
+                t.output_zero_point(),
+                t.output_scale()
+            );
+            let (_, _, _, smin, smax) = stats(t.shifts.iter().map(|v| v as f32));
+            outln!(
+                "           requantization: {} multipliers, shifts {smin:+.0} to {smax:+.0}",
+                t.multipliers.len()
+            );
+            activations += l.shape().outputs as usize;
+            continue;
+        }
         if let Some(q) = l.quantized() {
             let values = q
                 .rows
@@ -397,7 +424,12 @@ fn cmd_inspect(path: &Path) -> Result<()> {
         activations += l.shape().outputs as usize * 4;
     }
     let int8 = model.layers().any(|l| l.quantized().is_some());
-    let what = if int8 {
+    let tflite = model.layers().any(|l| l.tflite().is_some());
+    let what = if tflite {
+        activations = model.scratch_len() + model.outputs();
+        "two buffers of the widest hidden layer, ping-ponged, and the int8 outputs; the \
+         kernel adds a 256-byte list of non-zero input groups"
+    } else if int8 {
         "hidden layers' outputs as u8, the last layer's as f32; the int8 kernel adds a \
          256-byte list of non-zero input groups"
     } else {
