@@ -128,6 +128,9 @@ fn user_model(out: &Path, set: &assets::TestSet) -> Result<(), String> {
         var("SCRATCHNET_USER_INPUTS"),
         var("SCRATCHNET_USER_LABELS"),
     ) {
+        (Some(m), Some(x), Some(y)) if is_tflite_blob(&read(&m)?) => {
+            return tflite_model(out, &read(&m)?, &read(&x)?, &read(&y)?);
+        }
         (Some(m), Some(x), Some(y)) => {
             let (width, values) =
                 scratchnet_host::npy::read_inputs(&read(&x)?, &x.display().to_string())
@@ -219,7 +222,9 @@ fn user_model(out: &Path, set: &assets::TestSet) -> Result<(), String> {
     write_if_changed(&out.join("user-labels.u32le"), &u32s(&labels))?;
     write_if_changed(&out.join("user-host.u32le"), &u32s(&host))?;
     let paths = format!(
-        "/// Whether the model is int8 (inputs u8, `logits_u8`) rather than f32.\n\
+        "/// Whether the model is TFLite int8 (int8 inputs and outputs, `run_i8`).\n\
+         pub const TFLITE: bool = false;\n\
+         /// Whether the model is int8 (inputs u8, `logits_u8`) rather than f32.\n\
          pub const INT8: bool = {int8};\n\
          /// The inputs on the host (`INPUTS` little-endian f32 a row, or u8 for int8),\n\
          /// NUL-terminated.\n\
@@ -240,6 +245,75 @@ fn user_model(out: &Path, set: &assets::TestSet) -> Result<(), String> {
          pub const MODEL_LEN: usize = {};\n\
          /// Rows the host classifies correctly.\n\
          pub const HOST_CORRECT: u32 = {correct};\n",
+        path_str(&out.join("user-inputs.f32le"))?,
+        path_str(&out.join("user-labels.u32le"))?,
+        path_str(&out.join("user-host.u32le"))?,
+        model.scratch_len(),
+        blob.len(),
+    );
+    write_if_changed(&out.join("user_paths.rs"), paths.as_bytes())
+}
+
+/// Whether a blob holds TFLite int8 layers.
+fn is_tflite_blob(blob: &[u8]) -> bool {
+    let aligned = scratchnet_host::convert::AlignedBlob::new(blob);
+    scratchnet::Model::from_bytes(aligned.bytes())
+        .is_ok_and(|m| m.layers().any(|l| l.tflite().is_some()))
+}
+
+/// A TFLite int8 model: int8 inputs as given, and the reference outputs (e.g. TFLite
+/// Micro's) in place of labels; the host's outputs with the core's code.
+fn tflite_model(out: &Path, blob: &[u8], x: &[u8], reference: &[u8]) -> Result<(), String> {
+    let aligned = scratchnet_host::convert::AlignedBlob::new(blob);
+    let model = scratchnet::Model::from_bytes(aligned.bytes()).map_err(|e| e.to_string())?;
+    let (n_in, n_out) = (model.inputs(), model.outputs());
+    let (width, inputs) =
+        scratchnet_host::npy::read_int8(x, "--inputs").map_err(|e| e.to_string())?;
+    let (rwidth, want) =
+        scratchnet_host::npy::read_int8(reference, "--labels (the reference outputs)")
+            .map_err(|e| e.to_string())?;
+    if width != n_in || rwidth != n_out || inputs.len() / n_in != want.len() / n_out {
+        return Err(format!(
+            "a TFLite model takes N × {n_in} int8 inputs and N × {n_out} int8 reference outputs (as --labels); got N × {width} and N × {rwidth}"
+        ));
+    }
+    let rows = inputs.len() / n_in;
+    let mut scratch = vec![0i8; model.scratch_len()];
+    let mut host = vec![0i8; rows * n_out];
+    for (row, y) in inputs.chunks_exact(n_in).zip(host.chunks_exact_mut(n_out)) {
+        model
+            .run_i8(row, &mut scratch, y)
+            .map_err(|e| e.to_string())?;
+    }
+    let host_equal = host.iter().zip(&want).filter(|(a, b)| a == b).count();
+    let bytes = |v: &[i8]| v.iter().map(|&b| b as u8).collect::<Vec<u8>>();
+    write_if_changed(&out.join("user.scnt"), blob)?;
+    write_if_changed(&out.join("user-inputs.f32le"), &bytes(&inputs))?;
+    write_if_changed(&out.join("user-labels.u32le"), &bytes(&want))?;
+    write_if_changed(&out.join("user-host.u32le"), &bytes(&host))?;
+    let paths = format!(
+        "/// Whether the model is TFLite int8 (int8 inputs and outputs, `run_i8`).\n\
+         pub const TFLITE: bool = true;\n\
+         /// Whether the model is int8 (inputs u8, `logits_u8`).\n\
+         pub const INT8: bool = false;\n\
+         /// The int8 inputs on the host, NUL-terminated.\n\
+         pub const INPUTS_FILE: &core::ffi::CStr = c{:?};\n\
+         /// The reference int8 outputs on the host, NUL-terminated.\n\
+         pub const LABELS_FILE: &core::ffi::CStr = c{:?};\n\
+         /// The host's int8 outputs, NUL-terminated.\n\
+         pub const HOST_FILE: &core::ffi::CStr = c{:?};\n\
+         /// Rows of inputs.\n\
+         pub const ROWS: usize = {rows};\n\
+         /// The model's inputs.\n\
+         pub const INPUTS: usize = {n_in};\n\
+         /// The model's outputs.\n\
+         pub const OUTPUTS: usize = {n_out};\n\
+         /// Bytes of scratch `Model::run_i8` needs.\n\
+         pub const SCRATCH: usize = {};\n\
+         /// The blob's length in bytes.\n\
+         pub const MODEL_LEN: usize = {};\n\
+         /// Outputs equal to the reference on the host.\n\
+         pub const HOST_CORRECT: u32 = {host_equal};\n",
         path_str(&out.join("user-inputs.f32le"))?,
         path_str(&out.join("user-labels.u32le"))?,
         path_str(&out.join("user-host.u32le"))?,

@@ -238,8 +238,18 @@ fn le<T: Copy, const N: usize>(v: &[T], f: impl Fn(T) -> [u8; N]) -> Vec<u8> {
     v.iter().flat_map(|&x| f(x)).collect()
 }
 
-/// An f32 3 → 4 → 2 MLP: FULLY_CONNECTED(RELU), FULLY_CONNECTED, SOFTMAX.
-fn f32_mlp() -> (Vec<u8>, Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>) {
+/// An f32 MLP's file and its parameters (TFLite's `[out, in]` weights).
+struct F32Mlp {
+    file: Vec<u8>,
+    w1: Vec<f32>,
+    b1: Vec<f32>,
+    w2: Vec<f32>,
+    b2: Vec<f32>,
+}
+
+/// An f32 3 → 4 → 2 MLP: FULLY_CONNECTED(RELU), FULLY_CONNECTED, then the operator `last`
+/// (SOFTMAX, 25, for a supported one).
+fn f32_mlp(last: i32) -> F32Mlp {
     let w1: Vec<f32> = (0..12).map(|k| (k as f32 - 5.5) / 7.0).collect(); // [4, 3]
     let b1 = vec![0.1, -0.2, 0.3, 0.0];
     let w2: Vec<f32> = (0..8).map(|k| (3.0 - k as f32) / 5.0).collect(); // [2, 4]
@@ -275,7 +285,7 @@ fn f32_mlp() -> (Vec<u8>, Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>) {
             fused: 0,
         },
         Op {
-            code: 25,
+            code: last,
             inputs: vec![6],
             outputs: vec![7],
             fused: 0,
@@ -288,12 +298,25 @@ fn f32_mlp() -> (Vec<u8>, Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>) {
         le(&w2, f32::to_le_bytes),
         le(&b2, f32::to_le_bytes),
     ];
-    (tflite(&tensors, &ops, (0, 7), &bufs), w1, b1, w2, b2)
+    let file = tflite(&tensors, &ops, (0, 7), &bufs);
+    F32Mlp {
+        file,
+        w1,
+        b1,
+        w2,
+        b2,
+    }
 }
 
 #[test]
 fn an_f32_tflite_mlp_computes_its_forward_pass() {
-    let (file, w1, b1, w2, b2) = f32_mlp();
+    let F32Mlp {
+        file,
+        w1,
+        b1,
+        w2,
+        b2,
+    } = f32_mlp(25);
     let c = convert_file(&file, &Options::default()).unwrap();
     let blob = AlignedBlob::new(&c.blob);
     let model = Model::from_bytes(blob.bytes()).unwrap();
@@ -459,64 +482,13 @@ fn small_int8_mlps_and_ad01_on_more_inputs_match_the_tflite_micro_interpreter() 
 
 #[test]
 fn unsupported_operators_are_refused_by_name() {
-    let (mut file, ..) = f32_mlp();
-    // Make the SOFTMAX a TANH (28): its opcode is the second one written.
-    let model = flatbuffers_tanh(&mut file);
+    // TANH (28) after the last layer.
+    let model = f32_mlp(28).file;
     let err = convert_file(&model, &Options::default()).unwrap_err();
     assert!(matches!(err, ConvertError::Tflite(_)));
     let text = err.to_string();
     assert!(text.contains("TANH is not supported"), "{text}");
     assert!(text.contains("FULLY_CONNECTED"), "{text}");
-}
-
-/// The f32 MLP with its SOFTMAX replaced by TANH.
-fn flatbuffers_tanh(_: &mut [u8]) -> Vec<u8> {
-    let (_, w1, b1, w2, b2) = f32_mlp();
-    let f = |s: Vec<i32>, buffer| T {
-        shape: s,
-        ty: 0,
-        buffer,
-        scale: vec![],
-        zp: vec![],
-    };
-    let tensors = [
-        f(vec![1, 3], 0),
-        f(vec![4, 3], 1),
-        f(vec![4], 2),
-        f(vec![1, 4], 0),
-        f(vec![2, 4], 3),
-        f(vec![2], 4),
-        f(vec![1, 2], 0),
-        f(vec![1, 2], 0),
-    ];
-    let ops = [
-        Op {
-            code: 9,
-            inputs: vec![0, 1, 2],
-            outputs: vec![3],
-            fused: 1,
-        },
-        Op {
-            code: 9,
-            inputs: vec![3, 4, 5],
-            outputs: vec![6],
-            fused: 0,
-        },
-        Op {
-            code: 28,
-            inputs: vec![6],
-            outputs: vec![7],
-            fused: 0,
-        },
-    ];
-    let bufs = [
-        vec![],
-        le(&w1, f32::to_le_bytes),
-        le(&b1, f32::to_le_bytes),
-        le(&w2, f32::to_le_bytes),
-        le(&b2, f32::to_le_bytes),
-    ];
-    tflite(&tensors, &ops, (0, 7), &bufs)
 }
 
 #[test]

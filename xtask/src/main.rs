@@ -337,6 +337,48 @@ fn test() -> Result {
         // first 100 images run through the run-time-shaped `Model`: the host's classes on
         // every row, or it exits non-zero.
         run(&fw, "cargo", &["run", "--release", "--bin", "user"])?;
+        // A TFLite model: MLPerf Tiny's AD01 converted from its .tflite and run on the
+        // device over its 40 inputs: every output byte must equal the host's, and as many
+        // as on the host must equal TensorFlow Lite Micro's (all of them), or it exits 1.
+        let ad01 = root.join("target").join("ad01.scnt");
+        let tflite = data_file("mlperf-tiny-ad01/ad01_int8.tflite")?;
+        run(
+            &root,
+            "cargo",
+            &[
+                "run",
+                "--release",
+                "-p",
+                "scratchnet-host",
+                "--",
+                "convert",
+                &tflite.to_string_lossy(),
+                "-o",
+                &ad01.to_string_lossy(),
+            ],
+        )?;
+        let ad01_env = [
+            ("SCRATCHNET_USER_MODEL", ad01.to_string_lossy().into_owned()),
+            (
+                "SCRATCHNET_USER_INPUTS",
+                data_file("mlperf-tiny-ad01/inputs_int8.npy")?
+                    .to_string_lossy()
+                    .into_owned(),
+            ),
+            (
+                "SCRATCHNET_USER_LABELS",
+                data_file("mlperf-tiny-ad01/tflm_outputs_int8.npy")?
+                    .to_string_lossy()
+                    .into_owned(),
+            ),
+        ];
+        let ad01_env: Vec<(&str, &str)> = ad01_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        run_env(
+            &fw,
+            &ad01_env,
+            "cargo",
+            &["run", "--release", "--bin", "user", "--features", "tflite"],
+        )?;
         // The real-board profile cannot run here; it must build, clean.
         let board = fw.join("board-nrf52840dk");
         run(&board, "cargo", &["fmt", "--all", "--check"])?;
@@ -566,7 +608,13 @@ fn demo(what: Demo) -> Result {
                 ),
             ];
             let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            run_env(&fw, &env, "cargo", &["run", "--release", "--bin", "user"])
+            // `tflite`: a model converted from a .tflite runs with TFLite int8 layers.
+            run_env(
+                &fw,
+                &env,
+                "cargo",
+                &["run", "--release", "--bin", "user", "--features", "tflite"],
+            )
         }
     }
 }

@@ -24,7 +24,7 @@ static MODEL: Aligned<[u8; user::MODEL_LEN]> =
     Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/user.scnt")));
 
 /// Bytes of one input row: f32 values, or u8 for an int8 model.
-const ROW_BYTES: usize = if user::INT8 {
+const ROW_BYTES: usize = if user::INT8 || user::TFLITE {
     user::INPUTS
 } else {
     user::INPUTS * 4
@@ -38,6 +38,73 @@ static mut SCRATCH8: [u8; user::SCRATCH] = [0; user::SCRATCH];
 fn read_u32(file: &mut HostFile) -> Option<u32> {
     let mut b = [0u8; 4];
     file.read_exact(&mut b).then(|| u32::from_le_bytes(b))
+}
+
+/// A TFLite int8 model: int8 rows in, int8 outputs compared with the reference's and
+/// the host's, byte by byte.
+#[cfg(feature = "tflite")]
+fn run_tflite(
+    model: &Model<'_>,
+    inputs: &mut HostFile,
+    reference: &mut HostFile,
+    host: &mut HostFile,
+) -> ! {
+    static mut X: [i8; user::INPUTS] = [0; user::INPUTS];
+    static mut Y: [i8; user::OUTPUTS] = [0; user::OUTPUTS];
+    static mut S8: [i8; user::SCRATCH] = [0; user::SCRATCH];
+    // SAFETY: the only accesses to these statics, from this single thread.
+    let (x, y, scratch, row) = unsafe {
+        (
+            &mut *core::ptr::addr_of_mut!(X),
+            &mut *core::ptr::addr_of_mut!(Y),
+            &mut *core::ptr::addr_of_mut!(S8),
+            &mut *core::ptr::addr_of_mut!(ROW),
+        )
+    };
+    let (mut equal, mut agree, mut total_ticks) = (0u32, 0u32, 0u32);
+    let mut want = [0u8; user::OUTPUTS];
+    let mut mine = [0u8; user::OUTPUTS];
+    for n in 0..user::ROWS {
+        if !(inputs.read_exact(row)
+            && reference.read_exact(&mut want)
+            && host.read_exact(&mut mine))
+        {
+            defmt::error!("the inputs ended early, at row {=usize}", n);
+            exit(1)
+        }
+        for (v, &b) in x.iter_mut().zip(row.iter()) {
+            *v = b as i8;
+        }
+        let (result, ticks) = cost::ticks(|| model.run_i8(x, scratch, y));
+        if let Err(e) = result {
+            defmt::error!("row {=usize}: {}", n, e);
+            exit(1)
+        }
+        total_ticks = total_ticks.saturating_add(ticks);
+        for ((&v, &w), &h) in y.iter().zip(&want).zip(&mine) {
+            equal += u32::from(v as u8 == w);
+            agree += u32::from(v as u8 == h);
+        }
+    }
+    let outputs = (user::ROWS * user::OUTPUTS) as u32;
+    defmt::println!(
+        "outputs equal to the reference: {=u32}/{=u32}",
+        equal,
+        outputs
+    );
+    defmt::println!("outputs equal to the host's: {=u32}/{=u32}", agree, outputs);
+    defmt::println!(
+        "cost: instructions_per_inference={=u32} flash_bytes={=usize} static_ram_bytes={=usize} stack_bytes={=usize}",
+        cost::instructions_per(total_ticks, (user::ROWS as u32).max(1)),
+        cost::flash_bytes(),
+        cost::static_ram_bytes(),
+        cost::stack_high_water()
+    );
+    if agree == outputs && equal == user::HOST_CORRECT {
+        exit(0)
+    }
+    defmt::error!("the device must give the host's outputs, byte for byte");
+    exit(1)
 }
 
 #[entry]
@@ -68,6 +135,17 @@ fn main() -> ! {
         defmt::error!("cannot open the inputs on the host over semihosting");
         exit(1)
     };
+    if user::TFLITE {
+        #[cfg(feature = "tflite")]
+        run_tflite(&model, &mut inputs, &mut labels, &mut host);
+        #[cfg(not(feature = "tflite"))]
+        {
+            defmt::error!(
+                "a TFLite int8 model needs the firmware's `tflite` feature (cargo xtask demo turns it on)"
+            );
+            exit(1)
+        }
+    }
     // SAFETY: the only accesses to these statics, from this single thread.
     let (row, values, scratch, scratch8) = unsafe {
         (
