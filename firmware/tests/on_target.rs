@@ -70,7 +70,7 @@ fn int8_sums_are_exact<const IN: usize, const OUT: usize>() {
     let mut blob = scratchnet_firmware::Aligned([0u8; 8192]);
     let n = scratchnet::encode(&[spec], &mut blob.0).unwrap();
     let model = scratchnet::Model::from_bytes(&blob.0[..n]).unwrap();
-    let layer = scratchnet::QDense::<IN, OUT>::from_layer(&model.layers()[0], 0).unwrap();
+    let layer = scratchnet::QDense::<IN, OUT>::from_layer(&model.layer(0).unwrap(), 0).unwrap();
     let mut got = [0.0f32; OUT];
     layer.affine(&x, &mut got);
     for (j, g) in got.iter().enumerate() {
