@@ -39,8 +39,13 @@
 //!   (`0 ≤ M < 2³¹`), `outputs` i32 shifts (−31 to 30), then six words: the input zero point
 //!   (i32), the input scale (f32), the output zero point (i32), the output scale (f32), and
 //!   the output clamp's low and high ends (i32, `−128 ≤ lo ≤ hi ≤ 127`: the fused
-//!   activation). The activation field is identity. A TFLite int8 layer follows only
-//!   another one whose output zero point and scale are its input's.
+//!   activation). The activation field is identity, or sigmoid for TFLite's int8
+//!   `LOGISTIC` and softmax for its int8 `SOFTMAX` after the layer; those two add the
+//!   activation's output zero point (i32) and scale (f32), then a table: sigmoid's 256 int8
+//!   outputs, one for each int8 input from −128 up; softmax's 256 i32 Q0.31 exponentials,
+//!   `exp(β·S·(x − max))` for `max − x` = 0 to 255 (0 where TFLite skips the term; the first
+//!   is 2³¹ − 1). A TFLite int8 layer follows only another one whose output zero point
+//!   and scale (after its activation) are its input's.
 //!
 //! Every array starts at a multiple of 4 bytes from the start of the blob, so a blob placed
 //! at a word-aligned address in flash has word-aligned parameters. Nothing follows the last
@@ -182,9 +187,36 @@ pub struct TfliteWeights<'a> {
     /// The shifts `n[j]` (−31 to 30; positive is a left shift).
     pub shifts: I32s<'a>,
     io: I32s<'a>,
+    /// The activation's output zero point and scale, then its table (sigmoid and softmax).
+    activation: &'a [u8],
 }
 
-impl TfliteWeights<'_> {
+impl<'a> TfliteWeights<'a> {
+    /// The zero point and scale of what the layer gives the next one: the activation's
+    /// output for sigmoid and softmax, the requantized output otherwise.
+    pub fn final_output(&self) -> (i32, f32) {
+        match self.activation.get(..8) {
+            Some(b) => (
+                i32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+                f32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+            ),
+            None => (self.output_zero_point(), self.output_scale()),
+        }
+    }
+    /// Int8 `LOGISTIC`'s table: the output for each int8 input from −128 up.
+    pub fn sigmoid_table(&self) -> Option<&'a [i8]> {
+        self.activation
+            .get(8..)
+            .filter(|t| t.len() == 256)
+            .map(bytemuck::cast_slice)
+    }
+    /// Int8 `SOFTMAX`'s exponentials (Q0.31) for `max − x` = 0 to 255.
+    pub fn softmax_exps(&self) -> Option<I32s<'a>> {
+        self.activation
+            .get(8..)
+            .filter(|t| t.len() == 1024)
+            .and_then(I32s::from_le_bytes)
+    }
     fn io(&self, k: usize) -> i32 {
         self.io.get(k).unwrap_or(0)
     }
@@ -260,7 +292,8 @@ impl<'a> ModelLayer<'a> {
             let (w, b, rest) = self.sections();
             let n = b.len().min(rest.len());
             let (multipliers, rest) = rest.split_at(n);
-            let (shifts, io) = rest.split_at(n.min(rest.len()));
+            let (shifts, rest) = rest.split_at(n.min(rest.len()));
+            let (io, activation) = rest.split_at((4 * TFLITE_IO_WORDS).min(rest.len()));
             TfliteWeights {
                 rows: bytemuck::cast_slice::<u8, i8>(w),
                 stride: self.stride(),
@@ -268,6 +301,7 @@ impl<'a> ModelLayer<'a> {
                 multipliers: i32s(multipliers),
                 shifts: i32s(shifts),
                 io: i32s(io),
+                activation,
             }
         })
     }
@@ -351,7 +385,11 @@ const fn align_up(n: usize, to: usize) -> usize {
 const TFLITE_IO_WORDS: usize = 6;
 
 /// Bytes of a layer's three parameter sections (`W`; `B`; the rest), or `None` on overflow.
-fn param_bytes(shape: Shape, element: ElementType) -> Option<(usize, usize, usize)> {
+fn param_bytes(
+    shape: Shape,
+    element: ElementType,
+    activation: Activation,
+) -> Option<(usize, usize, usize)> {
     let n_in = usize::try_from(shape.inputs).ok()?;
     let n_out = usize::try_from(shape.outputs).ok()?;
     let b = n_out.checked_mul(4)?;
@@ -367,9 +405,20 @@ fn param_bytes(shape: Shape, element: ElementType) -> Option<(usize, usize, usiz
         ElementType::TfliteI8 => (
             n_out.checked_mul(quant_stride(n_in)?)?,
             b,
-            b.checked_mul(2)?.checked_add(4 * TFLITE_IO_WORDS)?,
+            b.checked_mul(2)?
+                .checked_add(4 * TFLITE_IO_WORDS)?
+                .checked_add(tflite_activation_bytes(activation))?,
         ),
     })
+}
+
+/// Bytes of a TFLite int8 layer's activation: output zero point and scale, then the table.
+const fn tflite_activation_bytes(activation: Activation) -> usize {
+    match activation {
+        Activation::Sigmoid => 8 + 256,
+        Activation::Softmax => 8 + 1024,
+        _ => 0,
+    }
 }
 
 /// The row length of int8 weights: `inputs` rounded up to a multiple of 4.
@@ -397,7 +446,7 @@ fn read_layer(
     if r.inputs == 0 || r.outputs == 0 {
         return Err(bad_length);
     }
-    let (w_len, b_len, s_len) = param_bytes(shape, r.element).ok_or(bad_length)?;
+    let (w_len, b_len, s_len) = param_bytes(shape, r.element, r.activation).ok_or(bad_length)?;
     let w_end = at.checked_add(w_len).ok_or(bad_length)?;
     let b_end = w_end.checked_add(b_len).ok_or(bad_length)?;
     let s_end = b_end.checked_add(s_len).ok_or(bad_length)?;
@@ -472,13 +521,25 @@ fn check_values(
     #[cfg(feature = "tflite")]
     if let Some(t) = layer.tflite() {
         let out_of_range = Error::OutOfRange { layer: index };
-        if !padding_is_zero(t.rows, t.stride) || layer.activation != Activation::Identity {
+        let supported = matches!(
+            layer.activation,
+            Activation::Identity | Activation::Sigmoid | Activation::Softmax
+        );
+        if !padding_is_zero(t.rows, t.stride) || !supported {
             return Err(Error::Malformed);
         }
         let int8 = -128..=127;
         let (lo, hi) = (t.io(4), t.io(5));
         let scale_ok = |s: f32| s.is_finite() && s > 0.0;
-        if t.multipliers.iter().any(|m| m < 0)
+        let (final_zp, final_scale) = t.final_output();
+        // Softmax's first exponential is exp(0) = 1 (so the sum is never 0), none negative.
+        let exps_ok = t
+            .softmax_exps()
+            .is_none_or(|e| e.get(0) == Some(i32::MAX) && e.iter().all(|v| v >= 0));
+        if !exps_ok
+            || !int8.contains(&final_zp)
+            || !scale_ok(final_scale)
+            || t.multipliers.iter().any(|m| m < 0)
             || t.shifts.iter().any(|n| !(-31..=30).contains(&n))
             || !int8.contains(&t.input_zero_point())
             || !int8.contains(&t.output_zero_point())
@@ -498,8 +559,8 @@ fn check_values(
         let chained = match (p, t) {
             (None, None) => true,
             (Some(p), Some(t)) => {
-                p.output_zero_point() == t.input_zero_point()
-                    && p.output_scale().to_bits() == t.input_scale().to_bits()
+                let (zp, scale) = p.final_output();
+                zp == t.input_zero_point() && scale.to_bits() == t.input_scale().to_bits()
             }
             _ => false,
         };
@@ -745,6 +806,54 @@ pub struct TfliteSpec<'s> {
     pub output_scale: f32,
     /// The output clamp `(lo, hi)`, the fused activation: `(−128, 127)` for none.
     pub clamp: (i8, i8),
+    /// An int8 `LOGISTIC` or `SOFTMAX` after the layer (the spec's activation must be
+    /// sigmoid or softmax then, identity otherwise).
+    pub activation: TfliteActivation<'s>,
+}
+
+/// TFLite's int8 `LOGISTIC` or `SOFTMAX` after a layer, tabulated by the converter
+/// ([`crate::tflite::logistic_table`], [`crate::tflite::softmax_exps`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TfliteActivation<'s> {
+    /// None: the layer's requantized, clamped output is what it gives.
+    None,
+    /// `LOGISTIC`: the output for each int8 input from −128 up.
+    Logistic {
+        /// The 256 outputs.
+        table: &'s [i8; 256],
+        /// The output tensor's zero point.
+        output_zero_point: i32,
+        /// The output tensor's scale.
+        output_scale: f32,
+    },
+    /// `SOFTMAX`: the Q0.31 exponentials for `max − x` = 0 to 255.
+    Softmax {
+        /// The 256 exponentials (0 where TFLite skips the term; the first 2³¹ − 1).
+        exps: &'s [i32; 256],
+        /// The output tensor's zero point.
+        output_zero_point: i32,
+        /// The output tensor's scale.
+        output_scale: f32,
+    },
+}
+
+impl TfliteSpec<'_> {
+    /// The zero point and scale of what the layer gives the next one.
+    fn final_output(&self) -> (i32, f32) {
+        match self.activation {
+            TfliteActivation::None => (self.output_zero_point, self.output_scale),
+            TfliteActivation::Logistic {
+                output_zero_point,
+                output_scale,
+                ..
+            }
+            | TfliteActivation::Softmax {
+                output_zero_point,
+                output_scale,
+                ..
+            } => (output_zero_point, output_scale),
+        }
+    }
 }
 
 impl Weights<'_> {
@@ -799,7 +908,8 @@ fn plan(layers: &[LayerSpec<'_>], table: &mut [u8; TABLE_MAX]) -> Result<(usize,
         }
         previous = Some(l.shape.outputs);
         let bad_length = Error::BadLength { layer: index };
-        let (w, b, s) = param_bytes(l.shape, l.weights.element()).ok_or(bad_length)?;
+        let (w, b, s) =
+            param_bytes(l.shape, l.weights.element(), l.activation).ok_or(bad_length)?;
         let n = (l.shape.inputs as usize) * (l.shape.outputs as usize);
         let f32_biases = if matches!(l.weights, Weights::TfliteI8(_)) {
             0
@@ -857,10 +967,26 @@ fn plan(layers: &[LayerSpec<'_>], table: &mut [u8; TABLE_MAX]) -> Result<(usize,
                 }
                 let int8 = -128..=127;
                 let scale_ok = |s: f32| s.is_finite() && s > 0.0;
-                if l.activation != Activation::Identity {
+                let activation_matches = matches!(
+                    (l.activation, t.activation),
+                    (Activation::Identity, TfliteActivation::None)
+                        | (Activation::Sigmoid, TfliteActivation::Logistic { .. })
+                        | (Activation::Softmax, TfliteActivation::Softmax { .. })
+                );
+                if !activation_matches {
                     return Err(Error::Malformed);
                 }
-                if t.multipliers.iter().any(|&m| m < 0)
+                let (final_zp, final_scale) = t.final_output();
+                let exps_ok = match t.activation {
+                    TfliteActivation::Softmax { exps, .. } => {
+                        exps[0] == i32::MAX && exps.iter().all(|&v| v >= 0)
+                    }
+                    _ => true,
+                };
+                if !exps_ok
+                    || !int8.contains(&final_zp)
+                    || !scale_ok(final_scale)
+                    || t.multipliers.iter().any(|&m| m < 0)
                     || t.shifts.iter().any(|n| !(-31..=30).contains(n))
                     || !int8.contains(&t.input_zero_point)
                     || !int8.contains(&t.output_zero_point)
@@ -877,8 +1003,8 @@ fn plan(layers: &[LayerSpec<'_>], table: &mut [u8; TABLE_MAX]) -> Result<(usize,
             let p = layers[index - 1].weights;
             let chained = match (p, l.weights) {
                 (Weights::TfliteI8(p), Weights::TfliteI8(t)) => {
-                    p.output_zero_point == t.input_zero_point
-                        && p.output_scale.to_bits() == t.input_scale.to_bits()
+                    let (zp, scale) = p.final_output();
+                    zp == t.input_zero_point && scale.to_bits() == t.input_scale.to_bits()
                 }
                 (Weights::TfliteI8(_), _) | (_, Weights::TfliteI8(_)) => false,
                 _ => true,
@@ -987,7 +1113,24 @@ pub fn encode(layers: &[LayerSpec<'_>], out: &mut [u8]) -> Result<usize> {
                     i32::from(t.clamp.0),
                     i32::from(t.clamp.1),
                 ];
-                io.into_iter().for_each(put_i32);
+                io.into_iter().for_each(&mut put_i32);
+                let (zp, scale) = t.final_output();
+                match t.activation {
+                    TfliteActivation::None => {}
+                    TfliteActivation::Logistic { table, .. } => {
+                        put_i32(zp);
+                        put_i32(scale.to_bits() as i32);
+                        for &v in table {
+                            out[at] = v.to_le_bytes()[0];
+                            at += 1;
+                        }
+                    }
+                    TfliteActivation::Softmax { exps, .. } => {
+                        put_i32(zp);
+                        put_i32(scale.to_bits() as i32);
+                        exps.iter().for_each(|&v| put_i32(v));
+                    }
+                }
             }
         }
     }

@@ -277,7 +277,7 @@ pub(crate) mod kernel {
         #[cfg(all(feature = "dsp", target_arch = "arm"))]
         let mut sweeps = list
             .as_ref()
-            .and_then(|l| super::dsp::Sweeps::new(l, x, tail, rows, stride, outputs, SIGNED));
+            .and_then(|l| super::dsp::Sweeps::<SIGNED>::new(l, x, tail, rows, stride, outputs));
         let mut j = 0;
         while j < outputs {
             // Fewer than ROWS outputs left: the window moves back over the last ROWS rows
@@ -456,19 +456,18 @@ mod dsp {
         );
     }
 
-    /// One layer's sweeps, checked once: the list of its input's groups, the input, its
-    /// tail word, and `outputs` rows of `stride` bytes.
-    pub(super) struct Sweeps<'a> {
+    /// One layer's sweeps, checked once: the list of its input's groups, the input (u8, or
+    /// i8 if `SIGNED`), its tail word, and `outputs` rows of `stride` bytes.
+    pub(super) struct Sweeps<'a, const SIGNED: bool> {
         list: &'a [u8],
         x: &'a [u8],
         rows: &'a [u8],
         stride: usize,
         outputs: usize,
-        signed: bool,
         state: Sweep,
     }
 
-    impl<'a> Sweeps<'a> {
+    impl<'a, const SIGNED: bool> Sweeps<'a, SIGNED> {
         /// `None` unless there are at least [`ROWS`] outputs, `list` is of `x`'s full
         /// groups, `stride` is a multiple of 4 and at least `x.len()`, and `rows` holds
         /// `outputs` rows.
@@ -480,7 +479,6 @@ mod dsp {
             rows: &'a [u8],
             stride: usize,
             outputs: usize,
-            signed: bool,
         ) -> Option<Self> {
             let fits = outputs >= ROWS
                 && list.full() == x.len() / 4
@@ -495,7 +493,6 @@ mod dsp {
                 rows,
                 stride,
                 outputs,
-                signed,
                 state: Sweep {
                     sums: [0; ROWS],
                     tail,
@@ -524,7 +521,8 @@ mod dsp {
             // feature states it). It writes only `state.sums`, saves and restores r4–r11
             // (AAPCS) and uses 36 bytes of stack.
             unsafe {
-                let sweep5 = if self.signed {
+                // Chosen at compile time: only the routine used is linked.
+                let sweep5 = if SIGNED {
                     scratchnet_s8_sweep5
                 } else {
                     scratchnet_q8_sweep5

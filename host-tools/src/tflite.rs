@@ -11,12 +11,12 @@
 //! Supported: one subgraph whose operators are a chain from its one input to its one
 //! output: `FULLY_CONNECTED` (int8 weights per tensor or per channel with int32 biases and
 //! int8 activations; or f32), fused or separate `RELU`, `RELU6`, `RELU_N1_TO_1` (int8),
-//! `LOGISTIC` and `SOFTMAX` (f32 models), `RESHAPE`, and `QUANTIZE` / `DEQUANTIZE` at the
+//! `LOGISTIC` and `SOFTMAX` after a layer, `RESHAPE`, and `QUANTIZE` / `DEQUANTIZE` at the
 //! ends. Anything else is refused by name.
 
 use flatbuffers::{ForwardsUOffset, InvalidFlatbuffer, Vector, Verifiable, Verifier};
-use scratchnet::tflite::quantize_multiplier;
-use scratchnet::{Activation, LayerSpec, Shape, TfliteSpec, Weights};
+use scratchnet::tflite::{logistic_table, quantize_multiplier, softmax_exps};
+use scratchnet::{Activation, LayerSpec, Shape, TfliteActivation, TfliteSpec, Weights};
 use std::fmt;
 
 /// A `.tflite` file this reader cannot turn into layers, and why.
@@ -52,7 +52,7 @@ const SOFTMAX: i32 = 25;
 const QUANTIZE: i32 = 114;
 
 /// What `convert` accepts, for messages.
-pub const SUPPORTED: &str = "FULLY_CONNECTED, RELU, RELU6, RELU_N1_TO_1, LOGISTIC (f32), SOFTMAX (f32), RESHAPE, QUANTIZE/DEQUANTIZE at the ends";
+pub const SUPPORTED: &str = "FULLY_CONNECTED, RELU, RELU6, RELU_N1_TO_1, LOGISTIC, SOFTMAX, RESHAPE, QUANTIZE/DEQUANTIZE at the ends";
 
 /// A name for a BuiltinOperator code (the common ones; others by number).
 fn op_name(code: i32) -> String {
@@ -572,7 +572,20 @@ pub enum TfliteLayer {
         clamp: (i8, i8),
         /// Weight scales (one, or one per output), for `inspect`.
         weight_scales: usize,
+        /// An int8 LOGISTIC or SOFTMAX after it.
+        activation: I8Activation,
     },
+}
+
+/// An int8 activation operator folded into the layer before it, tabulated.
+#[derive(Debug, Clone, PartialEq)]
+pub enum I8Activation {
+    /// None.
+    None,
+    /// LOGISTIC: its table and output (scale, zero point).
+    Logistic(Box<[i8; 256]>, (f32, i32)),
+    /// SOFTMAX: its exponentials and output (scale, zero point).
+    Softmax(Box<[i32; 256]>, (f32, i32)),
 }
 
 impl TfliteLayer {
@@ -599,10 +612,15 @@ impl TfliteLayer {
                 input,
                 output,
                 clamp,
+                activation,
                 ..
             } => LayerSpec {
                 shape: *shape,
-                activation: Activation::Identity,
+                activation: match activation {
+                    I8Activation::None => Activation::Identity,
+                    I8Activation::Logistic(..) => Activation::Sigmoid,
+                    I8Activation::Softmax(..) => Activation::Softmax,
+                },
                 weights: Weights::TfliteI8(TfliteSpec {
                     values,
                     biases,
@@ -613,6 +631,19 @@ impl TfliteLayer {
                     output_zero_point: output.1,
                     output_scale: output.0,
                     clamp: *clamp,
+                    activation: match activation {
+                        I8Activation::None => TfliteActivation::None,
+                        I8Activation::Logistic(table, (scale, zp)) => TfliteActivation::Logistic {
+                            table,
+                            output_zero_point: *zp,
+                            output_scale: *scale,
+                        },
+                        I8Activation::Softmax(exps, (scale, zp)) => TfliteActivation::Softmax {
+                            exps,
+                            output_zero_point: *zp,
+                            output_scale: *scale,
+                        },
+                    },
                 }),
                 biases: &[],
             },
@@ -887,6 +918,7 @@ fn fully_connected(
                 output: (out_scale, out_zp),
                 clamp,
                 weight_scales: ws.len(),
+                activation: I8Activation::None,
             })
         }
         (Element::F32, Element::I8, _) => fail(
@@ -968,12 +1000,49 @@ fn fold_activation(
             };
             Ok(())
         }
-        TfliteLayer::I8 { clamp, output, .. } => {
-            if matches!(op.code, LOGISTIC | SOFTMAX) {
+        TfliteLayer::I8 {
+            clamp,
+            output,
+            activation,
+            ..
+        } => {
+            if *activation != I8Activation::None {
                 return fail(format!(
-                    "int8 {name} is not supported yet (int8 models: FULLY_CONNECTED with RELU, RELU6 or RELU_N1_TO_1; f32 models take LOGISTIC and SOFTMAX)"
+                    "{name} after a layer that already has LOGISTIC or SOFTMAX"
                 ));
             }
+            if matches!(op.code, LOGISTIC | SOFTMAX) {
+                let (in_scale, in_zp) = input.quantization()?;
+                let (out_scale, out_zp) = out.quantization()?;
+                if out_zp != -128 {
+                    return fail(format!(
+                        "int8 {name} needs an output zero point of -128 (TFLite's); it is {out_zp}"
+                    ));
+                }
+                *activation = if op.code == LOGISTIC {
+                    let Some(table) = logistic_table(in_scale, in_zp) else {
+                        return fail(format!(
+                            "int8 LOGISTIC with input scale {in_scale} is outside what TFLite prepares"
+                        ));
+                    };
+                    I8Activation::Logistic(Box::new(table), (out_scale, out_zp))
+                } else {
+                    if out_scale != 1.0 / 256.0 {
+                        return fail(format!(
+                            "int8 SOFTMAX needs an output scale of 1/256 (TFLite's); it is {out_scale}"
+                        ));
+                    }
+                    let Some(exps) = softmax_exps(in_scale, op.beta) else {
+                        return fail(format!(
+                            "int8 SOFTMAX with beta {} and input scale {in_scale} is outside what TFLite prepares",
+                            op.beta
+                        ));
+                    };
+                    I8Activation::Softmax(Box::new(exps), (out_scale, out_zp))
+                };
+                return Ok(());
+            }
+
             if !input.same_quantization(out) {
                 return fail(format!(
                     "int8 {name} that rescales (input and output quantization differ) is not supported"

@@ -188,18 +188,27 @@ fn tflite(tensors: &[T], ops: &[Op], io: (i32, i32), buffers: &[Vec<u8>]) -> Vec
         .map(|op| {
             let ins = b.create_vector(&op.inputs);
             let outs = b.create_vector(&op.outputs);
-            let opts = (op.code == 9).then(|| {
-                let s = b.start_table();
-                b.push_slot::<i8>(4, op.fused, 0);
-                b.end_table(s)
-            });
+            // FullyConnectedOptions (union type 8) or SoftmaxOptions (9, beta 1).
+            let opts = match op.code {
+                9 => {
+                    let s = b.start_table();
+                    b.push_slot::<i8>(4, op.fused, 0);
+                    Some((8u8, b.end_table(s)))
+                }
+                25 => {
+                    let s = b.start_table();
+                    b.push_slot::<f32>(4, 1.0, 0.0);
+                    Some((9, b.end_table(s)))
+                }
+                _ => None,
+            };
             let s = b.start_table();
             let index = codes.iter().position(|&c| c == op.code).unwrap() as u32;
             b.push_slot::<u32>(4, index, 0);
             b.push_slot_always(6, ins);
             b.push_slot_always(8, outs);
-            if let Some(o) = opts {
-                b.push_slot::<u8>(10, 8, 0);
+            if let Some((kind, o)) = opts {
+                b.push_slot::<u8>(10, kind, 0);
                 b.push_slot_always(12, o);
             }
             b.end_table(s)
@@ -346,8 +355,21 @@ fn an_f32_tflite_mlp_computes_its_forward_pass() {
     }
 }
 
-/// An int8 8 → 5 → 3 MLP, per-channel then per-tensor weights, ReLU then none.
+/// An int8 8 → 5 → 3 MLP, per-channel then per-tensor weights: `Plain`, ReLU then none;
+/// `Logistic`, LOGISTIC after both layers (the hidden one feeding the second layer);
+/// `Softmax`, ReLU then SOFTMAX.
+#[derive(Clone, Copy, Debug)]
+enum Tail {
+    Plain,
+    Logistic,
+    Softmax,
+}
+
 fn int8_mlp(seed: u64) -> Vec<u8> {
+    int8_mlp_with(seed, Tail::Plain)
+}
+
+fn int8_mlp_with(seed: u64, tail: Tail) -> Vec<u8> {
     let mut r = seed;
     let mut next = |n: i64| {
         r = r
@@ -366,7 +388,7 @@ fn int8_mlp(seed: u64) -> Vec<u8> {
         scale,
         zp,
     };
-    let tensors = [
+    let mut tensors = vec![
         q(vec![1, 8], 9, 0, vec![0.05], vec![-3]),
         q(
             vec![5, 8],
@@ -387,20 +409,52 @@ fn int8_mlp(seed: u64) -> Vec<u8> {
         q(vec![3], 2, 4, vec![0.00231], vec![0]),
         q(vec![1, 3], 9, 0, vec![0.07], vec![5]),
     ];
-    let ops = [
-        Op {
-            code: 9,
-            inputs: vec![0, 1, 2],
-            outputs: vec![3],
-            fused: 1,
-        },
-        Op {
-            code: 9,
-            inputs: vec![3, 4, 5],
-            outputs: vec![6],
-            fused: 0,
-        },
-    ];
+    let op = |code, inputs: Vec<i32>, output: i32, fused| Op {
+        code,
+        inputs,
+        outputs: vec![output],
+        fused,
+    };
+    let (ops, output) = match tail {
+        Tail::Plain => (
+            vec![op(9, vec![0, 1, 2], 3, 1), op(9, vec![3, 4, 5], 6, 0)],
+            6,
+        ),
+        Tail::Logistic => {
+            // 7: the hidden LOGISTIC's output (the second layer's input: its bias scale
+            // follows), 8: the final one's.
+            tensors.push(q(vec![1, 5], 9, 0, vec![1.0 / 256.0], vec![-128]));
+            tensors.push(q(vec![1, 3], 9, 0, vec![1.0 / 256.0], vec![-128]));
+            tensors[5].scale = vec![0.021 / 256.0];
+            tensors[3].scale = vec![0.06];
+            tensors[3].zp = vec![10];
+            (
+                vec![
+                    op(9, vec![0, 1, 2], 3, 0),
+                    op(14, vec![3], 7, 0),
+                    op(9, vec![7, 4, 5], 6, 0),
+                    op(14, vec![6], 8, 0),
+                ],
+                8,
+            )
+        }
+        Tail::Softmax => {
+            tensors.push(q(vec![1, 3], 9, 0, vec![1.0 / 256.0], vec![-128]));
+            // Smaller weights and logits within a few units of each other: probabilities
+            // that vary (the bias scale follows the weights').
+            tensors[4].scale = vec![0.002];
+            tensors[5].scale = vec![0.11 * 0.002];
+            tensors[6].scale = vec![0.01];
+            (
+                vec![
+                    op(9, vec![0, 1, 2], 3, 1),
+                    op(9, vec![3, 4, 5], 6, 0),
+                    op(25, vec![6], 7, 0),
+                ],
+                7,
+            )
+        }
+    };
     let bufs = [
         vec![],
         w1,
@@ -408,7 +462,7 @@ fn int8_mlp(seed: u64) -> Vec<u8> {
         w2,
         le(&b2, i32::to_le_bytes),
     ];
-    tflite(&tensors, &ops, (0, 6), &bufs)
+    tflite(&tensors, &ops, (0, output), &bufs)
 }
 
 /// The interpreter of the `tflite-micro` Python package, if python3 has it.
@@ -451,8 +505,18 @@ fn tflm_outputs(model: &[u8], x: &[i8], width: usize) -> Option<Vec<i8>> {
 fn small_int8_mlps_and_ad01_on_more_inputs_match_the_tflite_micro_interpreter() {
     let mut cases = vec![];
     for seed in 1..=4 {
-        let x: Vec<i8> = (0..8 * 256).map(|k| (k * 37 + seed * 11) as i8).collect();
-        cases.push((int8_mlp(seed as u64), x, 8));
+        for tail in [Tail::Plain, Tail::Logistic, Tail::Softmax] {
+            let c = convert_file(&int8_mlp_with(seed as u64, tail), &Options::default()).unwrap();
+            let last = c.layers.last().unwrap().1;
+            let want = match tail {
+                Tail::Plain => scratchnet::Activation::Identity,
+                Tail::Logistic => scratchnet::Activation::Sigmoid,
+                Tail::Softmax => scratchnet::Activation::Softmax,
+            };
+            assert_eq!(last, want, "{tail:?}");
+            let x: Vec<i8> = (0..8 * 256).map(|k| (k * 37 + seed * 11) as i8).collect();
+            cases.push((int8_mlp_with(seed as u64, tail), x, 8));
+        }
     }
     if let Some((ad01, _, _)) = ad01() {
         // Dense random inputs across the whole int8 range.
@@ -476,7 +540,22 @@ fn small_int8_mlps_and_ad01_on_more_inputs_match_the_tflite_micro_interpreter() 
         {
             model.run_i8(row, &mut scratch, y).unwrap();
         }
-        assert_eq!(got, want, "{} layers", c.layers.len());
+        assert_eq!(got, want, "{:?}", c.layers);
+        // Not a degenerate case: the outputs vary.
+        let mut distinct = want.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert!(distinct.len() >= 8, "{:?}: {distinct:?}", c.layers);
+        if c.layers
+            .last()
+            .is_some_and(|l| l.1 == scratchnet::Activation::Softmax)
+        {
+            // Probabilities in 1/256 from −128: each row sums to about 1.
+            for row in want.chunks_exact(model.outputs()) {
+                let sum: i32 = row.iter().map(|&v| i32::from(v) + 128).sum();
+                assert!((250..=260).contains(&sum), "{row:?}");
+            }
+        }
     }
 }
 

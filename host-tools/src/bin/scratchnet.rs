@@ -367,8 +367,13 @@ fn cmd_inspect(path: &Path) -> Result<()> {
                 (lo, 127) if i32::from(lo) == t.output_zero_point() => "ReLU".to_string(),
                 (lo, hi) => format!("[{lo}, {hi}]"),
             };
+            let then = match l.activation() {
+                scratchnet::Activation::Sigmoid => ", then LOGISTIC (a 256-entry table)",
+                scratchnet::Activation::Softmax => ", then SOFTMAX (256 tabulated exponentials)",
+                _ => "",
+            };
             outln!(
-                "  layer {i}: {} {}  activation (clamp): {fused}",
+                "  layer {i}: {} {}  activation (clamp): {fused}{then}",
                 l.shape(),
                 l.element().name(),
             );

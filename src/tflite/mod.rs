@@ -36,6 +36,8 @@ use crate::error::{Error, Result, Shape};
 use crate::network::Network;
 use crate::quant::kernel;
 
+pub mod gemmlowp;
+
 /// gemmlowp's `SaturatingRoundingDoublingHighMul`: `a·b / 2³¹` rounded to nearest, halves
 /// upward (1.5 → 2, −1.5 → −1: a nudge of ±2³⁰, then C's truncating division), saturating
 /// the one overflowing case (`a = b = −2³¹`).
@@ -100,6 +102,91 @@ pub fn quantize_multiplier(real: f64) -> Option<(i32, i32)> {
     Some((q as i32, shift))
 }
 
+/// TFLite Micro's int8 `LOGISTIC` as a table: for each int8 input `x` from −128 up, with the
+/// input tensor's `scale` and `zero_point` (the output's are 1/256 and −128), the output of
+/// `reference_integer_ops::Logistic`: inputs scaled to Q4 by `scale·2²⁷` (a multiplier
+/// and left shift, not corrected when the mantissa rounds to 2³¹, as TFLM's `Prepare`),
+/// gemmlowp's fixed-point logistic, rounded to 8 bits; saturated outside the input radius.
+/// `None` when TFLM could not prepare it (a scale below 2⁻²⁸, or not finite and positive).
+pub fn logistic_table(scale: f32, zero_point: i32) -> Option<[i8; 256]> {
+    if !(scale.is_finite() && scale > 0.0) {
+        return None;
+    }
+    let real = f64::from(scale) * f64::from(1u32 << 27);
+    let (q, shift) = libm::frexp(real);
+    if !(0..=31).contains(&shift) {
+        return None;
+    }
+    let multiplier = libm::round(q * (1i64 << 31) as f64) as i64 as i32;
+    // CalculateInputRadius(4, shift, 31).
+    let radius = libm::floor(15.0 * f64::from(1u32 << 27) / (1i64 << shift) as f64) as i32;
+    let mut table = [0i8; 256];
+    for (k, t) in table.iter_mut().enumerate() {
+        let input = k as i32 - 128 - zero_point;
+        *t = if input <= -radius {
+            -128
+        } else if input >= radius {
+            127
+        } else {
+            let q4 = multiply_by_quantized_multiplier(input, multiplier, shift);
+            let q0 = gemmlowp::logistic(q4, 4);
+            (rounding_divide_by_pot(q0, 23) - 128).clamp(-128, 127) as i8
+        };
+    }
+    Some(table)
+}
+
+/// TFLite Micro's int8 `SOFTMAX` exponentials: for `d = max − x` from 0 to 255, with the
+/// input tensor's `scale` and the operator's `beta`, `exp_on_negative_values` (Q5 in, Q0
+/// out) of `−d` scaled by `β·scale·2²⁶` (`PreprocessSoftmaxScaling`), or 0 where `−d` is
+/// below TFLM's `diff_min` (the term is skipped: it adds nothing and outputs −128).
+/// `None` when TFLM could not prepare it (`β·scale·2²⁶ ≤ 1`).
+pub fn softmax_exps(scale: f32, beta: f32) -> Option<[i32; 256]> {
+    let real =
+        (f64::from(beta) * f64::from(scale) * f64::from(1u32 << 26)).min(f64::from(i32::MAX));
+    if real.is_nan() || real <= 1.0 {
+        return None;
+    }
+    let (multiplier, shift) = quantize_multiplier(real)?;
+    if shift < 0 {
+        return None;
+    }
+    // −CalculateInputRadius(5, shift, 31).
+    let diff_min = -(libm::floor(31.0 * f64::from(1u32 << 26) / (1i64 << shift) as f64) as i32);
+    let mut exps = [0i32; 256];
+    for (d, e) in exps.iter_mut().enumerate() {
+        let diff = -(d as i32);
+        if diff >= diff_min {
+            let rescaled =
+                saturating_rounding_doubling_high_mul(diff.wrapping_mul(1 << shift), multiplier);
+            *e = gemmlowp::exp_on_negative_values(rescaled, 5);
+        }
+    }
+    Some(exps)
+}
+
+/// TFLite Micro's int8 `SOFTMAX` on `y` in place (output scale 1/256, zero point −128),
+/// from the tabulated exponentials ([`softmax_exps`]).
+fn softmax_i8(y: &mut [i8], exps: &[i32]) {
+    let exp = |d: usize| exps.get(d).copied().unwrap_or(0);
+    let max = y.iter().copied().max().unwrap_or(0);
+    let mut sum = 0i32;
+    for &v in y.iter() {
+        // Q0 → Q12 (gemmlowp's Rescale<12>), summed in Q12.
+        sum = sum.wrapping_add(rounding_divide_by_pot(
+            exp((max as i32 - v as i32) as usize),
+            12,
+        ));
+    }
+    let (scale, bits_over_unit) = gemmlowp::reciprocal(sum, 12);
+    let exponent = bits_over_unit + 31 - 8;
+    for v in y.iter_mut() {
+        let e = exp((max as i32 - *v as i32) as usize);
+        let out = rounding_divide_by_pot(saturating_rounding_doubling_high_mul(scale, e), exponent);
+        *v = (out - 128).clamp(-128, 127) as i8;
+    }
+}
+
 /// One TFLite int8 layer's parameters, read in place, without its shape in the type: every
 /// shape shares one copy of the code.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -112,6 +199,17 @@ struct Raw<'a> {
     output_zero_point: i32,
     lo: i8,
     hi: i8,
+    activation: Table<'a>,
+}
+
+/// A layer's int8 activation after its clamp.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Table<'a> {
+    None,
+    /// `LOGISTIC`: the output for each int8 input from −128 up.
+    Logistic(&'a [i8]),
+    /// `SOFTMAX`: the exponentials for `max − x` = 0 to 255.
+    Softmax(&'a [i32]),
 }
 
 impl<'a> Raw<'a> {
@@ -137,6 +235,17 @@ impl<'a> Raw<'a> {
             return Err(Error::BadLength { layer: index });
         }
         let (lo, hi) = t.clamp();
+        let activation = match layer.activation() {
+            Activation::Sigmoid => {
+                Table::Logistic(t.sigmoid_table().ok_or(Error::BadLength { layer: index })?)
+            }
+            Activation::Softmax => Table::Softmax(
+                t.softmax_exps()
+                    .and_then(|e| e.as_i32())
+                    .ok_or(Error::BadSpan { layer: index })?,
+            ),
+            _ => Table::None,
+        };
         Ok(Self {
             rows: bytemuck::cast_slice(t.rows),
             stride: t.stride,
@@ -146,6 +255,7 @@ impl<'a> Raw<'a> {
             output_zero_point: t.output_zero_point(),
             lo,
             hi,
+            activation,
         })
     }
 
@@ -171,6 +281,15 @@ impl<'a> Raw<'a> {
                 *y = v.clamp(lo, hi) as i8;
             }
         });
+        match self.activation {
+            Table::Logistic(table) => {
+                for v in y.iter_mut() {
+                    *v = table.get((*v as i32 + 128) as usize).copied().unwrap_or(*v);
+                }
+            }
+            Table::Softmax(exps) => softmax_i8(y, exps),
+            Table::None => {}
+        }
     }
 }
 
@@ -208,7 +327,8 @@ impl<'a, const IN: usize, const OUT: usize> TDense<'a, IN, OUT> {
 
 impl<const IN: usize, const OUT: usize> Layer<[i8; IN]> for TDense<'_, IN, OUT> {
     type Output = [i8; OUT];
-    /// The int8 outputs (TFLite's layer ends with its clamp: there is no separate activation).
+    /// The int8 outputs (TFLite's layer ends with its clamp, and its int8 `LOGISTIC` or
+    /// `SOFTMAX` if it has one).
     type Logits = [i8; OUT];
 
     #[inline(always)]
@@ -222,7 +342,11 @@ impl<const IN: usize, const OUT: usize> Layer<[i8; IN]> for TDense<'_, IN, OUT> 
     }
 
     fn output_activation(&self) -> Activation {
-        Activation::Identity
+        match self.raw.activation {
+            Table::None => Activation::Identity,
+            Table::Logistic(_) => Activation::Sigmoid,
+            Table::Softmax(_) => Activation::Softmax,
+        }
     }
 }
 
