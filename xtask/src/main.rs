@@ -8,11 +8,14 @@
 //! - `cargo xtask audit` — `cargo deny check advisories`, where the network allows.
 //! - `cargo xtask bench` — the host benchmarks, then numpy's side and the ratios when
 //!   python3 with numpy is available.
+//! - `cargo xtask peers` — the same model with the peers' kernels (CMSIS-NN) on the same
+//!   emulated board, side by side (`peers.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod decode;
+mod peers;
 
 /// Cross targets the core must build for.
 const CORE_TARGETS: [&str; 3] = [
@@ -201,25 +204,40 @@ fn setup(needs: Needs) -> Result {
     }
 
     if !on_path("qemu-system-arm") {
-        eprintln!("xtask: qemu-system-arm is missing; installing it with apt-get");
-        let is_root = output("id", &["-u"]).is_some_and(|u| u.trim() == "0");
-        let sudo: &[&str] = if is_root { &[] } else { &["sudo"] };
-        let apt = |args: &[&str]| {
-            let mut all: Vec<&str> = sudo.to_vec();
-            all.push("apt-get");
-            all.extend_from_slice(args);
-            run(&root, all[0], &all[1..])
-        };
-        apt(&["update", "-q"])
-            .and_then(|()| apt(&["install", "-y", "-q", "qemu-system-arm"]))
-            .map_err(|e| {
-                format!(
-                    "{e}\nxtask: could not install QEMU. Install qemu-system-arm (QEMU ≥ 6.0, for the \
-                     mps2-an386 board) with your package manager and run again."
-                )
-            })?;
+        apt_install(
+            &["qemu-system-arm"],
+            "QEMU (qemu-system-arm ≥ 6.0, for the mps2 boards)",
+        )?;
     }
     Ok(())
+}
+
+/// Installs `packages` with apt-get (with sudo unless root), saying so; `what` names them
+/// in the error.
+fn apt_install(packages: &[&str], what: &str) -> Result {
+    let root = root();
+    eprintln!(
+        "xtask: {what} is missing; installing {} with apt-get",
+        packages.join(" ")
+    );
+    let is_root = output("id", &["-u"]).is_some_and(|u| u.trim() == "0");
+    let sudo: &[&str] = if is_root { &[] } else { &["sudo"] };
+    let apt = |args: &[&str]| {
+        let mut all: Vec<&str> = sudo.to_vec();
+        all.push("apt-get");
+        all.extend_from_slice(args);
+        run(&root, all[0], &all[1..])
+    };
+    let mut install = vec!["install", "-y", "-q"];
+    install.extend_from_slice(packages);
+    apt(&["update", "-q"])
+        .and_then(|()| apt(&install))
+        .map_err(|e| {
+            format!(
+                "{e}\nxtask: could not install {what}. Install {} with your package manager and run again.",
+                packages.join(" ")
+            )
+        })
 }
 
 fn test() -> Result {
@@ -660,9 +678,10 @@ fn main() -> ExitCode {
         })
         .and_then(|()| deny(&["advisories"])),
         "bench" => bench(),
+        "peers" => peers::peers(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|demo|setup|audit|bench>\n  test   every check (fmt, clippy, host tests, cross builds, on-target tests)\n  demo   the MNIST demo on the emulated Cortex-M4F (QEMU mps2-an386); --int8 for the int8 model;\n         --model M.scnt --inputs X.npy --labels Y.npy for your own model\n  setup  install the targets and tools the other tasks need\n  audit  cargo deny check advisories (needs the RustSec database from the network)\n  bench  host benchmarks, and numpy's side with the ratios when python3 has numpy"
+                "usage: cargo xtask <test|demo|setup|audit|bench|peers>\n  test   every check (fmt, clippy, host tests, cross builds, on-target tests)\n  demo   the MNIST demo on the emulated Cortex-M4F (QEMU mps2-an386); --int8 for the int8 model;\n         --model M.scnt --inputs X.npy --labels Y.npy for your own model\n  setup  install the targets and tools the other tasks need\n  audit  cargo deny check advisories (needs the RustSec database from the network)\n  bench  host benchmarks, and numpy's side with the ratios when python3 has numpy\n  peers  the AD01 model with CMSIS-NN's kernels beside ours (CMSIS_NN_DIR, CMSIS_6_DIR)"
             );
             return ExitCode::from(2);
         }

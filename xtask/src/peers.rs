@@ -1,0 +1,304 @@
+//! `cargo xtask peers`: the same model run by scratchnet and by its peers' kernels, as
+//! bare-metal programs on the same emulated board (QEMU mps2-an386, Cortex-M4F), with the
+//! same instruction count (SysTick ticks × 40 under `-icount shift=0`), every output checked
+//! against the same reference, and one table.
+//!
+//! Today: MLPerf Tiny's AD01 (`.tflite`, int8) with CMSIS-NN's `arm_fully_connected_s8`,
+//! what TensorFlow Lite Micro calls on a Cortex-M (its floor, without the interpreter).
+//! Peer sources are never part of this repository: the command reads them where
+//! `CMSIS_NN_DIR` (a checkout of github.com/ARM-software/CMSIS-NN) and `CMSIS_6_DIR`
+//! (github.com/ARM-software/CMSIS_6, for `CMSIS/Core/Include`) point, and says what to
+//! fetch when they are missing. The C harness (`peers/`) is built with `arm-none-eabi-gcc`
+//! (apt's `gcc-arm-none-eabi` and `libnewlib-arm-none-eabi`, installed when missing).
+
+use crate::{Needs, Result, apt_install, command, data_file, on_path, root, run, setup};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A peer's source folder from `var`, checked for `marker`.
+fn peer_dir(var: &str, url: &str, marker: &str) -> Result<PathBuf> {
+    let Some(dir) = std::env::var_os(var).map(PathBuf::from) else {
+        let name = url.rsplit('/').next().unwrap_or("peer");
+        return Err(format!(
+            "{var} is not set: clone {url} (e.g. `git clone --depth 1 {url} ../{name}`) and \
+             set {var} to that folder"
+        ));
+    };
+    if !dir.join(marker).is_file() {
+        return Err(format!(
+            "{var}={} has no {marker}: point it at a checkout of {url}",
+            dir.display()
+        ));
+    }
+    Ok(dir)
+}
+
+/// The commit of a checkout, or "unknown" when it is not a git work tree.
+fn commit(dir: &Path) -> String {
+    Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map_or("unknown".into(), |o| {
+            String::from_utf8_lossy(&o.stdout).trim().to_string()
+        })
+}
+
+/// Runs a command and returns its stdout (stderr passes through; stdout is echoed too when
+/// `echo`); an error unless it exits 0.
+fn capture(
+    dir: &Path,
+    env: &[(&str, &str)],
+    program: &str,
+    args: &[&str],
+    echo: bool,
+) -> Result<String> {
+    eprintln!("xtask: $ {program} {}", args.join(" "));
+    let out = command(program)
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(dir)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if echo {
+        eprint!("{text}");
+    }
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(format!(
+            "`{program} {}` failed ({})",
+            args.join(" "),
+            out.status
+        ))
+    }
+}
+
+/// The number after `key=` (or `key: `) in `text`.
+fn field(text: &str, key: &str) -> Option<String> {
+    let at = text.find(key)? + key.len();
+    Some(
+        text[at..]
+            .trim_start_matches([' ', '=', ':'])
+            .split(|c: char| c.is_whitespace())
+            .next()?
+            .to_string(),
+    )
+}
+
+/// Code bytes of the symbols whose (demangled) names contain one of `names`.
+fn code_bytes(elf: &Path, names: &[&str]) -> Option<u64> {
+    let out = Command::new("arm-none-eabi-nm")
+        .args(["-S", "-C"])
+        .arg(elf)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    Some(
+        text.lines()
+            .filter(|l| names.iter().any(|n| l.contains(n)))
+            .filter(|l| {
+                l.split_whitespace()
+                    .nth(2)
+                    .is_some_and(|t| t == "T" || t == "t")
+            })
+            .filter_map(|l| u64::from_str_radix(l.split_whitespace().nth(1)?, 16).ok())
+            .sum(),
+    )
+}
+
+pub fn peers() -> Result {
+    setup(Needs::DEMO)?;
+    if !on_path("arm-none-eabi-gcc") {
+        apt_install(
+            &["gcc-arm-none-eabi", "libnewlib-arm-none-eabi"],
+            "arm-none-eabi-gcc",
+        )?;
+    }
+    let nn = peer_dir(
+        "CMSIS_NN_DIR",
+        "https://github.com/ARM-software/CMSIS-NN",
+        "Include/arm_nnfunctions.h",
+    )?;
+    let cmsis = peer_dir(
+        "CMSIS_6_DIR",
+        "https://github.com/ARM-software/CMSIS_6",
+        "CMSIS/Core/Include/cmsis_compiler.h",
+    )?;
+    let root = root();
+    let out = root.join("target").join("peers");
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let tflite = data_file("mlperf-tiny-ad01/ad01_int8.tflite")?;
+    let x = data_file("mlperf-tiny-ad01/inputs_int8.npy")?;
+    let y = data_file("mlperf-tiny-ad01/tflm_outputs_int8.npy")?;
+    let s = |p: &Path| p.to_string_lossy().into_owned();
+
+    // The model, inputs and TFLM's outputs as C arrays.
+    let header = capture(
+        &root,
+        &[],
+        "cargo",
+        &[
+            "run",
+            "--quiet",
+            "--release",
+            "-p",
+            "scratchnet-host",
+            "--example",
+            "peer_model",
+            "--",
+            &s(&tflite),
+            &s(&x),
+            &s(&y),
+        ],
+        false,
+    )?;
+    eprintln!("xtask: model header, {} bytes", header.len());
+    let macs: u64 = field(&header, "#define MACS")
+        .and_then(|m| m.parse().ok())
+        .ok_or("the model header has no MACS")?;
+    std::fs::write(out.join("model.h"), &header).map_err(|e| e.to_string())?;
+
+    // CMSIS-NN.
+    let elf = out.join("cmsis_nn_ad01.elf");
+    let peers = root.join("peers");
+    let nn_src = |f: &str| s(&nn.join("Source").join(f));
+    run(
+        &root,
+        "arm-none-eabi-gcc",
+        &[
+            "-O3",
+            "-mcpu=cortex-m4",
+            "-mthumb",
+            "-mfloat-abi=hard",
+            "-mfpu=fpv4-sp-d16",
+            "-ffunction-sections",
+            "-fdata-sections",
+            "-I",
+            &s(&nn.join("Include")),
+            "-I",
+            &s(&cmsis.join("CMSIS/Core/Include")),
+            "-I",
+            &s(&out),
+            &s(&peers.join("fc_s8.c")),
+            &s(&peers.join("startup.c")),
+            &nn_src("FullyConnectedFunctions/arm_fully_connected_s8.c"),
+            &nn_src("FullyConnectedFunctions/arm_fully_connected_per_channel_s8.c"),
+            &nn_src("NNSupportFunctions/arm_nn_vec_mat_mult_t_s8.c"),
+            &nn_src("NNSupportFunctions/arm_nn_vec_mat_mult_t_per_ch_s8.c"),
+            "-T",
+            &s(&peers.join("mps2-an386.ld")),
+            "--specs=rdimon.specs",
+            "-Wl,--gc-sections",
+            "-o",
+            &s(&elf),
+        ],
+    )?;
+    let theirs = capture(
+        &root,
+        &[],
+        "qemu-system-arm",
+        &[
+            "-machine",
+            "mps2-an386",
+            "-cpu",
+            "cortex-m4",
+            "-nographic",
+            "-monitor",
+            "none",
+            "-serial",
+            "none",
+            "-semihosting-config",
+            "enable=on,target=native",
+            "-icount",
+            "shift=0",
+            "-kernel",
+            &s(&elf),
+        ],
+        true,
+    )?;
+
+    // scratchnet: the converted model on the `user` binary.
+    let blob = out.join("ad01.scnt");
+    run(
+        &root,
+        "cargo",
+        &[
+            "run",
+            "--quiet",
+            "--release",
+            "-p",
+            "scratchnet-host",
+            "--",
+            "convert",
+            &s(&tflite),
+            "-o",
+            &s(&blob),
+        ],
+    )?;
+    let ours = capture(
+        &root.join("firmware"),
+        &[
+            ("SCRATCHNET_USER_MODEL", &s(&blob)),
+            ("SCRATCHNET_USER_INPUTS", &s(&x)),
+            ("SCRATCHNET_USER_LABELS", &s(&y)),
+        ],
+        "cargo",
+        &["run", "--release", "--bin", "user", "--features", "tflite"],
+        true,
+    )?;
+    let our_elf = root.join("firmware/target/thumbv7em-none-eabihf/release/user");
+
+    let row = |name: &str, text: &str, code: Option<u64>, commit: &str| {
+        let equal = field(text, "outputs equal to the reference").unwrap_or("?".into());
+        let instructions: Option<u64> =
+            field(text, "instructions_per_inference").and_then(|v| v.parse().ok());
+        let per_mac = instructions.map_or("?".into(), |i| format!("{:.2}", i as f64 / macs as f64));
+        format!(
+            "| {name} | {equal} | {} | {per_mac} | {} | {commit} |",
+            instructions.map_or("?".into(), |i| i.to_string()),
+            code.map_or("?".into(), |c| c.to_string()),
+        )
+    };
+    println!(
+        "\nAD01 (MLPerf Tiny anomaly detection, int8, {macs} multiply-adds), QEMU mps2-an386, 40 inputs:\n"
+    );
+    println!(
+        "| implementation | output bytes equal to TFLM's | instructions / inference | per multiply-add | kernel code (bytes) | source |"
+    );
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "{}",
+        row(
+            "scratchnet (`Model::run_i8`, `tflite` feature)",
+            &ours,
+            code_bytes(
+                &our_elf,
+                &[
+                    "tflite::Raw::forward",
+                    "scratchnet_s8_sweep5",
+                    "quant::kernel::portable"
+                ]
+            ),
+            &commit(&root),
+        )
+    );
+    println!(
+        "{}",
+        row(
+            "CMSIS-NN `arm_fully_connected_s8` (gcc -O3)",
+            &theirs,
+            code_bytes(
+                &elf,
+                &["arm_fully_connected_s8", "arm_nn_vec_mat_mult_t_s8"]
+            ),
+            &format!("CMSIS-NN {}", commit(&nn)),
+        )
+    );
+    Ok(())
+}
