@@ -46,10 +46,10 @@ pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
     if a == i32::MIN && b == i32::MIN {
         return i32::MAX;
     }
-    let ab = i64::from(a) * i64::from(b);
-    let nudge = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
-    // Division truncates toward zero, as C's does.
-    ((ab + nudge) / (1i64 << 31)) as i32
+    // gemmlowp: (ab + nudge) / 2³¹ with C's truncating division, the nudge 2³⁰ for ab ≥ 0
+    // and 1 − 2³⁰ otherwise. Both cases are ⌊(ab + 2³⁰)/2³¹⌋ (for ab = −n < 0:
+    // −⌊(n − 1 + 2³⁰)/2³¹⌋ = ⌊(2³⁰ − n)/2³¹⌋), an add and an arithmetic shift.
+    ((i64::from(a) * i64::from(b) + (1 << 30)) >> 31) as i32
 }
 
 /// gemmlowp's `RoundingDivideByPOT`: `x / 2ᵉ` rounded to nearest, halves away from zero,
@@ -453,6 +453,53 @@ mod tests {
         assert_eq!(multiply_by_quantized_multiplier(3, 1 << 30, -2), 1);
         // A left shift: 3·2·0.5 = 3.
         assert_eq!(multiply_by_quantized_multiplier(3, 1 << 30, 1), 3);
+    }
+
+    /// The shift form equals gemmlowp's literal code (nudge, then C's truncating division)
+    /// on edge values and two million pseudo-random pairs.
+    #[test]
+    fn the_high_multiply_is_gemmlowps_literally() {
+        fn gemmlowp(a: i32, b: i32) -> i32 {
+            if a == i32::MIN && b == i32::MIN {
+                return i32::MAX;
+            }
+            let ab = i64::from(a) * i64::from(b);
+            let nudge = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
+            ((ab + nudge) / (1i64 << 31)) as i32
+        }
+        let edges = [
+            i32::MIN,
+            i32::MIN + 1,
+            -(1 << 30),
+            -3,
+            -1,
+            0,
+            1,
+            3,
+            1 << 30,
+            i32::MAX,
+        ];
+        for a in edges {
+            for b in edges {
+                assert_eq!(
+                    saturating_rounding_doubling_high_mul(a, b),
+                    gemmlowp(a, b),
+                    "{a} {b}"
+                );
+            }
+        }
+        let mut r = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..2_000_000 {
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
+            let (a, b) = (r as i32 >> (r >> 59), (r >> 32) as i32);
+            assert_eq!(
+                saturating_rounding_doubling_high_mul(a, b),
+                gemmlowp(a, b),
+                "{a} {b}"
+            );
+        }
     }
 
     #[test]
