@@ -15,9 +15,42 @@ fn main() {
 fn run() -> Result<(), String> {
     let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap());
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());
-    println!("cargo:rerun-if-changed=memory.x");
     println!("cargo:rerun-if-changed=build.rs");
-    std::fs::copy(manifest.join("memory.x"), out.join("memory.x")).map_err(|e| e.to_string())?;
+    // The board's memory: `cargo xtask demo --board NAME` passes it from its board table
+    // (`SCRATCHNET_MEMORY`: FLASH origin, length, RAM origin, length); without it, the
+    // default board's, QEMU mps2-an386 (Cortex-M4F): 4 MiB of code memory at 0, 4 MiB of
+    // RAM at 0x20000000.
+    println!("cargo:rerun-if-env-changed=SCRATCHNET_MEMORY");
+    println!("cargo:rerun-if-env-changed=SCRATCHNET_TICK_INSTRUCTIONS");
+    let memory =
+        std::env::var("SCRATCHNET_MEMORY").unwrap_or_else(|_| "0x00000000 4M 0x20000000 4M".into());
+    let [fo, fl, ro, rl] = memory.split_whitespace().collect::<Vec<_>>()[..] else {
+        return Err(format!(
+            "SCRATCHNET_MEMORY={memory:?}: expected FLASH_ORIGIN FLASH_LENGTH RAM_ORIGIN RAM_LENGTH"
+        ));
+    };
+    let x = format!(
+        "/* Written by build.rs (SCRATCHNET_MEMORY, from cargo xtask's board table). */\n\
+         MEMORY\n{{\n  FLASH : ORIGIN = {fo}, LENGTH = {fl}\n  RAM   : ORIGIN = {ro}, LENGTH = {rl}\n}}\n"
+    );
+    write_if_changed(&out.join("memory.x"), x.as_bytes())?;
+    // Instructions per SysTick tick under -icount shift=0 (one instruction a nanosecond), as
+    // a fraction: 10⁹ / the board's SysTick clock, "40" for 25 MHz, "125/2" for 16 MHz.
+    let per_tick = std::env::var("SCRATCHNET_TICK_INSTRUCTIONS").unwrap_or_else(|_| "40".into());
+    let (num, den) = per_tick.split_once('/').unwrap_or((&per_tick, "1"));
+    let (Ok(num), Ok(den)) = (num.parse::<u32>(), den.parse::<u32>()) else {
+        return Err(format!(
+            "SCRATCHNET_TICK_INSTRUCTIONS={per_tick:?}: expected a number or a fraction N/D"
+        ));
+    };
+    write_if_changed(
+        &out.join("board.rs"),
+        format!(
+            "/// Instructions per SysTick tick on this board, as a fraction (from build.rs).\n\
+             pub const INSTRUCTIONS_PER_TICK: (u32, u32) = ({num}, {den});\n"
+        )
+        .as_bytes(),
+    )?;
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rustc-link-arg=-Tlink.x");
     println!("cargo:rustc-link-arg=-Tdefmt.x");
@@ -74,8 +107,8 @@ fn run() -> Result<(), String> {
     write_if_changed(&out.join("images.u8"), &raw)?;
     write_if_changed(&out.join("labels.u8"), &set.labels)?;
     write_if_changed(&out.join("reference.u8"), &reference)?;
-    // The first 100 images and numpy's predictions for them, embedded for on-target tests.
-    write_if_changed(&out.join("first100-images.u8"), &raw[..100 * 784])?;
+    // numpy's predictions for the first 100 images, embedded for on-target tests (which
+    // read the images themselves from images.u8 over semihosting).
     write_if_changed(&out.join("first100-reference.u8"), &reference[..100])?;
 
     let paths = format!(

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Cargo runner: runs an ELF on QEMU's mps2-an386 (Cortex-M4F) and decodes its defmt output.
+# Cargo runner: runs an ELF on QEMU's mps2-an386 (Cortex-M4F), or the board that
+# SCRATCHNET_QEMU_MACHINE and SCRATCHNET_QEMU_CPU name (cargo xtask's board table), and
+# decodes its defmt output.
 # -icount shift=0: one instruction is 1 ns of virtual time, so SysTick (25 MHz) ticks x 40
 # count instructions deterministically. The firmware's exit code (semihosting) is QEMU's,
 # and pipefail keeps it through the pipe.
@@ -15,6 +17,6 @@ if [ -z "$decoder" ] || [ ! -x "$decoder" ]; then
   (cd "$root" && cargo build --quiet --package xtask) >&2
   decoder="$root/target/debug/xtask"
 fi
-qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -nographic -monitor none -serial none \
+qemu-system-arm -machine "${SCRATCHNET_QEMU_MACHINE:-mps2-an386}" -cpu "${SCRATCHNET_QEMU_CPU:-cortex-m4}" -nographic -monitor none -serial none \
   -semihosting-config enable=on,target=native -icount shift=0 \
   -kernel "$elf" | "$decoder" decode "$elf"

@@ -386,6 +386,13 @@ mod dsp {
                 ",\"ax\",%progbits\n",
                 ".syntax unified\n",
                 ".thumb\n",
+                // Module-level assembly is assembled for the target's base architecture,
+                // whatever `-C target-cpu` says, and Armv8-M Mainline (Cortex-M33) has the
+                // DSP instructions only as an extension the assembler has no name for:
+                // assemble this routine as Armv7E-M, whose Thumb-2 DSP encodings an M33 with
+                // the extension executes the same (the default on M4/M7; on M33 the directive
+                // also holds for module assembly after it, which assembles the same or fails).
+                ".arch armv7e-m\n",
                 ".global ",
                 $name,
                 "\n",

@@ -38,9 +38,22 @@ pub static FIRST100_F32_LOGITS: &[u8; 100 * 40] =
 pub static FIRST100_INT8_LOGITS: &[u8; 100 * 40] =
     include_bytes!(concat!(env!("OUT_DIR"), "/first100-int8-logits.f32le"));
 
-/// The first 100 test images (raw 28×28 u8), for on-target tests.
-pub static FIRST100_IMAGES: &[u8; 100 * 784] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/first100-images.u8"));
+/// Calls `f` with each of the first `n` test images (raw 28×28 u8), read from the host over
+/// semihosting (not kept in flash: the M0 board has 256 KiB); `false` if the file cannot
+/// be read.
+pub fn for_first_images(n: usize, mut f: impl FnMut(usize, &[u8; 784])) -> bool {
+    let Some(mut file) = HostFile::open(host_paths::IMAGES) else {
+        return false;
+    };
+    let mut img = [0u8; 784];
+    for k in 0..n {
+        if !file.read_exact(&mut img) {
+            return false;
+        }
+        f(k, &img);
+    }
+    true
+}
 /// numpy's predictions for the first 100 test images.
 pub static FIRST100_REFERENCE: &[u8; 100] =
     include_bytes!(concat!(env!("OUT_DIR"), "/first100-reference.u8"));
@@ -67,13 +80,12 @@ impl HostFile {
 }
 
 /// Instruction counting with SysTick under QEMU's `-icount shift=0`: one instruction is
-/// 1 ns of virtual time and SysTick counts the 25 MHz system clock, so one tick is 40
-/// instructions. (On hardware, count cycles with the DWT instead.)
+/// 1 ns of virtual time and SysTick counts the board's system clock (25 MHz on the mps2
+/// boards: one tick is 40 instructions). (On hardware, count cycles with the DWT instead.)
 pub mod cost {
     use cortex_m::peripheral::{SYST, syst::SystClkSource};
 
-    /// Instructions per SysTick tick under `-icount shift=0`.
-    pub const INSTRUCTIONS_PER_TICK: u64 = 40;
+    include!(concat!(env!("OUT_DIR"), "/board.rs"));
     const RELOAD: u32 = 0x00FF_FFFF;
 
     /// Starts SysTick free-running from its 24-bit maximum, without interrupts.
@@ -100,6 +112,7 @@ pub mod cost {
         static __sbss: u8;
         static __ebss: u8;
         static _stack_start: u8;
+        static _stack_end: u8;
     }
 
     fn addr(s: &u8) -> usize {
@@ -113,12 +126,13 @@ pub mod cost {
         unsafe { (addr(&__erodata) - addr(&__vector_table)) + (addr(&__edata) - addr(&__sdata)) }
     }
 
-    /// `ticks × INSTRUCTIONS_PER_TICK / n` in 32-bit arithmetic (a 64-bit division would
-    /// link ~1 KB of runtime library), exact while `ticks` < 2³² and `n` < 10⁸.
+    /// `ticks × INSTRUCTIONS_PER_TICK / n`, rounded down, in 32-bit arithmetic (a 64-bit
+    /// division would link ~1 KB of runtime library), exact while `ticks / n` < 2²⁵ and
+    /// `n` < 10⁷.
     pub fn instructions_per(ticks: u32, n: u32) -> u32 {
         let n = n.max(1);
-        let k = INSTRUCTIONS_PER_TICK as u32;
-        ticks / n * k + ticks % n * k / n
+        let (num, den) = INSTRUCTIONS_PER_TICK;
+        (ticks / n * num + ticks % n * num / n) / den.max(1)
     }
 
     /// Static RAM bytes (`.data` + `.bss`).
@@ -127,8 +141,12 @@ pub mod cost {
         unsafe { (addr(&__edata) - addr(&__sdata)) + (addr(&__ebss) - addr(&__sbss)) }
     }
 
-    /// The bottom of RAM: with flip-link the stack grows down from `_stack_start` to here.
-    const STACK_BOTTOM: usize = 0x2000_0000;
+    /// The bottom of RAM (cortex-m-rt's `_stack_end`, the board's RAM origin): with
+    /// flip-link the stack grows down from `_stack_start` to here.
+    fn stack_bottom() -> usize {
+        // SAFETY: a linker-defined symbol; only its address is taken.
+        unsafe { addr(&_stack_end) }
+    }
     const PAINT: u32 = 0xDEAD_BEEF;
 
     fn stack_top() -> usize {
@@ -140,9 +158,9 @@ pub mod cost {
     #[inline(never)]
     pub fn paint_stack() {
         let sp = cortex_m::register::msp::read() as usize;
-        let mut p = STACK_BOTTOM;
+        let mut p = stack_bottom();
         while p + 4 <= sp - 64 {
-            // SAFETY: [STACK_BOTTOM, sp - 64) is stack that no live frame uses (flip-link
+            // SAFETY: [stack_bottom(), sp - 64) is stack that no live frame uses (flip-link
             // puts the stack at the bottom of RAM); volatile so the writes happen.
             unsafe { core::ptr::write_volatile(p as *mut u32, PAINT) };
             p += 4;
@@ -160,7 +178,7 @@ pub mod cost {
 
     /// The address of the deepest stack word that is no longer paint.
     fn lowest_touched() -> usize {
-        let mut p = STACK_BOTTOM;
+        let mut p = stack_bottom();
         // SAFETY: reads of painted RAM below the live stack.
         while p < stack_top() && unsafe { core::ptr::read_volatile(p as *const u32) } == PAINT {
             p += 4;

@@ -10,18 +10,24 @@
 //!   python3 with numpy is available.
 //! - `cargo xtask peers` — the same model with the peers' kernels (CMSIS-NN) on the same
 //!   emulated board, side by side (`peers.rs`).
+//! - `cargo xtask boards` — the demo on every emulated board (M0, M3, M4F, M7, M33), both
+//!   models, and one table (`boards.rs`). `demo --board NAME` runs one of them.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod boards;
 mod decode;
 mod peers;
 
+use boards::{BOARDS, Board};
+
 /// Cross targets the core must build for.
-const CORE_TARGETS: [&str; 3] = [
+const CORE_TARGETS: [&str; 4] = [
     "thumbv7em-none-eabihf",
     "thumbv7m-none-eabi",
     "thumbv6m-none-eabi",
+    "thumbv8m.main-none-eabihf",
 ];
 
 fn root() -> PathBuf {
@@ -158,18 +164,11 @@ const MSRV: &str = "1.88.0";
 /// there already is installed again.
 fn setup(needs: Needs) -> Result {
     let root = root();
-    let installed = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
-    let targets: &[&str] = if needs.all_targets {
+    install_targets(if needs.all_targets {
         &CORE_TARGETS
     } else {
         &[FIRMWARE_TARGET]
-    };
-    for t in targets {
-        if !installed.lines().any(|l| l.trim() == *t) {
-            eprintln!("xtask: installing the Rust target {t}");
-            run(&root, "rustup", &["target", "add", t])?;
-        }
-    }
+    })?;
     if needs.lints {
         let components =
             output("rustup", &["component", "list", "--installed"]).unwrap_or_default();
@@ -208,6 +207,18 @@ fn setup(needs: Needs) -> Result {
             &["qemu-system-arm"],
             "QEMU (qemu-system-arm ≥ 6.0, for the mps2 boards)",
         )?;
+    }
+    Ok(())
+}
+
+/// Adds the Rust targets that are not installed yet.
+fn install_targets(targets: &[&str]) -> Result {
+    let installed = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+    for t in targets {
+        if !installed.lines().any(|l| l.trim() == *t) {
+            eprintln!("xtask: installing the Rust target {t}");
+            run(&root(), "rustup", &["target", "add", t])?;
+        }
     }
     Ok(())
 }
@@ -346,7 +357,13 @@ fn test() -> Result {
                 "warnings",
             ],
         )?;
-        run(&fw, "cargo", &["test", "--release"])?;
+        // The on-target tests on every board, the f32 model's and the int8 model's (one
+        // model a build: both do not fit the M0 board's flash with the tests).
+        for board in &BOARDS {
+            for features in [&[][..], &["int8"][..]] {
+                firmware_cargo(board, "test", features, &[], &[])?;
+            }
+        }
         corrupt_model_is_refused(&fw)?;
         // The int8 model on the device, over all 10 000 images: must give exactly the host's
         // accuracy and agreement (the demo exits non-zero otherwise).
@@ -559,12 +576,21 @@ enum Demo {
     },
 }
 
-/// Parses `demo`'s options: none, `--int8`, or `--model M --inputs X --labels Y`.
-fn demo_args(args: &[String]) -> std::result::Result<Demo, String> {
-    let usage = "use --int8, or --model M.scnt --inputs X.npy --labels Y.npy";
+/// Parses `demo`'s options: none, `--int8`, or `--model M --inputs X --labels Y`; and
+/// `--board NAME` (default mps2-an386).
+fn demo_args(args: &[String]) -> std::result::Result<(Demo, Board), String> {
+    let usage = "use --int8, or --model M.scnt --inputs X.npy --labels Y.npy, and --board NAME";
     let (mut int8, mut model, mut inputs, mut labels) = (false, None, None, None);
+    let mut board = BOARDS[0];
     let mut it = args.iter();
     while let Some(a) = it.next() {
+        if a == "--board" {
+            let name = it
+                .next()
+                .ok_or_else(|| format!("--board needs a name; {usage}"))?;
+            board = boards::board(name)?;
+            continue;
+        }
         let mut value = |slot: &mut Option<PathBuf>| -> std::result::Result<(), String> {
             let v = it
                 .next()
@@ -585,18 +611,42 @@ fn demo_args(args: &[String]) -> std::result::Result<Demo, String> {
             other => return Err(format!("unknown demo option {other}; {usage}")),
         }
     }
-    match (int8, model, inputs, labels) {
-        (int8, None, None, None) => Ok(Demo::Book { int8 }),
-        (false, Some(model), Some(inputs), Some(labels)) => Ok(Demo::User {
+    let demo = match (int8, model, inputs, labels) {
+        (int8, None, None, None) => Demo::Book { int8 },
+        (false, Some(model), Some(inputs), Some(labels)) => Demo::User {
             model,
             inputs,
             labels,
-        }),
-        _ => Err(format!("these options go together: {usage}")),
-    }
+        },
+        _ => return Err(format!("these options go together: {usage}")),
+    };
+    Ok((demo, board))
 }
 
-fn demo(what: Demo) -> Result {
+/// Runs `cargo SUBCOMMAND` in `firmware/` for `board`, with `features` and `more` arguments
+/// and `env` on top of the board's own.
+pub(crate) fn firmware_cargo(
+    board: &Board,
+    subcommand: &str,
+    features: &[&str],
+    more: &[&str],
+    env: &[(&str, &str)],
+) -> Result {
+    install_targets(&[board.target])?;
+    let mut args = vec![subcommand.to_string()];
+    args.extend(board.cargo_args(features));
+    args.extend(more.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let board_env = board.env();
+    let mut all: Vec<(&str, &str)> = board_env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    all.extend_from_slice(env);
+    run_env(&root().join("firmware"), &all, "cargo", &args)
+}
+
+fn demo((what, board): (Demo, Board)) -> Result {
     let root = root();
     let fw = root.join("firmware");
     if !fw.is_dir() {
@@ -604,8 +654,8 @@ fn demo(what: Demo) -> Result {
     }
     setup(Needs::DEMO)?;
     match what {
-        Demo::Book { int8: true } => run(&fw, "cargo", &["run", "--release", "--features", "int8"]),
-        Demo::Book { int8: false } => run(&fw, "cargo", &["run", "--release"]),
+        Demo::Book { int8: true } => firmware_cargo(&board, "run", &["int8"], &[], &[]),
+        Demo::Book { int8: false } => firmware_cargo(&board, "run", &[], &[], &[]),
         Demo::User {
             model,
             inputs,
@@ -627,12 +677,7 @@ fn demo(what: Demo) -> Result {
             ];
             let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
             // `tflite`: a model converted from a .tflite runs with TFLite int8 layers.
-            run_env(
-                &fw,
-                &env,
-                "cargo",
-                &["run", "--release", "--bin", "user", "--features", "tflite"],
-            )
+            firmware_cargo(&board, "run", &["tflite"], &["--bin", "user"], &env)
         }
     }
 }
@@ -679,9 +724,10 @@ fn main() -> ExitCode {
         .and_then(|()| deny(&["advisories"])),
         "bench" => bench(),
         "peers" => peers::peers(),
+        "boards" => boards::table(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|demo|setup|audit|bench|peers>\n  test   every check (fmt, clippy, host tests, cross builds, on-target tests)\n  demo   the MNIST demo on the emulated Cortex-M4F (QEMU mps2-an386); --int8 for the int8 model;\n         --model M.scnt --inputs X.npy --labels Y.npy for your own model\n  setup  install the targets and tools the other tasks need\n  audit  cargo deny check advisories (needs the RustSec database from the network)\n  bench  host benchmarks, and numpy's side with the ratios when python3 has numpy\n  peers  the AD01 model with CMSIS-NN's kernels beside ours (CMSIS_NN_DIR, CMSIS_6_DIR)"
+                "usage: cargo xtask <test|demo|setup|audit|bench|peers|boards>\n  test   every check (fmt, clippy, host tests, cross builds, on-target tests)\n  demo   the MNIST demo on the emulated Cortex-M4F (QEMU mps2-an386); --int8 for the int8 model;\n         --model M.scnt --inputs X.npy --labels Y.npy for your own model\n  setup  install the targets and tools the other tasks need\n  audit  cargo deny check advisories (needs the RustSec database from the network)\n  bench  host benchmarks, and numpy's side with the ratios when python3 has numpy\n  peers  the AD01 model with CMSIS-NN's kernels beside ours (CMSIS_NN_DIR, CMSIS_6_DIR)\n  boards the demo on every emulated board, both models, and one table of their costs"
             );
             return ExitCode::from(2);
         }

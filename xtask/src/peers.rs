@@ -49,7 +49,7 @@ fn commit(dir: &Path) -> String {
 
 /// Runs a command and returns its stdout (stderr passes through; stdout is echoed too when
 /// `echo`); an error unless it exits 0.
-fn capture(
+pub(crate) fn capture(
     dir: &Path,
     env: &[(&str, &str)],
     program: &str,
@@ -80,7 +80,7 @@ fn capture(
 }
 
 /// The number after `key=` (or `key: `) in `text`.
-fn field(text: &str, key: &str) -> Option<String> {
+pub(crate) fn field(text: &str, key: &str) -> Option<String> {
     let at = text.find(key)? + key.len();
     Some(
         text[at..]

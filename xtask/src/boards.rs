@@ -1,0 +1,181 @@
+//! The emulated boards, as data: one firmware, built for each board by the target, the
+//! memory, the kernel features and the runner's QEMU machine given here (passed to the
+//! firmware's build script and runner as `SCRATCHNET_*` variables).
+
+/// One QEMU board.
+#[derive(Debug, Clone, Copy)]
+pub struct Board {
+    /// QEMU's `-machine` name, which `--board` takes.
+    pub name: &'static str,
+    /// The core, for tables.
+    pub core: &'static str,
+    /// QEMU's `-cpu`.
+    pub cpu: &'static str,
+    /// The Rust target.
+    pub target: &'static str,
+    /// Rust flags for the firmware's target (the core's DSP extension on M7 and M33), passed
+    /// as `CARGO_TARGET_<TRIPLE>_RUSTFLAGS` so that host builds do not get them.
+    pub rustflags: &'static str,
+    /// Whether the int8 kernel uses the DSP instructions (`SMLAD` …).
+    pub dsp: bool,
+    /// FLASH origin and length, RAM origin and length (the linker's `MEMORY`).
+    pub memory: &'static str,
+    /// Instructions per SysTick tick under `-icount shift=0`: 10⁹ / the board's SysTick
+    /// clock, as `N` or `N/D` (checked on the device by the on-target test
+    /// `systick_counts_instructions`).
+    pub tick: &'static str,
+}
+
+/// Every board, the default first.
+pub const BOARDS: [Board; 5] = [
+    Board {
+        name: "mps2-an386",
+        core: "Cortex-M4F",
+        cpu: "cortex-m4",
+        target: "thumbv7em-none-eabihf",
+        rustflags: "",
+        dsp: true,
+        memory: "0x00000000 4M 0x20000000 4M",
+        tick: "40",
+    },
+    Board {
+        name: "microbit",
+        core: "Cortex-M0",
+        cpu: "cortex-m0",
+        target: "thumbv6m-none-eabi",
+        rustflags: "",
+        dsp: false,
+        memory: "0x00000000 256K 0x20000000 16K",
+        tick: "125/2",
+    },
+    Board {
+        name: "mps2-an385",
+        core: "Cortex-M3",
+        cpu: "cortex-m3",
+        target: "thumbv7m-none-eabi",
+        rustflags: "",
+        dsp: false,
+        memory: "0x00000000 4M 0x20000000 4M",
+        tick: "40",
+    },
+    Board {
+        name: "mps2-an500",
+        core: "Cortex-M7",
+        cpu: "cortex-m7",
+        target: "thumbv7em-none-eabihf",
+        rustflags: "-C target-cpu=cortex-m7",
+        dsp: true,
+        memory: "0x00000000 4M 0x20000000 4M",
+        tick: "40",
+    },
+    Board {
+        name: "mps2-an505",
+        core: "Cortex-M33",
+        cpu: "cortex-m33",
+        target: "thumbv8m.main-none-eabihf",
+        rustflags: "-C target-cpu=cortex-m33",
+        dsp: true,
+        memory: "0x10000000 4M 0x38000000 2M",
+        tick: "50",
+    },
+];
+
+/// The board named `name`, or an error listing them.
+pub fn board(name: &str) -> Result<Board, String> {
+    BOARDS
+        .iter()
+        .find(|b| b.name == name)
+        .copied()
+        .ok_or_else(|| {
+            let names: Vec<&str> = BOARDS.iter().map(|b| b.name).collect();
+            format!("no board '{name}': the boards are {}", names.join(", "))
+        })
+}
+
+impl Board {
+    /// The environment for cargo in `firmware/`: the build script's memory and tick, the
+    /// runner's machine and cpu, and the target's flags.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut env = vec![
+            ("SCRATCHNET_MEMORY".into(), self.memory.to_string()),
+            ("SCRATCHNET_TICK_INSTRUCTIONS".into(), self.tick.to_string()),
+            ("SCRATCHNET_QEMU_MACHINE".into(), self.name.to_string()),
+            ("SCRATCHNET_QEMU_CPU".into(), self.cpu.to_string()),
+        ];
+        if !self.rustflags.is_empty() {
+            let triple = self.target.to_uppercase().replace(['-', '.'], "_");
+            env.push((
+                format!("CARGO_TARGET_{triple}_RUSTFLAGS"),
+                self.rustflags.to_string(),
+            ));
+        }
+        env
+    }
+
+    /// Cargo's arguments after `run`/`test`/`build`: the target and the kernel's features
+    /// (`extra` added to them).
+    pub fn cargo_args(&self, extra: &[&str]) -> Vec<String> {
+        let mut args = vec![
+            "--release".to_string(),
+            "--target".into(),
+            self.target.into(),
+        ];
+        let mut features: Vec<&str> = extra.to_vec();
+        if self.dsp {
+            features.push("dsp");
+        }
+        args.push("--no-default-features".into());
+        if !features.is_empty() {
+            args.push("--features".into());
+            args.push(features.join(","));
+        }
+        args
+    }
+}
+
+/// `cargo xtask boards`: the book's demo on every board, f32 and int8 (all 10 000 test
+/// images each: every run must give the host's accuracy and agreement, or it exits 1),
+/// and one table of what each costs.
+pub fn table() -> Result<(), String> {
+    crate::setup(crate::Needs::DEMO)?;
+    let mut rows = Vec::new();
+    for board in &BOARDS {
+        for (model, features) in [("f32", &[][..]), ("int8", &["int8"][..])] {
+            crate::install_targets(&[board.target])?;
+            let mut args = vec!["run".to_string()];
+            args.extend(board.cargo_args(features));
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let env = board.env();
+            let env: Vec<(&str, &str)> =
+                env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let out =
+                crate::peers::capture(&crate::root().join("firmware"), &env, "cargo", &args, true)?;
+            let get = |key: &str| crate::peers::field(&out, key).unwrap_or_else(|| "?".into());
+            let kernel = match (model, board.dsp, board.target) {
+                ("f32", _, t) if t.ends_with("hf") => "FPU (vmla.f32)",
+                ("f32", _, _) => "soft float",
+                (_, true, _) => "SMLAD (asm)",
+                _ => "portable Rust",
+            };
+            rows.push(format!(
+                "| {} | {} | {model} | {kernel} | {} | {} | {} | {} | {} | {} |",
+                board.name,
+                board.core,
+                get("accuracy:"),
+                get("agreement:"),
+                get("instructions_per_inference"),
+                get("flash_bytes"),
+                get("static_ram_bytes"),
+                get("stack_bytes"),
+            ));
+        }
+    }
+    println!(
+        "\n| board | core | model | kernel | accuracy | agreement with numpy | instructions / inference | flash (B) | static RAM (B) | stack (B) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for r in rows {
+        println!("{r}");
+    }
+    Ok(())
+}
