@@ -363,6 +363,9 @@ enum Tail {
     Plain,
     Logistic,
     Softmax,
+    /// `Plain` with f32 in and out: QUANTIZE first, a RESHAPE between the layers,
+    /// DEQUANTIZE last.
+    Ends,
 }
 
 fn int8_mlp(seed: u64) -> Vec<u8> {
@@ -438,6 +441,24 @@ fn int8_mlp_with(seed: u64, tail: Tail) -> Vec<u8> {
                 8,
             )
         }
+        Tail::Ends => {
+            // 7: the f32 input, 8: the reshaped hidden layer, 9: the f32 output, 10: the
+            // reshape's shape.
+            tensors.push(q(vec![1, 8], 0, 0, vec![], vec![]));
+            tensors.push(q(vec![1, 5], 9, 0, vec![0.11], vec![-128]));
+            tensors.push(q(vec![1, 3], 0, 0, vec![], vec![]));
+            tensors.push(q(vec![2], 2, 5, vec![], vec![]));
+            (
+                vec![
+                    op(114, vec![7], 0, 0),
+                    op(9, vec![0, 1, 2], 3, 1),
+                    op(22, vec![3, 10], 8, 0),
+                    op(9, vec![8, 4, 5], 6, 0),
+                    op(6, vec![6], 9, 0),
+                ],
+                9,
+            )
+        }
         Tail::Softmax => {
             tensors.push(q(vec![1, 3], 9, 0, vec![1.0 / 256.0], vec![-128]));
             // Smaller weights and logits within a few units of each other: probabilities
@@ -461,8 +482,10 @@ fn int8_mlp_with(seed: u64, tail: Tail) -> Vec<u8> {
         le(&b1, i32::to_le_bytes),
         w2,
         le(&b2, i32::to_le_bytes),
+        le(&[1i32, 5], i32::to_le_bytes),
     ];
-    tflite(&tensors, &ops, (0, output), &bufs)
+    let input = if matches!(tail, Tail::Ends) { 7 } else { 0 };
+    tflite(&tensors, &ops, (input, output), &bufs)
 }
 
 /// The interpreter of the `tflite-micro` Python package, if python3 has it.
@@ -509,7 +532,7 @@ fn small_int8_mlps_and_ad01_on_more_inputs_match_the_tflite_micro_interpreter() 
             let c = convert_file(&int8_mlp_with(seed as u64, tail), &Options::default()).unwrap();
             let last = c.layers.last().unwrap().1;
             let want = match tail {
-                Tail::Plain => scratchnet::Activation::Identity,
+                Tail::Plain | Tail::Ends => scratchnet::Activation::Identity,
                 Tail::Logistic => scratchnet::Activation::Sigmoid,
                 Tail::Softmax => scratchnet::Activation::Softmax,
             };
@@ -557,6 +580,21 @@ fn small_int8_mlps_and_ad01_on_more_inputs_match_the_tflite_micro_interpreter() 
             }
         }
     }
+}
+
+#[test]
+fn quantize_reshape_and_dequantize_fold_away() {
+    // The same layers with f32 ends and a RESHAPE between them convert to the very blob of
+    // the plain int8 model (which the interpreter test checks against TFLite Micro), and the
+    // summary says what was folded.
+    let plain = convert_file(&int8_mlp(3), &Options::default()).unwrap();
+    let ends = convert_file(&int8_mlp_with(3, Tail::Ends), &Options::default()).unwrap();
+    assert_eq!(ends.blob, plain.blob);
+    let notes = ends.ignored_keys.join("\n");
+    assert!(notes.contains("QUANTIZE at the input folded"), "{notes}");
+    assert!(notes.contains("q = round(x / 0.05) + -3"), "{notes}");
+    assert!(notes.contains("RESHAPE skipped"), "{notes}");
+    assert!(notes.contains("DEQUANTIZE at the output folded"), "{notes}");
 }
 
 #[test]
@@ -611,3 +649,4 @@ fn hostile_flatbuffers_are_refused_without_a_panic() {
     b[root..root + 4].copy_from_slice(&0i32.to_le_bytes());
     assert!(convert_file(&b, &Options::default()).is_err());
 }
+
