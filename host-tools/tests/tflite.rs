@@ -649,4 +649,3 @@ fn hostile_flatbuffers_are_refused_without_a_panic() {
     b[root..root + 4].copy_from_slice(&0i32.to_le_bytes());
     assert!(convert_file(&b, &Options::default()).is_err());
 }
-

@@ -102,10 +102,11 @@ fn have_cargo_subcommand(name: &str) -> bool {
 }
 
 /// The workspaces, and the path of deny.toml from each.
-const WORKSPACES: [(&str, &str); 4] = [
+const WORKSPACES: [(&str, &str); 5] = [
     (".", "deny.toml"),
     ("firmware", "../deny.toml"),
     ("firmware/board-nrf52840dk", "../../deny.toml"),
+    ("firmware/board-rp2040", "../../deny.toml"),
     ("firmware/template", "../../deny.toml"),
 ];
 
@@ -414,15 +415,19 @@ fn test() -> Result {
             "cargo",
             &["run", "--release", "--bin", "user", "--features", "tflite"],
         )?;
-        // The real-board profile cannot run here; it must build, clean.
+        // The real-board profiles (Cortex-M4F and the FPU-less RP2040) cannot run here; they
+        // must build, clean.
+        for profile in ["board-nrf52840dk", "board-rp2040"] {
+            let board = fw.join(profile);
+            run(&board, "cargo", &["fmt", "--all", "--check"])?;
+            run(
+                &board,
+                "cargo",
+                &["clippy", "--release", "--", "-D", "warnings"],
+            )?;
+            run(&board, "cargo", &["build", "--release"])?;
+        }
         let board = fw.join("board-nrf52840dk");
-        run(&board, "cargo", &["fmt", "--all", "--check"])?;
-        run(
-            &board,
-            "cargo",
-            &["clippy", "--release", "--", "-D", "warnings"],
-        )?;
-        run(&board, "cargo", &["build", "--release"])?;
         // The template a user copies: a model converted from the book's pickle, embedded
         // and run in QEMU; then the template and the board profile copied out of the
         // repository (dependencies pointed back at it) must build the same.
@@ -463,6 +468,12 @@ fn test() -> Result {
             .into_owned();
         copied_out(
             &board,
+            &root,
+            &[("SCRATCHNET_DATA", &data_dir)],
+            &["build", "--release"],
+        )?;
+        copied_out(
+            &fw.join("board-rp2040"),
             &root,
             &[("SCRATCHNET_DATA", &data_dir)],
             &["build", "--release"],
