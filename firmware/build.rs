@@ -254,17 +254,52 @@ fn user_model(out: &Path, set: &assets::TestSet) -> Result<(), String> {
     let labels: Vec<u32> = labels.iter().map(|&l| l as u32).collect();
     write_if_changed(&out.join("user-labels.u32le"), &u32s(&labels))?;
     write_if_changed(&out.join("user-host.u32le"), &u32s(&host))?;
+    let kind = if int8 { Kind::Int8 } else { Kind::F32 };
+    user_paths(
+        out,
+        kind,
+        rows,
+        (n_in, n_out),
+        model.scratch_len(),
+        blob.len(),
+        correct as usize,
+    )
+}
+
+/// What the `user` binary runs.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    F32,
+    Int8,
+    Tflite,
+}
+
+/// Writes `user_paths.rs`, the `user` binary's sizes and host files (`user-inputs.f32le`,
+/// `user-labels.u32le`, `user-host.u32le`: f32 or u8 rows, u32 labels and classes; for a
+/// TFLite model int8 rows, reference and host outputs). `correct`: rows the host classifies
+/// correctly, or, for TFLite, output bytes equal to the reference.
+fn user_paths(
+    out: &Path,
+    kind: Kind,
+    rows: usize,
+    (n_in, n_out): (usize, usize),
+    scratch: usize,
+    model_len: usize,
+    correct: usize,
+) -> Result<(), String> {
+    let (tflite, int8) = (kind == Kind::Tflite, kind == Kind::Int8);
     let paths = format!(
         "/// Whether the model is TFLite int8 (int8 inputs and outputs, `run_i8`).\n\
-         pub const TFLITE: bool = false;\n\
+         pub const TFLITE: bool = {tflite};\n\
          /// Whether the model is int8 (inputs u8, `logits_u8`) rather than f32.\n\
          pub const INT8: bool = {int8};\n\
-         /// The inputs on the host (`INPUTS` little-endian f32 a row, or u8 for int8),\n\
-         /// NUL-terminated.\n\
+         /// The inputs on the host (`INPUTS` a row: little-endian f32, u8 for int8, i8 for\n\
+         /// TFLite), NUL-terminated.\n\
          pub const INPUTS_FILE: &core::ffi::CStr = c{:?};\n\
-         /// The labels on the host (u32 each), NUL-terminated.\n\
+         /// The labels on the host (u32 each; TFLite: the reference int8 outputs),\n\
+         /// NUL-terminated.\n\
          pub const LABELS_FILE: &core::ffi::CStr = c{:?};\n\
-         /// The host's predictions (u32 each), NUL-terminated.\n\
+         /// The host's predictions (u32 each; TFLite: its int8 outputs), NUL-terminated.\n\
          pub const HOST_FILE: &core::ffi::CStr = c{:?};\n\
          /// Rows of inputs.\n\
          pub const ROWS: usize = {rows};\n\
@@ -272,17 +307,15 @@ fn user_model(out: &Path, set: &assets::TestSet) -> Result<(), String> {
          pub const INPUTS: usize = {n_in};\n\
          /// The model's outputs.\n\
          pub const OUTPUTS: usize = {n_out};\n\
-         /// Floats of scratch `Model::logits` needs.\n\
-         pub const SCRATCH: usize = {};\n\
+         /// Values of scratch the run-time model needs.\n\
+         pub const SCRATCH: usize = {scratch};\n\
          /// The blob's length in bytes.\n\
-         pub const MODEL_LEN: usize = {};\n\
-         /// Rows the host classifies correctly.\n\
+         pub const MODEL_LEN: usize = {model_len};\n\
+         /// Rows the host classifies correctly (TFLite: output bytes equal to the reference).\n\
          pub const HOST_CORRECT: u32 = {correct};\n",
         path_str(&out.join("user-inputs.f32le"))?,
         path_str(&out.join("user-labels.u32le"))?,
         path_str(&out.join("user-host.u32le"))?,
-        model.scratch_len(),
-        blob.len(),
     );
     write_if_changed(&out.join("user_paths.rs"), paths.as_bytes())
 }
@@ -324,34 +357,13 @@ fn tflite_model(out: &Path, blob: &[u8], x: &[u8], reference: &[u8]) -> Result<(
     write_if_changed(&out.join("user-inputs.f32le"), &bytes(&inputs))?;
     write_if_changed(&out.join("user-labels.u32le"), &bytes(&want))?;
     write_if_changed(&out.join("user-host.u32le"), &bytes(&host))?;
-    let paths = format!(
-        "/// Whether the model is TFLite int8 (int8 inputs and outputs, `run_i8`).\n\
-         pub const TFLITE: bool = true;\n\
-         /// Whether the model is int8 (inputs u8, `logits_u8`).\n\
-         pub const INT8: bool = false;\n\
-         /// The int8 inputs on the host, NUL-terminated.\n\
-         pub const INPUTS_FILE: &core::ffi::CStr = c{:?};\n\
-         /// The reference int8 outputs on the host, NUL-terminated.\n\
-         pub const LABELS_FILE: &core::ffi::CStr = c{:?};\n\
-         /// The host's int8 outputs, NUL-terminated.\n\
-         pub const HOST_FILE: &core::ffi::CStr = c{:?};\n\
-         /// Rows of inputs.\n\
-         pub const ROWS: usize = {rows};\n\
-         /// The model's inputs.\n\
-         pub const INPUTS: usize = {n_in};\n\
-         /// The model's outputs.\n\
-         pub const OUTPUTS: usize = {n_out};\n\
-         /// Bytes of scratch `Model::run_i8` needs.\n\
-         pub const SCRATCH: usize = {};\n\
-         /// The blob's length in bytes.\n\
-         pub const MODEL_LEN: usize = {};\n\
-         /// Outputs equal to the reference on the host.\n\
-         pub const HOST_CORRECT: u32 = {host_equal};\n",
-        path_str(&out.join("user-inputs.f32le"))?,
-        path_str(&out.join("user-labels.u32le"))?,
-        path_str(&out.join("user-host.u32le"))?,
+    user_paths(
+        out,
+        Kind::Tflite,
+        rows,
+        (n_in, n_out),
         model.scratch_len(),
         blob.len(),
-    );
-    write_if_changed(&out.join("user_paths.rs"), paths.as_bytes())
+        host_equal,
+    )
 }

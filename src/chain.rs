@@ -112,6 +112,68 @@ pub trait FromLayers<'a>: Sized {
     }
 }
 
+/// [`Error::ShapeMismatch`] unless `layer` (the blob's layer `index`) is `inputs × outputs`:
+/// the typed views' first check.
+#[inline(always)]
+pub(crate) fn check_shape(
+    layer: &ModelLayer<'_>,
+    index: usize,
+    inputs: usize,
+    outputs: usize,
+) -> Result<()> {
+    let expected = crate::error::Shape {
+        inputs: inputs as u32,
+        outputs: outputs as u32,
+    };
+    if layer.shape() == expected {
+        Ok(())
+    } else {
+        Err(Error::ShapeMismatch {
+            layer: index,
+            expected,
+            found: layer.shape(),
+        })
+    }
+}
+
+/// Runs a chain whose shapes are known only at run time through `scratch`: the hidden
+/// layers' outputs (`widths`, one per hidden layer) ping-pong between its two halves. Layer
+/// `k` is `layer(k, input, Some(output))` for a hidden layer (the first reads `x`), then
+/// `layer(k, input, None)` for the last, which writes where the caller keeps its output.
+/// The caller sizes `scratch`: twice the widest hidden layer (a shorter one cuts the
+/// widths, never panics).
+pub(crate) fn ping_pong<T>(
+    x: &[T],
+    scratch: &mut [T],
+    widths: impl Iterator<Item = usize>,
+    mut layer: impl FnMut(usize, &[T], Option<&mut [T]>),
+) {
+    let half = scratch.len() / 2;
+    let (front, back) = scratch.split_at_mut(half);
+    // Where the current layer's input is: `x`, then the halves in turn.
+    let mut src_in_front: Option<bool> = None;
+    let mut src_len = 0;
+    let mut k = 0;
+    for width in widths {
+        let (src, dst): (&[T], &mut [T]) = match src_in_front {
+            None => (x, &mut *front),
+            Some(true) => (&front[..src_len], &mut *back),
+            Some(false) => (&back[..src_len], &mut *front),
+        };
+        let width = width.min(dst.len());
+        layer(k, src, Some(&mut dst[..width]));
+        src_len = width;
+        src_in_front = Some(src_in_front != Some(true));
+        k += 1;
+    }
+    let src = match src_in_front {
+        None => x,
+        Some(true) => &front[..src_len],
+        Some(false) => &back[..src_len],
+    };
+    layer(k, src, None);
+}
+
 /// The next layer for [`FromLayers::take`] (the blob's layer `first`), or
 /// [`Error::WrongLayerCount`].
 #[inline(always)]

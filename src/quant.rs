@@ -561,17 +561,7 @@ impl<'a, const IN: usize, const OUT: usize> QDense<'a, IN, OUT> {
     /// [`Error::UnsupportedElement`] unless int8, [`Error::BadSpan`] unless the blob lies at
     /// a 4-byte-aligned address (its f32 biases and scales are read in place).
     pub fn from_layer(layer: &ModelLayer<'a>, index: usize) -> Result<Self> {
-        let expected = Shape {
-            inputs: IN as u32,
-            outputs: OUT as u32,
-        };
-        if layer.shape() != expected {
-            return Err(Error::ShapeMismatch {
-                layer: index,
-                expected,
-                found: layer.shape(),
-            });
-        }
+        crate::chain::check_shape(layer, index, IN, OUT)?;
         Raw::of(layer, index).map(|raw| Self { raw })
     }
 
@@ -748,26 +738,18 @@ impl Model<'_> {
                 return Err(Error::UnsupportedActivation { layer: index });
             }
         }
-        let (front, back) = scratch[..needed].split_at_mut(needed / 2);
-        // Where the current layer's input is: `x`, then the halves of `scratch` in turn.
-        let mut src_in_front: Option<bool> = None;
-        let mut src_len = 0;
-        for (k, layer) in self.layers().enumerate() {
-            let raw = Raw::of(&layer, k)?;
-            let (src, dst): (&[u8], &mut [u8]) = match src_in_front {
-                None => (x, &mut *front),
-                Some(true) => (&front[..src_len], &mut *back),
-                Some(false) => (&back[..src_len], &mut *front),
-            };
-            if k == last {
-                raw.affine(src, out);
-            } else {
-                let width = raw.biases.len();
-                raw.forward_u8(src, &mut dst[..width]);
-                src_len = width;
-                src_in_front = Some(src_in_front != Some(true));
+        let hidden = self.layers().take(last).map(|l| l.shape().outputs as usize);
+        let mut raws = self
+            .layers()
+            .enumerate()
+            .filter_map(|(k, l)| Raw::of(&l, k).ok());
+        crate::chain::ping_pong(x, &mut scratch[..needed], hidden, |_, src, dst| {
+            match (raws.next(), dst) {
+                (Some(raw), Some(dst)) => raw.forward_u8(src, dst),
+                (Some(raw), None) => raw.affine(src, out),
+                (None, _) => {}
             }
-        }
+        });
         Ok(())
     }
 }

@@ -32,7 +32,7 @@
 use crate::activation::Activation;
 use crate::blob::{Layers, Model, ModelLayer};
 use crate::chain::{FromLayers, Layer, next_layer};
-use crate::error::{Error, Result, Shape};
+use crate::error::{Error, Result};
 use crate::network::Network;
 use crate::quant::kernel;
 
@@ -305,17 +305,7 @@ impl<'a, const IN: usize, const OUT: usize> TDense<'a, IN, OUT> {
     /// [`Error::UnsupportedElement`] unless TFLite int8, [`Error::BadSpan`] unless the blob
     /// lies at a 4-byte-aligned address.
     pub fn from_layer(layer: &ModelLayer<'a>, index: usize) -> Result<Self> {
-        let expected = Shape {
-            inputs: IN as u32,
-            outputs: OUT as u32,
-        };
-        if layer.shape() != expected {
-            return Err(Error::ShapeMismatch {
-                layer: index,
-                expected,
-                found: layer.shape(),
-            });
-        }
+        crate::chain::check_shape(layer, index, IN, OUT)?;
         Raw::of(layer, index).map(|raw| Self { raw })
     }
 
@@ -396,25 +386,16 @@ impl Model<'_> {
             Raw::of(&layer, index)?;
         }
         let last = self.layer_count() - 1;
-        let (front, back) = scratch[..needed].split_at_mut(needed / 2);
-        let mut src_in_front: Option<bool> = None;
-        let mut src_len = 0;
-        for (k, layer) in self.layers().enumerate() {
-            let raw = Raw::of(&layer, k)?;
-            let (src, dst): (&[i8], &mut [i8]) = match src_in_front {
-                None => (x, &mut *front),
-                Some(true) => (&front[..src_len], &mut *back),
-                Some(false) => (&back[..src_len], &mut *front),
-            };
-            if k == last {
-                raw.forward(src, out);
-            } else {
-                let width = layer.shape().outputs as usize;
-                raw.forward(src, &mut dst[..width]);
-                src_len = width;
-                src_in_front = Some(src_in_front != Some(true));
+        let hidden = self.layers().take(last).map(|l| l.shape().outputs as usize);
+        let mut raws = self
+            .layers()
+            .enumerate()
+            .filter_map(|(k, l)| Raw::of(&l, k).ok());
+        crate::chain::ping_pong(x, &mut scratch[..needed], hidden, |_, src, dst| {
+            if let Some(raw) = raws.next() {
+                raw.forward(src, dst.unwrap_or(&mut *out));
             }
-        }
+        });
         Ok(())
     }
 }

@@ -378,21 +378,7 @@ fn test() -> Result {
         // as on the host must equal TensorFlow Lite Micro's (all of them), or it exits 1.
         let ad01 = root.join("target").join("ad01.scnt");
         let tflite = data_file("mlperf-tiny-ad01/ad01_int8.tflite")?;
-        run(
-            &root,
-            "cargo",
-            &[
-                "run",
-                "--release",
-                "-p",
-                "scratchnet-host",
-                "--",
-                "convert",
-                &tflite.to_string_lossy(),
-                "-o",
-                &ad01.to_string_lossy(),
-            ],
-        )?;
+        convert(&tflite, &ad01)?;
         let ad01_env = [
             ("SCRATCHNET_USER_MODEL", ad01.to_string_lossy().into_owned()),
             (
@@ -434,21 +420,7 @@ fn test() -> Result {
         let template = fw.join("template");
         let model = root.join("target").join("template-model.scnt");
         let pickle = data_file("sample_weight.pkl")?;
-        run(
-            &root,
-            "cargo",
-            &[
-                "run",
-                "--release",
-                "-p",
-                "scratchnet-host",
-                "--",
-                "convert",
-                &pickle.to_string_lossy(),
-                "-o",
-                &model.to_string_lossy(),
-            ],
-        )?;
+        convert(&pickle, &model)?;
         let model_env = [("SCRATCHNET_MODEL", model.to_str().unwrap_or_default())];
         run(&template, "cargo", &["fmt", "--all", "--check"])?;
         run_env(
@@ -481,6 +453,25 @@ fn test() -> Result {
     }
     eprintln!("xtask: all checks passed");
     Ok(())
+}
+
+/// `scratchnet convert INPUT -o OUTPUT` with the host tools of this tree.
+fn convert(input: &Path, output: &Path) -> Result {
+    run(
+        &root(),
+        "cargo",
+        &[
+            "run",
+            "--release",
+            "-p",
+            "scratchnet-host",
+            "--",
+            "convert",
+            &input.to_string_lossy(),
+            "-o",
+            &output.to_string_lossy(),
+        ],
+    )
 }
 
 /// A file of the data folder, by the data rule (`$SCRATCHNET_DATA`, else the first `data/`

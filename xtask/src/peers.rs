@@ -11,7 +11,7 @@
 //! fetch when they are missing. The C harness (`peers/`) is built with `arm-none-eabi-gcc`
 //! (apt's `gcc-arm-none-eabi` and `libnewlib-arm-none-eabi`, installed when missing).
 
-use crate::{Needs, Result, apt_install, command, data_file, on_path, root, run, setup};
+use crate::{Needs, Result, apt_install, command, convert, data_file, on_path, root, run, setup};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -225,22 +225,7 @@ pub fn peers() -> Result {
 
     // scratchnet: the converted model on the `user` binary.
     let blob = out.join("ad01.scnt");
-    run(
-        &root,
-        "cargo",
-        &[
-            "run",
-            "--quiet",
-            "--release",
-            "-p",
-            "scratchnet-host",
-            "--",
-            "convert",
-            &s(&tflite),
-            "-o",
-            &s(&blob),
-        ],
-    )?;
+    convert(&tflite, &blob)?;
     let ours = capture(
         &root.join("firmware"),
         &[
