@@ -187,6 +187,25 @@ fn check_batch(inputs: usize, outputs: usize) -> Result<()> {
 /// Inference on a model whose shape is known only at run time. (Here, not beside the
 /// format in `blob`: the format knows nothing of inference.)
 impl Model<'_> {
+    /// The run-time runners' common checks: [`Error::LengthMismatch`] unless the input and
+    /// output lengths are the model's, [`Error::BufferTooSmall`] unless the scratch holds
+    /// [`scratch_len`](Self::scratch_len) values, which it returns.
+    pub(crate) fn check_lengths(&self, x: usize, out: usize, scratch: usize) -> Result<usize> {
+        for (found, expected) in [(x, self.inputs()), (out, self.outputs())] {
+            if found != expected {
+                return Err(Error::LengthMismatch { expected, found });
+            }
+        }
+        let needed = self.scratch_len();
+        if scratch < needed {
+            return Err(Error::BufferTooSmall {
+                needed,
+                available: scratch,
+            });
+        }
+        Ok(needed)
+    }
+
     /// Runs every layer on inputs `x` (exactly [`inputs`](Self::inputs) f32 values or
     /// [`Pixels`](crate::Pixels)), leaving the last layer's values *before* its activation in `out`.
     ///
@@ -202,21 +221,10 @@ impl Model<'_> {
         scratch: &mut [f32],
         out: &mut [f32],
     ) -> Result<()> {
-        for (found, expected) in [(x.len(), self.inputs()), (out.len(), self.outputs())] {
-            if found != expected {
-                return Err(Error::LengthMismatch { expected, found });
-            }
-        }
+        let needed = self.check_lengths(x.len(), out.len(), scratch.len())?;
         // int8 layers carry no f32 weights: their kernel is `QDense`'s, not this one.
         if let Some(layer) = self.layers().position(|l| l.element() != ElementType::F32) {
             return Err(Error::UnsupportedElement { layer });
-        }
-        let needed = self.scratch_len();
-        if scratch.len() < needed {
-            return Err(Error::BufferTooSmall {
-                needed,
-                available: scratch.len(),
-            });
         }
         let (front, back) = scratch[..needed].split_at_mut(needed / 2);
         let last = self.layer_count() - 1;

@@ -718,18 +718,7 @@ impl Model<'_> {
     /// hidden layer that is not sigmoid or ReLU, [`Error::BadSpan`] for a blob that is not
     /// 4-byte aligned; nothing is computed then.
     pub fn logits_u8(&self, x: &[u8], scratch: &mut [u8], out: &mut [f32]) -> Result<()> {
-        for (found, expected) in [(x.len(), self.inputs()), (out.len(), self.outputs())] {
-            if found != expected {
-                return Err(Error::LengthMismatch { expected, found });
-            }
-        }
-        let needed = self.scratch_len();
-        if scratch.len() < needed {
-            return Err(Error::BufferTooSmall {
-                needed,
-                available: scratch.len(),
-            });
-        }
+        let needed = self.check_lengths(x.len(), out.len(), scratch.len())?;
         let last = self.layer_count() - 1;
         // Every layer is checked before any is run.
         for (index, layer) in self.layers().enumerate() {

@@ -370,18 +370,7 @@ impl Model<'_> {
     /// layer that is not TFLite int8, [`Error::BadSpan`] for a blob that is not 4-byte
     /// aligned; nothing is computed then.
     pub fn run_i8(&self, x: &[i8], scratch: &mut [i8], out: &mut [i8]) -> Result<()> {
-        for (found, expected) in [(x.len(), self.inputs()), (out.len(), self.outputs())] {
-            if found != expected {
-                return Err(Error::LengthMismatch { expected, found });
-            }
-        }
-        let needed = self.scratch_len();
-        if scratch.len() < needed {
-            return Err(Error::BufferTooSmall {
-                needed,
-                available: scratch.len(),
-            });
-        }
+        let needed = self.check_lengths(x.len(), out.len(), scratch.len())?;
         for (index, layer) in self.layers().enumerate() {
             Raw::of(&layer, index)?;
         }
