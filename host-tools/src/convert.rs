@@ -78,7 +78,7 @@ pub enum ConvertError {
     #[error("{0}")]
     WrongInput(String),
     /// A `.tflite` this converter cannot read or does not support.
-    #[error("{0}")]
+    #[error(transparent)]
     Tflite(#[from] crate::tflite::TfliteError),
     /// The core refused the layers.
     #[error("cannot write the blob: {0}")]
