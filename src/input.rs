@@ -26,6 +26,12 @@ pub trait Entry: Copy + sealed::Sealed {
     fn is_zero(self) -> bool;
     /// The entry's value.
     fn value(self) -> f32;
+    /// `true` when all four entries are zero (for pixels, one word compared).
+    #[doc(hidden)]
+    #[inline(always)]
+    fn all_zero(quad: &[Self; 4]) -> bool {
+        quad.iter().all(|e| e.is_zero())
+    }
 }
 
 impl Entry for f32 {
@@ -47,6 +53,10 @@ impl Entry for u8 {
     #[inline(always)]
     fn value(self) -> f32 {
         normalize_pixel(self)
+    }
+    #[inline(always)]
+    fn all_zero(quad: &[u8; 4]) -> bool {
+        u32::from_ne_bytes(*quad) == 0
     }
 }
 

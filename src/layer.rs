@@ -4,7 +4,8 @@ use crate::activation::Activation;
 use crate::blob::{Layers, ModelLayer};
 use crate::chain::{FromLayers, Layer, next_layer};
 use crate::error::{Error, Result, Shape};
-use crate::input::{Entry, Input};
+use crate::input::Input;
+use crate::kernel::affine;
 use crate::params::Params;
 
 /// A dense (fully connected) layer with `IN` inputs and `OUT` outputs:
@@ -162,84 +163,6 @@ impl<'a, const IN: usize, const OUT: usize> FromLayers<'a> for Dense<'a, IN, OUT
     fn take(layers: &mut Layers<'a>, first: usize) -> Result<Self> {
         Self::from_layer(&next_layer(layers, first)?, first)
     }
-}
-
-/// Outputs computed per pass of the f32 kernel: their sums stay in FPU registers while the
-/// weight rows stream past (Cortex-M4F has 32 single-precision registers; 25 sums leave
-/// room for the input and the weights).
-const WIDE: usize = 20;
-/// The block for what is left after the wide blocks (e.g. the book's 10 outputs).
-const NARROW: usize = 10;
-
-/// `a = x·W + b` for a row-major `W` with `a.len()` columns: the one kernel behind every
-/// layer, typed ([`Dense`]) or sized at run time ([`Model`](crate::Model)).
-///
-/// Every output's sum runs over the non-zero inputs in index order, starting from `+0`,
-/// then adds the bias: the same values, bit for bit, as a plain `a[j] += x[i]·W[i][j]`
-/// loop. The outputs are taken [`WIDE`] at a time so that their sums stay in registers and
-/// each weight is loaded once.
-pub(crate) fn affine<'x>(
-    weights: Params<'_>,
-    biases: Params<'_>,
-    x: impl Input<'x>,
-    a: &mut [f32],
-) {
-    let columns = a.len();
-    match weights.as_f32() {
-        Some(w) => {
-            // Wide blocks first (fewer passes over the inputs), then narrower ones.
-            let (wide, rest) = a.split_at_mut(a.len() / WIDE * WIDE);
-            blocks::<WIDE>(w, columns, 0, x, wide);
-            let (narrow, rest) = rest.split_at_mut(rest.len() / NARROW * NARROW);
-            blocks::<NARROW>(w, columns, wide.len(), x, narrow);
-            blocks::<1>(w, columns, wide.len() + narrow.len(), x, rest);
-        }
-        None => {
-            a.fill(0.0);
-            for (i, &e) in x.entries().iter().enumerate() {
-                if !e.is_zero() {
-                    weights.axpy_row(i * columns, e.value(), a);
-                }
-            }
-        }
-    }
-    for (a, b) in a.iter_mut().zip(biases.iter()) {
-        *a += b;
-    }
-}
-
-/// `out[k] = Σᵢ xᵢ·W[i][j0 + k]`, `B` outputs per pass over the inputs.
-#[inline(always)]
-fn blocks<'x, const B: usize>(
-    w: &[f32],
-    columns: usize,
-    j0: usize,
-    x: impl Input<'x>,
-    out: &mut [f32],
-) {
-    for (n, out) in out.chunks_exact_mut(B).enumerate() {
-        let sums = block::<B>(w, columns, j0 + n * B, x);
-        out.copy_from_slice(&sums);
-    }
-}
-
-/// The sums `Σᵢ xᵢ·W[i][j0 + k]` for `k < B`, over the non-zero `xᵢ` in order.
-#[inline(always)]
-fn block<'x, const B: usize>(w: &[f32], columns: usize, j0: usize, x: impl Input<'x>) -> [f32; B] {
-    let mut acc = [0.0f32; B];
-    let mut add = |row: &[f32], xi: f32| {
-        if let Some(row) = row.get(j0..).and_then(|r| r.first_chunk::<B>()) {
-            for (s, wij) in acc.iter_mut().zip(row) {
-                *s += xi * wij;
-            }
-        }
-    };
-    for (row, &e) in w.chunks_exact(columns).zip(x.entries()) {
-        if !e.is_zero() {
-            add(row, e.value());
-        }
-    }
-    acc
 }
 
 #[cfg(test)]

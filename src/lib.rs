@@ -74,8 +74,8 @@
 //! assert!((y[0] - 0.31682708).abs() < 1e-6 && (y[1] - 0.69627909).abs() < 1e-6);
 //! ```
 #![no_std]
-// Unsafe code is denied everywhere but the DSP module of `quant`, whose inline assembly the
-// measured speed of the int8 kernel needs.
+// Unsafe code is denied everywhere but the two assembly kernels in `kernel` (`vmla`: f32 on
+// FPU cores, `smlad`: int8 on DSP cores), whose measured speed needs them.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -85,6 +85,7 @@ mod chain;
 mod crc32;
 mod error;
 mod input;
+mod kernel;
 mod layer;
 mod learning;
 pub mod math;

@@ -5,7 +5,8 @@ use crate::blob::{ElementType, Model};
 use crate::chain::{Activations, FromLayers, Layer};
 use crate::error::{Error, Result};
 use crate::input::{Input, Pixels};
-use crate::layer::{Dense, affine};
+use crate::kernel::affine;
+use crate::layer::Dense;
 
 /// A network: layers in sequence whose sizes chain by type ([`Layer`], any depth from 1 to
 /// 10, f32 [`Dense`] or int8 [`QDense`](crate::QDense) layers), so a network whose layers do

@@ -93,9 +93,79 @@ fn int8_sums_are_exact<const IN: usize, const OUT: usize>() {
     }
 }
 
+/// The f32 kernel on target (`VMLA` on FPU cores, plain Rust elsewhere) against the plain
+/// formula `a[j] = (…(0 + x[0]·W[0][j]) + x[1]·W[1][j] …) + b[j]` over every input, zeros
+/// included, for an `IN × OUT` layer with pseudo-random weights and inputs (a third of the
+/// inputs zero): f32 inputs and u8 pixels, bit for bit.
+fn f32_kernel_is_the_formula<const IN: usize, const OUT: usize>() {
+    let mut seed = 0x9e37_79b9u32 ^ (IN * 977 + OUT) as u32;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed
+    };
+    // Values in (-4, 4) with every exponent down to 2^-12 or so.
+    let mut value = move || {
+        let r = next();
+        let m = (r >> 8) as f32 / 16_777_216.0;
+        let v = m * 4.0 / (1 << ((r >> 4) & 0xf).min(12)) as f32;
+        if r & 1 == 0 { v } else { -v }
+    };
+    let mut w = [[0.0f32; OUT]; IN];
+    for v in w.as_flattened_mut() {
+        *v = value();
+    }
+    let mut b = [0.0f32; OUT];
+    for v in &mut b {
+        *v = value();
+    }
+    let mut x = [0.0f32; IN];
+    let mut px = [0u8; IN];
+    for (i, (v, p)) in x.iter_mut().zip(&mut px).enumerate() {
+        if i % 3 != 1 {
+            *v = value();
+            *p = (value().to_bits() >> 9) as u8 | 1;
+        }
+    }
+    let layer = scratchnet::Dense::new(&w, &b, scratchnet::Activation::Identity);
+    let plain = |x: &dyn Fn(usize) -> f32, j: usize| {
+        let mut s = 0.0f32;
+        for (i, row) in w.iter().enumerate() {
+            s += x(i) * row[j];
+        }
+        s + b[j]
+    };
+    let mut got = [0.0f32; OUT];
+    layer.affine(&x, &mut got);
+    for (j, g) in got.iter().enumerate() {
+        let want = plain(&|i| x[i], j);
+        defmt::assert_eq!(
+            g.to_bits(),
+            want.to_bits(),
+            "{}x{} f32 output {}",
+            IN,
+            OUT,
+            j
+        );
+    }
+    layer.affine_pixels(&px, &mut got);
+    for (j, g) in got.iter().enumerate() {
+        let want = plain(&|i| scratchnet::normalize_pixel(px[i]), j);
+        defmt::assert_eq!(
+            g.to_bits(),
+            want.to_bits(),
+            "{}x{} pixels output {}",
+            IN,
+            OUT,
+            j
+        );
+    }
+}
+
 #[defmt_test::tests]
 mod tests {
-    use super::{close, int8_sums_are_exact, logits_equal, ok};
+    use super::{close, f32_kernel_is_the_formula, int8_sums_are_exact, logits_equal, ok};
     use scratchnet::{Activation, Dense, Error, Model, Network};
 
     /// The board table's SysTick rate (`SCRATCHNET_TICK_INSTRUCTIONS`) is this board's: a
@@ -241,6 +311,20 @@ mod tests {
         int8_sums_are_exact::<50, 12>();
         int8_sums_are_exact::<784, 5>();
         int8_sums_are_exact::<100, 10>();
+    }
+
+    #[test]
+    fn f32_kernel_on_odd_shapes() {
+        // Blocks of 20 columns, one of 10, and the last few columns; more non-zero inputs
+        // than one list of terms holds (16), and fewer.
+        f32_kernel_is_the_formula::<7, 7>();
+        f32_kernel_is_the_formula::<13, 10>();
+        f32_kernel_is_the_formula::<50, 20>();
+        f32_kernel_is_the_formula::<33, 25>();
+        f32_kernel_is_the_formula::<17, 43>();
+        f32_kernel_is_the_formula::<24, 31>();
+        f32_kernel_is_the_formula::<9, 100>();
+        f32_kernel_is_the_formula::<61, 12>();
     }
 
     #[test]

@@ -33,8 +33,8 @@ use crate::activation::Activation;
 use crate::blob::{Layers, Model, ModelLayer};
 use crate::chain::{FromLayers, Layer, next_layer};
 use crate::error::{Error, Result};
+use crate::kernel::int8 as kernel;
 use crate::network::Network;
-use crate::quant::kernel;
 
 pub mod gemmlowp;
 

@@ -1,0 +1,195 @@
+//! The int8 kernel: `acc[j] = Σᵢ x[i]·q[j][i]`, exact i32 sums, inputs `x` u8 (the book's
+//! int8 path) or i8 (`SIGNED`: TFLite's).
+//!
+//! Layout read: `q` output-major, one row of `stride` i8 per output (`stride` a multiple of
+//! 4, at least the number of inputs, zero past them), so that four inputs and their four
+//! weights are one word each; the input as bytes, read a word (four inputs) at a time.
+
+/// At most this many groups of four inputs (one 32-bit word each, 1 020 inputs) are
+/// listed; a wider layer visits every group.
+const GROUPS: usize = 255;
+
+/// Outputs computed per pass: their sums stay in registers while each input word
+/// serves all of them.
+pub(super) const ROWS: usize = 5;
+
+/// The full groups of four inputs that are not all zero, as entries `g + 1` (so
+/// `1 ≤ entry ≤` the number of full groups), then a 0. Valid by construction: only
+/// [`List::of`] makes one, and the DSP pass relies on it.
+pub(super) struct List<'b> {
+    entries: &'b [u8],
+    #[cfg(all(feature = "dsp", target_arch = "arm"))]
+    full: usize,
+}
+
+impl<'b> List<'b> {
+    /// Lists the groups of `full` in `buf`; `None` when there are more than [`GROUPS`].
+    #[inline(always)]
+    pub(super) fn of(full: &[[u8; 4]], buf: &'b mut [u8; GROUPS + 1]) -> Option<Self> {
+        if full.len() > GROUPS {
+            return None;
+        }
+        let mut count = 0;
+        for (g, w) in full.iter().enumerate() {
+            if *w != [0; 4] {
+                buf[count] = (g + 1) as u8;
+                count += 1;
+            }
+        }
+        buf[count] = 0;
+        Some(Self {
+            entries: &buf[..=count],
+            #[cfg(all(feature = "dsp", target_arch = "arm"))]
+            full: full.len(),
+        })
+    }
+
+    /// The entries and their ending 0.
+    pub(super) fn with_end(&self) -> &'b [u8] {
+        self.entries
+    }
+
+    /// The number of full groups the entries refer to.
+    #[cfg(all(feature = "dsp", target_arch = "arm"))]
+    pub(super) fn full(&self) -> usize {
+        self.full
+    }
+}
+
+/// `acc + Σₖ x[k]·w[k]` over the four bytes of `x` (u8, or i8 if `SIGNED`) and `w` (i8),
+/// wrapping as the 32-bit accumulators of TFLite and of `SMLAD` do.
+#[inline(always)]
+fn mac4<const SIGNED: bool>(x: u32, w: u32, acc: i32) -> i32 {
+    let (x, w) = (x.to_le_bytes(), w.to_le_bytes());
+    let mut acc = acc;
+    for k in 0..4 {
+        let xk = if SIGNED {
+            i32::from(x[k] as i8)
+        } else {
+            i32::from(x[k])
+        };
+        acc = acc.wrapping_add(xk * i32::from(w[k] as i8));
+    }
+    acc
+}
+
+/// What a portable pass reads: the listed (or all) full groups of the input, the tail
+/// word (the inputs past them, zero-padded), and the rows as words, `sw` a row.
+struct Pass<'a, 'b> {
+    list: Option<&'b List<'b>>,
+    full: &'a [[u8; 4]],
+    tail: u32,
+    m: &'a [[u8; 4]],
+    sw: usize,
+    outputs: usize,
+}
+
+/// Plain Rust: the sums of rows `first ..` (at most [`ROWS`], below `outputs`); the
+/// rest of the array repeats the last.
+#[inline(never)]
+fn portable<const SIGNED: bool>(p: &Pass<'_, '_>, first: usize) -> [i32; ROWS] {
+    let mut s = [0i32; ROWS];
+    let n = p.outputs.saturating_sub(first).min(ROWS);
+    if n == 0 {
+        return s;
+    }
+    let base: [usize; ROWS] = core::array::from_fn(|k| (first + k.min(n - 1)) * p.sw);
+    let w = |i: usize| p.m.get(i).map_or(0, |c| u32::from_le_bytes(*c));
+    let mut add = |g: usize, xw: u32| {
+        for (s, b) in s.iter_mut().zip(base) {
+            *s = mac4::<SIGNED>(xw, w(b + g), *s);
+        }
+    };
+    let word = |g: usize| p.full.get(g).map_or(0, |w| u32::from_le_bytes(*w));
+    match p.list {
+        Some(list) => {
+            for &e in list.with_end() {
+                if let Some(g) = usize::from(e).checked_sub(1) {
+                    add(g, word(g));
+                }
+            }
+        }
+        None => {
+            for g in 0..p.full.len() {
+                if word(g) != 0 {
+                    add(g, word(g));
+                }
+            }
+        }
+    }
+    if p.tail != 0 {
+        add(p.full.len(), p.tail);
+    }
+    s
+}
+
+/// `acc[j] = Σᵢ x[i]·q[j][i]` for output-major rows of `stride` i8 (a multiple of 4, at
+/// least `x.len()`, zero past it), handed to `finish` in order, a few at a time.
+/// Nothing is handed on if the sizes do not fit (the caller sizes them).
+///
+/// The groups of four inputs that are not all zero are listed once; every pass over
+/// [`ROWS`] outputs then visits only those, and the last partial group. On a DSP core
+/// the passes are [`dsp::Sweeps`](super::smlad::Sweeps) (assembly); elsewhere plain Rust.
+/// Both give the same exact integer sums.
+#[inline(always)]
+pub(crate) fn matvec<const SIGNED: bool>(
+    rows: &[u8],
+    stride: usize,
+    x: &[u8],
+    outputs: usize,
+    mut finish: impl FnMut(&[i32]),
+) {
+    let (full, rest) = x.as_chunks::<4>();
+    // The weights as one slice of 4-byte words; row `j` starts at word `j·sw`.
+    let m = rows.as_chunks::<4>().0;
+    let sw = stride / 4;
+    if !stride.is_multiple_of(4) || stride < x.len() || m.len() < outputs * sw {
+        return;
+    }
+    let mut buf = [0u8; GROUPS + 1];
+    let list = List::of(full, &mut buf);
+    // The inputs past the last full group, zero-padded to a word.
+    let tail = rest
+        .iter()
+        .rev()
+        .fold(0u32, |w, &b| (w << 8) | u32::from(b));
+    let pass = Pass {
+        list: list.as_ref(),
+        full,
+        tail,
+        m,
+        sw,
+        outputs,
+    };
+    #[cfg(all(feature = "dsp", target_arch = "arm"))]
+    let mut sweeps = list
+        .as_ref()
+        .and_then(|l| super::smlad::Sweeps::<SIGNED>::new(l, x, tail, rows, stride, outputs));
+    let mut j = 0;
+    while j < outputs {
+        // Fewer than ROWS outputs left: the window moves back over the last ROWS rows
+        // (recomputing a few sums), and only the new ones are handed on.
+        let start = if outputs >= ROWS {
+            j.min(outputs - ROWS)
+        } else {
+            j
+        };
+        let plain;
+        #[cfg(all(feature = "dsp", target_arch = "arm"))]
+        let s = match &mut sweeps {
+            Some(sweeps) => sweeps.sweep(start),
+            None => {
+                plain = portable::<SIGNED>(&pass, start);
+                &plain
+            }
+        };
+        #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
+        let s = {
+            plain = portable::<SIGNED>(&pass, start);
+            &plain
+        };
+        let end = (start + ROWS).min(outputs);
+        finish(s.get(j - start..end - start).unwrap_or(&[]));
+        j = end;
+    }
+}

@@ -1,0 +1,234 @@
+//! The f32 kernel on a Cortex-M core with an FPU (ARMv7E-M with FPv4-SP, ARMv8-M Mainline
+//! with FPv5-SP: the `eabihf` targets), in assembly.
+//!
+//! Layout read: `W` row-major f32 (`W[i][j]` at `i·columns + j`, 4-byte aligned, as a
+//! blob's weights lie in flash), and a list of *terms* `(byte offset of row i, x[i])` for
+//! the non-zero inputs, made here [`CHUNK`] at a time. For each term, a routine loads a
+//! block of the row's weights with one `VLDM` and adds `x[i]·W[i][j]` to each of the block's
+//! sums with one `VMLA.F32` — the product rounded, then the sum: the same two roundings, in
+//! the same order, as `s += x * w` in Rust, so the sums are the portable kernel's bit for
+//! bit. The sums stay in FPU registers for the whole list (20 or 10 of them; 32 single
+//! registers in all) and go back to memory after it, which is exact, so the next list
+//! carries on where this one stopped.
+//!
+//! Per term: 26 instructions for 20 multiply-adds (`ldm`, `add`, `vmov`, 2 × `VLDM`,
+//! 20 × `VMLA`, and half of the loop's `subs`, `bne`), 15 for 10. One call runs a list
+//! through every block of the layer.
+#![allow(unsafe_code)]
+
+use crate::input::{Entry, Input};
+
+/// Terms gathered before the routines run over them (8 bytes each, on the stack).
+const CHUNK: usize = 16;
+
+/// One non-zero input: its row's byte offset in `W` and its value.
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct Term {
+    offset: u32,
+    x: f32,
+}
+
+/// The routines read a term as two words: offset at byte 0, value at byte 4.
+const _: () = assert!(core::mem::size_of::<Term>() == 8);
+const _: () = assert!(core::mem::offset_of!(Term, x) == 4);
+
+macro_rules! vmla {
+    ($x:literal; $($acc:literal $w:literal),*) => {
+        concat!($("vmla.f32 s", $acc, ", s", $x, ", s", $w, "\n",)*)
+    };
+}
+
+/// One term for twenty sums (s0–s19): its row's weights ten at a time in s20–s29, its
+/// value in s30.
+macro_rules! term20 {
+    () => {
+        concat!(
+            "ldmia r0!, {{r4, r5}}\n",
+            "add r12, r2, r4\n",
+            "vmov s30, r5\n",
+            "vldmia r12!, {{s20-s29}}\n",
+            vmla!(30; 0 20, 1 21, 2 22, 3 23, 4 24, 5 25, 6 26, 7 27, 8 28, 9 29),
+            "vldmia r12, {{s20-s29}}\n",
+            vmla!(30; 10 20, 11 21, 12 22, 13 23, 14 24, 15 25, 16 26, 17 27, 18 28, 19 29),
+        )
+    };
+}
+
+/// One term for ten sums (s0–s9): the weights in s10–s19, the value in s20.
+macro_rules! term10 {
+    () => {
+        concat!(
+            "ldmia r0!, {{r4, r5}}\n",
+            "add r12, r2, r4\n",
+            "vmov s20, r5\n",
+            "vldmia r12, {{s10-s19}}\n",
+            vmla!(20; 0 10, 1 11, 2 12, 3 13, 4 14, 5 15, 6 16, 7 17, 8 18, 9 19),
+        )
+    };
+}
+
+/// The terms' loop, two a turn: an odd count starts with the second.
+macro_rules! terms {
+    ($term:expr) => {
+        concat!(
+            "mov r0, r7\n",
+            "lsrs r1, lr, #1\n",
+            "bcc 3f\n",
+            "adds r1, #1\n",
+            "b 4f\n",
+            "3:\n",
+            $term,
+            "4:\n",
+            $term,
+            "subs r1, r1, #1\n",
+            "bne 3b\n",
+        )
+    };
+}
+
+// scratchnet_f32_vmla(terms, count, w, sums, blocks): r0 the terms, r1 their count (> 0),
+// r2 the first column of the first block in row 0, r3 the sums, `blocks` (on the stack):
+// the number of blocks of twenty columns, plus 0x10000 if a block of ten follows them.
+// Each block: its sums loaded, every term added, the sums stored; then the next block's
+// columns. Registers: r7 and lr keep the terms and their count, r6 the blocks left.
+core::arch::global_asm!(concat!(
+    ".section .text.scratchnet_f32_vmla,\"ax\",%progbits\n",
+    ".syntax unified\n",
+    ".thumb\n",
+    // Module assembly knows no FPU unless told; FPv4-SP's instructions (Cortex-M4F) are
+    // encoded the same in FPv5 (M7, M33).
+    ".fpu fpv4-sp-d16\n",
+    ".global scratchnet_f32_vmla\n",
+    ".type scratchnet_f32_vmla,%function\n",
+    ".p2align 2\n",
+    ".thumb_func\n",
+    "scratchnet_f32_vmla:\n",
+    "push {{r4, r5, r6, r7, lr}}\n",
+    "vpush {{s16-s30}}\n",
+    // The fifth argument, above the 20 + 60 bytes just pushed.
+    "ldr r6, [sp, #80]\n",
+    "mov r7, r0\n",
+    "mov lr, r1\n",
+    "uxth r0, r6\n",
+    "cmp r0, #0\n",
+    "beq 2f\n",
+    "1:\n",
+    "vldmia r3, {{s0-s19}}\n",
+    terms!(term20!()),
+    "vstmia r3!, {{s0-s19}}\n",
+    "adds r2, #80\n",
+    "subs r6, #1\n",
+    "uxth r0, r6\n",
+    "cmp r0, #0\n",
+    "bne 1b\n",
+    "2:\n",
+    "cmp r6, #0\n",
+    "beq 5f\n",
+    "vldmia r3, {{s0-s9}}\n",
+    terms!(term10!()),
+    "vstmia r3, {{s0-s9}}\n",
+    "5:\n",
+    "vpop {{s16-s30}}\n",
+    "pop {{r4, r5, r6, r7, pc}}\n",
+    ".size scratchnet_f32_vmla, . - scratchnet_f32_vmla\n",
+));
+
+unsafe extern "C" {
+    fn scratchnet_f32_vmla(
+        terms: *const Term,
+        count: usize,
+        w: *const f32,
+        sums: *mut f32,
+        blocks: u32,
+    );
+}
+
+/// `a[j] = Σᵢ x[i]·W[i][j]` over the non-zero inputs in order, for `W` with `a.len()`
+/// columns (rows past `W`'s end, and inputs past `W`'s rows, are not read).
+#[inline(always)]
+pub(super) fn sums<'x, X: Input<'x>>(w: &[f32], x: X, a: &mut [f32]) {
+    a.fill(0.0);
+    let columns = a.len();
+    let Some(rows) = w.len().checked_div(columns) else {
+        return;
+    };
+    let stride = 4 * columns as u32;
+    let entries = x.entries().get(..rows).unwrap_or(x.entries());
+    let mut list = [Term { offset: 0, x: 0.0 }; CHUNK];
+    let mut n = 0;
+    let mut offset = 0u32;
+    // Adds entry `e` (at row byte offset `offset`) to the list if it is not zero; runs the
+    // list when full.
+    macro_rules! push {
+        ($e:expr) => {
+            if !$e.is_zero() {
+                list[n % CHUNK] = Term {
+                    offset,
+                    x: $e.value(),
+                };
+                n += 1;
+                if n == CHUNK {
+                    run(w, &list, a);
+                    n = 0;
+                }
+            }
+            offset = offset.wrapping_add(stride);
+        };
+    }
+    // Four entries at a time: most of an image's pixels are zero, whole words of them.
+    let (quads, rest) = entries.as_chunks::<4>();
+    for quad in quads {
+        if X::Entry::all_zero(quad) {
+            offset = offset.wrapping_add(4 * stride);
+        } else {
+            for &e in quad {
+                push!(e);
+            }
+        }
+    }
+    for &e in rest {
+        push!(e);
+    }
+    run(w, list.get(..n).unwrap_or(&[]), a);
+}
+
+/// Adds the terms' products to the sums `a`: blocks of 20 columns, then one of 10, by the
+/// routine; the last few columns (`a.len() % 10`) here.
+#[inline(never)]
+fn run(w: &[f32], terms: &[Term], a: &mut [f32]) {
+    if terms.is_empty() {
+        return;
+    }
+    let columns = a.len();
+    let (wide, narrow) = (columns / 20, columns % 20 / 10);
+    let done = 20 * wide + 10 * narrow;
+    if done > 0 && wide < 0x10000 {
+        // SAFETY: every term's offset is 4·i·columns for a row i < w.len()/columns (made so
+        // in `sums`), and the routine reads W[i][j .. j + 20] for the blocks' j = 0, 20, …
+        // (and W[i][j .. j + 10] for the block of ten): columns below `done` ≤ columns,
+        // within `w`, 4-byte-aligned f32s (a `&[f32]`). It reads `terms.len() > 0` terms
+        // (8 bytes each, `#[repr(C)]`), reads and writes a[.. done] only, and saves the
+        // callee-saved registers it uses (r4–r7, s16–s30: AAPCS-VFP).
+        unsafe {
+            scratchnet_f32_vmla(
+                terms.as_ptr(),
+                terms.len(),
+                w.as_ptr(),
+                a.as_mut_ptr(),
+                wide as u32 | (narrow as u32) << 16,
+            );
+        }
+    }
+    let done = if wide < 0x10000 { done } else { 0 };
+    if done == columns {
+        return;
+    }
+    let rest = a.get_mut(done..).unwrap_or(&mut []);
+    for t in terms {
+        let row = w.get(t.offset as usize / 4 + done..).unwrap_or(&[]);
+        for (s, wij) in rest.iter_mut().zip(row) {
+            *s += t.x * wij;
+        }
+    }
+}
