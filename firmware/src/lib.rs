@@ -58,6 +58,22 @@ pub fn for_first_images(n: usize, mut f: impl FnMut(usize, &[u8; 784])) -> bool 
 pub static FIRST100_REFERENCE: &[u8; 100] =
     include_bytes!(concat!(env!("OUT_DIR"), "/first100-reference.u8"));
 
+/// `n/d` as whole units and ten-thousandths (rounded down), for printing a fraction as
+/// `{}.{:04}` without floats: 16/16 is (1, 0), 9352/10000 is (0, 9352); `d = 0` gives (0, 0).
+pub fn fraction(n: u32, d: u32) -> (u32, u32) {
+    if d == 0 {
+        return (0, 0);
+    }
+    // 32-bit arithmetic only (no 64-bit division routine in the image); past 429 496 rows
+    // the remainder is scaled down first instead.
+    let rem = n % d;
+    let frac = match rem.checked_mul(10_000) {
+        Some(r) => r / d,
+        None => rem / (d / 10_000),
+    };
+    (n / d, frac)
+}
+
 /// Ends the run: QEMU exits with `code` (0 = success).
 pub fn exit(code: i32) -> ! {
     semihosting::process::exit(code)

@@ -149,8 +149,9 @@ fn main() -> ! {
     }
     let count = host_paths::COUNT as u32;
     defmt::println!(
-        "accuracy: 0.{=u32:04} ({=u32}/{=u32})",
-        correct * 10_000 / count,
+        "accuracy: {=u32}.{=u32:04} ({=u32}/{=u32})",
+        scratchnet_firmware::fraction(correct, count).0,
+        scratchnet_firmware::fraction(correct, count).1,
         correct,
         count
     );

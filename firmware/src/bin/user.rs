@@ -197,8 +197,9 @@ fn main() -> ! {
     }
     let rows = user::ROWS as u32;
     defmt::println!(
-        "accuracy: 0.{=u32:04} ({=u32}/{=u32})",
-        correct * 10_000 / rows.max(1),
+        "accuracy: {=u32}.{=u32:04} ({=u32}/{=u32})",
+        scratchnet_firmware::fraction(correct, rows).0,
+        scratchnet_firmware::fraction(correct, rows).1,
         correct,
         rows
     );

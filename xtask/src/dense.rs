@@ -1,0 +1,115 @@
+//! `cargo xtask dense`: issue #12's dense benchmark on the emulated Cortex-M4F. The host
+//! example `dense_bench` writes a model of MLPerf Tiny's anomaly-detection shape (random
+//! weights from a fixed seed, dense random inputs) and each of its layers alone, f32 and
+//! int8; each runs as `cargo xtask demo --model` does (the `user` binary: the device's
+//! classes must be the host's), and one table gives instructions per inference and per
+//! multiply-add, the whole model and every layer.
+
+use crate::boards::BOARDS;
+use std::path::Path;
+
+/// The layer widths (as the example writes them).
+const SHAPE: [usize; 11] = [640, 128, 128, 128, 128, 8, 128, 128, 128, 128, 640];
+
+/// Runs one blob with its inputs and labels; returns (instructions, flash, agreement).
+fn run(dir: &Path, model: &str, inputs: &str) -> Result<(f64, String, String), String> {
+    let board = &BOARDS[0];
+    let path = |f: &str| dir.join(f).to_string_lossy().into_owned();
+    let labels = model
+        .trim_end_matches(".scnt")
+        .trim_end_matches("-int8")
+        .to_string()
+        + "-y.npy";
+    let env = [
+        ("SCRATCHNET_USER_MODEL", path(model)),
+        ("SCRATCHNET_USER_INPUTS", path(inputs)),
+        ("SCRATCHNET_USER_LABELS", path(&labels)),
+    ];
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let board_env = board.env();
+    env.extend(board_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let mut args = vec!["run".to_string()];
+    args.extend(board.cargo_args(&["tflite"]));
+    args.extend(["--bin".to_string(), "user".to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = crate::peers::capture(&crate::root().join("firmware"), &env, "cargo", &args, false)?;
+    let get = |key: &str| crate::peers::field(&out, key);
+    let instructions = get("instructions_per_inference")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| format!("{model}: no cost line"))?;
+    Ok((
+        instructions,
+        get("flash_bytes").unwrap_or_default(),
+        get("agreement with the host:").unwrap_or_default(),
+    ))
+}
+
+pub fn dense() -> Result<(), String> {
+    crate::setup(crate::Needs::DEMO)?;
+    let root = crate::root();
+    let dir = root.join("target").join("dense");
+    crate::run(
+        &root,
+        "cargo",
+        &[
+            "run",
+            "--release",
+            "-p",
+            "scratchnet-host",
+            "--example",
+            "dense_bench",
+            "--",
+            &dir.to_string_lossy(),
+        ],
+    )?;
+    let mut rows = Vec::new();
+    let mut line =
+        |name: String, macs: usize, f: (f64, String, String), q: (f64, String, String)| {
+            rows.push(format!(
+                "| {name} | {macs} | {:.0} | {:.2} | {} | {:.0} | {:.2} | {} |",
+                f.0,
+                f.0 / macs as f64,
+                f.2,
+                q.0,
+                q.0 / macs as f64,
+                q.2
+            ));
+        };
+    let total: usize = SHAPE.windows(2).map(|w| w[0] * w[1]).sum();
+    let f = run(&dir, "dense.scnt", "dense-x.npy")?;
+    let q = run(&dir, "dense-int8.scnt", "dense-x8.npy")?;
+    let flash = (f.1.clone(), q.1.clone());
+    line(
+        "whole model (10 layers, ReLU but the last)".into(),
+        total,
+        f,
+        q,
+    );
+    for (k, w) in SHAPE.windows(2).enumerate() {
+        let name = format!("layer{}", k + 1);
+        let f = run(&dir, &format!("{name}.scnt"), &format!("{name}-x.npy"))?;
+        let q = run(
+            &dir,
+            &format!("{name}-int8.scnt"),
+            &format!("{name}-x8.npy"),
+        )?;
+        line(
+            format!("layer {} alone ({} → {})", k + 1, w[0], w[1]),
+            w[0] * w[1],
+            f,
+            q,
+        );
+    }
+    println!(
+        "\n| model | multiply-adds | f32 instructions | f32 per MAC | f32 classes = host | int8 instructions | int8 per MAC | int8 classes = host |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for r in rows {
+        println!("{r}");
+    }
+    println!(
+        "\nwhole-model firmware flash: f32 {} B, int8 {} B (QEMU mps2-an386, `user` binary)",
+        flash.0, flash.1
+    );
+    Ok(())
+}
