@@ -315,8 +315,8 @@ mod tests {
 
     #[test]
     fn f32_kernel_on_odd_shapes() {
-        // Blocks of 20 columns, one of 10, and the last few columns; more non-zero inputs
-        // than one list of terms holds (16), and fewer.
+        // Blocks of 20 columns, then of 10, 8 and 4, and the last few columns; more
+        // non-zero inputs than one list of terms holds (16), and fewer.
         f32_kernel_is_the_formula::<7, 7>();
         f32_kernel_is_the_formula::<13, 10>();
         f32_kernel_is_the_formula::<50, 20>();
@@ -325,6 +325,10 @@ mod tests {
         f32_kernel_is_the_formula::<24, 31>();
         f32_kernel_is_the_formula::<9, 100>();
         f32_kernel_is_the_formula::<61, 12>();
+        f32_kernel_is_the_formula::<12, 28>();
+        f32_kernel_is_the_formula::<6, 38>();
+        f32_kernel_is_the_formula::<5, 14>();
+        f32_kernel_is_the_formula::<3, 22>();
     }
 
     #[test]

@@ -68,6 +68,32 @@ macro_rules! term10 {
     };
 }
 
+/// One term for eight sums (s0–s7): the weights in s8–s15, the value in s16.
+macro_rules! term8 {
+    () => {
+        concat!(
+            "ldmia r0!, {{r4, r5}}\n",
+            "add r12, r2, r4\n",
+            "vmov s16, r5\n",
+            "vldmia r12, {{s8-s15}}\n",
+            vmla!(16; 0 8, 1 9, 2 10, 3 11, 4 12, 5 13, 6 14, 7 15),
+        )
+    };
+}
+
+/// One term for four sums (s0–s3): the weights in s4–s7, the value in s8.
+macro_rules! term4 {
+    () => {
+        concat!(
+            "ldmia r0!, {{r4, r5}}\n",
+            "add r12, r2, r4\n",
+            "vmov s8, r5\n",
+            "vldmia r12, {{s4-s7}}\n",
+            vmla!(8; 0 4, 1 5, 2 6, 3 7),
+        )
+    };
+}
+
 /// The terms' loop, two a turn: an odd count starts with the second.
 macro_rules! terms {
     ($term:expr) => {
@@ -89,7 +115,8 @@ macro_rules! terms {
 
 // scratchnet_f32_vmla(terms, count, w, sums, blocks): r0 the terms, r1 their count (> 0),
 // r2 the first column of the first block in row 0, r3 the sums, `blocks` (on the stack):
-// the number of blocks of twenty columns, plus 0x10000 if a block of ten follows them.
+// the number of blocks of twenty columns, plus 0x10000, 0x20000, 0x40000 if a block of
+// ten, of eight, of four columns follows them (in that order).
 // Each block: its sums loaded, every term added, the sums stored; then the next block's
 // columns. Registers: r7 and lr keep the terms and their count, r6 the blocks left.
 core::arch::global_asm!(concat!(
@@ -123,12 +150,26 @@ core::arch::global_asm!(concat!(
     "cmp r0, #0\n",
     "bne 1b\n",
     "2:\n",
-    "cmp r6, #0\n",
+    "tst r6, #0x10000\n",
     "beq 5f\n",
     "vldmia r3, {{s0-s9}}\n",
     terms!(term10!()),
-    "vstmia r3, {{s0-s9}}\n",
+    "vstmia r3!, {{s0-s9}}\n",
+    "adds r2, #40\n",
     "5:\n",
+    "tst r6, #0x20000\n",
+    "beq 6f\n",
+    "vldmia r3, {{s0-s7}}\n",
+    terms!(term8!()),
+    "vstmia r3!, {{s0-s7}}\n",
+    "adds r2, #32\n",
+    "6:\n",
+    "tst r6, #0x40000\n",
+    "beq 7f\n",
+    "vldmia r3, {{s0-s3}}\n",
+    terms!(term4!()),
+    "vstmia r3, {{s0-s3}}\n",
+    "7:\n",
     "vpop {{s16-s30}}\n",
     "pop {{r4, r5, r6, r7, pc}}\n",
     ".size scratchnet_f32_vmla, . - scratchnet_f32_vmla\n",
@@ -154,6 +195,7 @@ pub(super) fn sums<'x, X: Input<'x>>(w: &[f32], x: X, a: &mut [f32]) {
         return;
     };
     let stride = 4 * columns as u32;
+    let plan = Plan::of(columns);
     let entries = x.entries().get(..rows).unwrap_or(x.entries());
     let mut list = [Term { offset: 0, x: 0.0 }; CHUNK];
     let mut n = 0;
@@ -169,7 +211,7 @@ pub(super) fn sums<'x, X: Input<'x>>(w: &[f32], x: X, a: &mut [f32]) {
                 };
                 n += 1;
                 if n == CHUNK {
-                    run(w, &list, a);
+                    run(w, &list, a, plan);
                     n = 0;
                 }
             }
@@ -190,41 +232,69 @@ pub(super) fn sums<'x, X: Input<'x>>(w: &[f32], x: X, a: &mut [f32]) {
     for &e in rest {
         push!(e);
     }
-    run(w, list.get(..n).unwrap_or(&[]), a);
+    run(w, list.get(..n).unwrap_or(&[]), a, plan);
 }
 
-/// Adds the terms' products to the sums `a`: blocks of 20 columns, then one of 10, by the
-/// routine; the last few columns (`a.len() % 10`) here.
+/// How a layer's columns are cut: blocks of 20, then at most one each of 10, 8 and 4 (the
+/// routine's `blocks` argument), covering the first `done` columns; the rest (three at
+/// most) are added in Rust.
+#[derive(Clone, Copy)]
+struct Plan {
+    blocks: u32,
+    done: usize,
+}
+
+impl Plan {
+    /// The plan for `columns` columns (all in Rust past 2¹⁶ blocks of 20).
+    fn of(columns: usize) -> Self {
+        let wide = columns / 20;
+        if wide >= 0x10000 {
+            return Self { blocks: 0, done: 0 };
+        }
+        let mut left = columns % 20;
+        let mut blocks = wide as u32;
+        for (width, flag) in [(10, 0x10000), (8, 0x20000), (4, 0x40000)] {
+            if left >= width {
+                left -= width;
+                blocks |= flag;
+            }
+        }
+        Self {
+            blocks,
+            done: columns - left,
+        }
+    }
+}
+
+/// Adds the terms' products to the sums `a` as `plan` cuts its columns.
 #[inline(never)]
-fn run(w: &[f32], terms: &[Term], a: &mut [f32]) {
+fn run(w: &[f32], terms: &[Term], a: &mut [f32], plan: Plan) {
     if terms.is_empty() {
         return;
     }
-    let columns = a.len();
-    let (wide, narrow) = (columns / 20, columns % 20 / 10);
-    let done = 20 * wide + 10 * narrow;
-    if done > 0 && wide < 0x10000 {
+    let done = plan.done;
+    if done > 0 {
         // SAFETY: every term's offset is 4·i·columns for a row i < w.len()/columns (made so
-        // in `sums`), and the routine reads W[i][j .. j + 20] for the blocks' j = 0, 20, …
-        // (and W[i][j .. j + 10] for the block of ten): columns below `done` ≤ columns,
-        // within `w`, 4-byte-aligned f32s (a `&[f32]`). It reads `terms.len() > 0` terms
-        // (8 bytes each, `#[repr(C)]`), reads and writes a[.. done] only, and saves the
-        // callee-saved registers it uses (r4–r7, s16–s30: AAPCS-VFP).
+        // in `sums`), and the routine reads W[i][j .. j + width] for the blocks of the
+        // plan, one after the other from j = 0, below `done` ≤ columns = a.len() (checked
+        // by `Plan::of`): within `w`, 4-byte-aligned f32s (a `&[f32]`). It reads
+        // `terms.len() > 0` terms (8 bytes each, `#[repr(C)]`), reads and writes
+        // a[.. done] only, and saves the callee-saved registers it uses (r4–r7, s16–s30:
+        // AAPCS-VFP).
         unsafe {
             scratchnet_f32_vmla(
                 terms.as_ptr(),
                 terms.len(),
                 w.as_ptr(),
                 a.as_mut_ptr(),
-                wide as u32 | (narrow as u32) << 16,
+                plan.blocks,
             );
         }
     }
-    let done = if wide < 0x10000 { done } else { 0 };
-    if done == columns {
+    let rest = a.get_mut(done..).unwrap_or(&mut []);
+    if rest.is_empty() {
         return;
     }
-    let rest = a.get_mut(done..).unwrap_or(&mut []);
     for t in terms {
         let row = w.get(t.offset as usize / 4 + done..).unwrap_or(&[]);
         for (s, wij) in rest.iter_mut().zip(row) {
