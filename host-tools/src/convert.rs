@@ -129,7 +129,7 @@ fn shape_text(shape: &[usize]) -> String {
     }
 }
 
-/// Builds the blob from arrays `W1, b1, …, Wn, bn` (n ≤ 8), the book's naming, with the
+/// Builds the blob from arrays `W1, b1, …, Wn, bn` (n ≤ [`MAX_LAYERS`]), the book's naming, with the
 /// book's chapter-3 activations: sigmoid hidden layers, softmax last.
 ///
 /// Each `Wk` must be 2-D, each `bk` 1-D with `Wk`'s column count, and each `Wk+1` must have
@@ -201,6 +201,12 @@ pub fn convert_arrays_as(
         calibration: None,
     };
     build(chain, &options, ignored_keys)
+}
+
+/// [`convert_arrays`] with every option: activations, precision, calibration rows.
+pub fn convert_arrays_with(dict: &ArrayDict, options: &Options) -> Result<Converted, ConvertError> {
+    let (chain, ignored_keys) = book_chain(dict)?;
+    build(chain, options, ignored_keys)
 }
 
 /// One dense layer's arrays: `W` as `inputs × outputs` (transposed already where the file

@@ -18,6 +18,7 @@ use std::process::{Command, ExitCode};
 
 mod boards;
 mod decode;
+mod dense;
 mod peers;
 
 use boards::{BOARDS, Board};
@@ -727,9 +728,10 @@ fn main() -> ExitCode {
         "bench" => bench(),
         "peers" => peers::peers(),
         "boards" => boards::table(),
+        "dense" => dense::dense(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|demo|setup|audit|bench|peers|boards>\n  test   every check (fmt, clippy, host tests, cross builds, on-target tests)\n  demo   the MNIST demo on the emulated Cortex-M4F (QEMU mps2-an386); --int8 for the int8 model;\n         --model M.scnt --inputs X.npy --labels Y.npy for your own model\n  setup  install the targets and tools the other tasks need\n  audit  cargo deny check advisories (needs the RustSec database from the network)\n  bench  host benchmarks, and numpy's side with the ratios when python3 has numpy\n  peers  the AD01 model with CMSIS-NN's kernels beside ours (CMSIS_NN_DIR, CMSIS_6_DIR)\n  boards the demo on every emulated board, both models, and one table of their costs"
+                "usage: cargo xtask <test|demo|setup|audit|bench|peers|boards|dense>\n  test   every check (fmt, clippy, host tests, cross builds, on-target tests)\n  demo   the MNIST demo on the emulated Cortex-M4F (QEMU mps2-an386); --int8 for the int8 model;\n         --model M.scnt --inputs X.npy --labels Y.npy for your own model\n  setup  install the targets and tools the other tasks need\n  audit  cargo deny check advisories (needs the RustSec database from the network)\n  bench  host benchmarks, and numpy's side with the ratios when python3 has numpy\n  peers  the AD01 model with CMSIS-NN's kernels beside ours (CMSIS_NN_DIR, CMSIS_6_DIR)\n  boards the demo on every emulated board, both models, and one table of their costs\n  dense  issue #12's dense benchmark (AD01's shape, random weights): every layer's cost on the M4F"
             );
             return ExitCode::from(2);
         }
