@@ -8,6 +8,11 @@
 //! cargo run -p scratchnet-host --example dense_bench -- OUT_DIR
 //! ```
 //!
+//! It also writes `dense.h`, the whole model as C arrays for the peers' harness
+//! (`peers/fc_f32.c`, run by `cargo xtask peers`): each layer's weights as `inputs × outputs`
+//! (emlearn's layout, and ours) and transposed (CMSIS-NN's and CMSIS-DSP's), biases, the
+//! input rows as f32 and the float64 classes.
+//!
 //! Weights are uniform in ±√(6/fan-in) (He's, so ReLU activations stay near 1), biases in
 //! ±0.1; inputs are bytes 1..=255 (none zero: nothing for the kernels to skip), read as
 //! `u/255`. Labels are the class (argmax) of a float64 forward pass of the same weights:
@@ -140,6 +145,62 @@ fn write_model(out: &Path, name: &str, layers: &[&Layer], inputs: &[u8]) -> Resu
     Ok(())
 }
 
+/// `dense.h`: the model, inputs and float64 classes as C arrays.
+fn write_header(out: &Path, layers: &[Layer], inputs: &[u8]) -> Result<(), String> {
+    use std::fmt::Write;
+    let floats = |v: &mut String, name: &str, values: &[f32]| {
+        let _ = write!(v, "static const float {name}[{}] = {{", values.len());
+        for (k, x) in values.iter().enumerate() {
+            if k % 8 == 0 {
+                v.push_str("\n   ");
+            }
+            // {:e} of an f32 prints the shortest digits that read back to the same f32.
+            let _ = write!(v, " {x:e}f,");
+        }
+        v.push_str("\n};\n");
+    };
+    let mut h = String::from("/* Written by host-tools/examples/dense_bench.rs: do not edit. */\n");
+    let width = SHAPE[0];
+    let x: Vec<f32> = inputs.iter().map(|&u| f32::from(u) / 255.0).collect();
+    let all: Vec<&Layer> = layers.iter().collect();
+    let classes: Vec<String> = x
+        .chunks(width)
+        .map(|r| argmax(&forward(&all, r)).to_string())
+        .collect();
+    let macs: usize = layers.iter().map(|l| l.inputs * l.outputs).sum();
+    let _ = writeln!(
+        h,
+        "#define LAYERS {}\n#define ROWS {ROWS}\n#define IN {width}\n#define OUT {}\n#define MACS {macs}",
+        layers.len(),
+        SHAPE[SHAPE.len() - 1]
+    );
+    for (k, l) in layers.iter().enumerate() {
+        floats(&mut h, &format!("w{k}"), &l.w);
+        let t: Vec<f32> = (0..l.outputs)
+            .flat_map(|j| (0..l.inputs).map(move |i| (i, j)))
+            .map(|(i, j)| l.w[i * l.outputs + j])
+            .collect();
+        floats(&mut h, &format!("wt{k}"), &t);
+        floats(&mut h, &format!("b{k}"), &l.b);
+    }
+    let _ = writeln!(
+        h,
+        "struct layer {{ int in, out; const float *w, *wt, *b; }};"
+    );
+    let _ = writeln!(h, "static const struct layer layers[LAYERS] = {{");
+    for (k, l) in layers.iter().enumerate() {
+        let _ = writeln!(h, "    {{{}, {}, w{k}, wt{k}, b{k}}},", l.inputs, l.outputs);
+    }
+    h.push_str("};\n");
+    floats(&mut h, "inputs", &x);
+    let _ = writeln!(
+        h,
+        "static const unsigned short classes[ROWS] = {{{}}};",
+        classes.join(", ")
+    );
+    std::fs::write(out.join("dense.h"), h).map_err(|e| format!("dense.h: {e}"))
+}
+
 fn main() {
     let out = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "dense".into()));
     if let Err(e) = run(&out) {
@@ -166,6 +227,7 @@ fn run(out: &Path) -> Result<(), String> {
     let all: Vec<&Layer> = layers.iter().collect();
     let inputs: Vec<u8> = (0..ROWS * SHAPE[0]).map(|_| rng.byte()).collect();
     write_model(out, "dense", &all, &inputs)?;
+    write_header(out, &layers, &inputs)?;
     for (k, l) in layers.iter().enumerate() {
         let inputs: Vec<u8> = (0..ROWS * l.inputs).map(|_| rng.byte()).collect();
         write_model(out, &format!("layer{}", k + 1), &[l], &inputs)?;

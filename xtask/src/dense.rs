@@ -6,13 +6,13 @@
 //! multiply-add, the whole model and every layer.
 
 use crate::boards::BOARDS;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The layer widths (as the example writes them).
 const SHAPE: [usize; 11] = [640, 128, 128, 128, 128, 8, 128, 128, 128, 128, 640];
 
-/// Runs one blob with its inputs and labels; returns (instructions, flash, agreement).
-fn run(dir: &Path, model: &str, inputs: &str) -> Result<(f64, String, String), String> {
+/// Runs one blob with its inputs and labels in the `user` binary; returns its output.
+pub(crate) fn run_user(dir: &Path, model: &str, inputs: &str) -> Result<String, String> {
     let board = &BOARDS[0];
     let path = |f: &str| dir.join(f).to_string_lossy().into_owned();
     let labels = model
@@ -32,7 +32,12 @@ fn run(dir: &Path, model: &str, inputs: &str) -> Result<(f64, String, String), S
     args.extend(board.cargo_args(&["tflite"]));
     args.extend(["--bin".to_string(), "user".to_string()]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = crate::peers::capture(&crate::root().join("firmware"), &env, "cargo", &args, false)?;
+    crate::peers::capture(&crate::root().join("firmware"), &env, "cargo", &args, false)
+}
+
+/// Runs one blob with its inputs and labels; returns (instructions, flash, agreement).
+fn run(dir: &Path, model: &str, inputs: &str) -> Result<(f64, String, String), String> {
+    let out = run_user(dir, model, inputs)?;
     let get = |key: &str| crate::peers::field(&out, key);
     let instructions = get("instructions_per_inference")
         .and_then(|v| v.parse().ok())
@@ -44,8 +49,8 @@ fn run(dir: &Path, model: &str, inputs: &str) -> Result<(f64, String, String), S
     ))
 }
 
-pub fn dense() -> Result<(), String> {
-    crate::setup(crate::Needs::DEMO)?;
+/// Writes the benchmark's files (the host example) into `target/dense`; returns the folder.
+pub(crate) fn write_files() -> Result<PathBuf, String> {
     let root = crate::root();
     let dir = root.join("target").join("dense");
     crate::run(
@@ -62,6 +67,12 @@ pub fn dense() -> Result<(), String> {
             &dir.to_string_lossy(),
         ],
     )?;
+    Ok(dir)
+}
+
+pub fn dense() -> Result<(), String> {
+    crate::setup(crate::Needs::DEMO)?;
+    let dir = write_files()?;
     let mut rows = Vec::new();
     let mut line =
         |name: String, macs: usize, f: (f64, String, String), q: (f64, String, String)| {

@@ -8,8 +8,9 @@
 //! - `cargo xtask audit` — `cargo deny check advisories`, where the network allows.
 //! - `cargo xtask bench` — the host benchmarks, then numpy's side and the ratios when
 //!   python3 with numpy is available.
-//! - `cargo xtask peers` — the same model with the peers' kernels (CMSIS-NN) on the same
-//!   emulated board, side by side (`peers.rs`).
+//! - `cargo xtask peers` — the same models with the peers' kernels (CMSIS-NN, CMSIS-DSP,
+//!   emlearn) on the same emulated board, side by side (`peers.rs`).
+//! - `cargo xtask dense` — issue #12's dense benchmark, every layer's cost (`dense.rs`).
 //! - `cargo xtask boards` — the demo on every emulated board (M0, M3, M4F, M7, M33), both
 //!   models, and one table (`boards.rs`). `demo --board NAME` runs one of them.
 
@@ -731,7 +732,7 @@ fn main() -> ExitCode {
         "dense" => dense::dense(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|demo|setup|audit|bench|peers|boards|dense>\n  test   every check (fmt, clippy, host tests, cross builds, on-target tests)\n  demo   the MNIST demo on the emulated Cortex-M4F (QEMU mps2-an386); --int8 for the int8 model;\n         --model M.scnt --inputs X.npy --labels Y.npy for your own model\n  setup  install the targets and tools the other tasks need\n  audit  cargo deny check advisories (needs the RustSec database from the network)\n  bench  host benchmarks, and numpy's side with the ratios when python3 has numpy\n  peers  the AD01 model with CMSIS-NN's kernels beside ours (CMSIS_NN_DIR, CMSIS_6_DIR)\n  boards the demo on every emulated board, both models, and one table of their costs\n  dense  issue #12's dense benchmark (AD01's shape, random weights): every layer's cost on the M4F"
+                "usage: cargo xtask <test|demo|setup|audit|bench|peers|boards|dense>\n  test   every check (fmt, clippy, host tests, cross builds, on-target tests)\n  demo   the MNIST demo on the emulated Cortex-M4F (QEMU mps2-an386); --int8 for the int8 model;\n         --model M.scnt --inputs X.npy --labels Y.npy for your own model\n  setup  install the targets and tools the other tasks need\n  audit  cargo deny check advisories (needs the RustSec database from the network)\n  bench  host benchmarks, and numpy's side with the ratios when python3 has numpy\n  peers  AD01 and the dense benchmark with the peers' kernels beside ours (CMSIS_NN_DIR,\n         CMSIS_6_DIR; CMSIS_DSP_DIR, EMLEARN_DIR optional)\n  boards the demo on every emulated board, both models, and one table of their costs\n  dense  issue #12's dense benchmark (AD01's shape, random weights): every layer's cost on the M4F"
             );
             return ExitCode::from(2);
         }

@@ -3,8 +3,12 @@
 //! same instruction count (SysTick ticks × 40 under `-icount shift=0`), every output checked
 //! against the same reference, and one table.
 //!
-//! Today: MLPerf Tiny's AD01 (`.tflite`, int8) with CMSIS-NN's `arm_fully_connected_s8`,
-//! what TensorFlow Lite Micro calls on a Cortex-M (its floor, without the interpreter).
+//! Two models: MLPerf Tiny's AD01 (`.tflite`, int8) with CMSIS-NN's `arm_fully_connected_s8`,
+//! what TensorFlow Lite Micro calls on a Cortex-M (its floor, without the interpreter); and
+//! the dense f32 benchmark of `cargo xtask dense` (AD01's shape, random weights) with
+//! CMSIS-NN's `arm_fully_connected_f32`, CMSIS-DSP's `arm_mat_vec_mult_f32` and emlearn's
+//! `eml_net` (`peers/fc_f32.c`; CMSIS-DSP and emlearn from `CMSIS_DSP_DIR` and
+//! `EMLEARN_DIR`, left out when those are not set).
 //! Peer sources are never part of this repository: the command reads them where
 //! `CMSIS_NN_DIR` (a checkout of github.com/ARM-software/CMSIS-NN) and `CMSIS_6_DIR`
 //! (github.com/ARM-software/CMSIS_6, for `CMSIS/Core/Include`) point, and says what to
@@ -91,6 +95,59 @@ pub(crate) fn field(text: &str, key: &str) -> Option<String> {
     )
 }
 
+/// `arm-none-eabi-gcc` for the board with `-O3`, the peers' common flags, then `args`.
+fn gcc(root: &Path, args: &[&str]) -> Result {
+    let peers = root.join("peers");
+    let s = |p: PathBuf| p.to_string_lossy().into_owned();
+    let mut all: Vec<String> = [
+        "-O3",
+        "-mcpu=cortex-m4",
+        "-mthumb",
+        "-mfloat-abi=hard",
+        "-mfpu=fpv4-sp-d16",
+        "-ffunction-sections",
+        "-fdata-sections",
+        "-T",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    all.push(s(peers.join("mps2-an386.ld")));
+    all.push("--specs=rdimon.specs".into());
+    all.push("-Wl,--gc-sections".into());
+    all.push(s(peers.join("startup.c")));
+    all.extend(args.iter().map(|a| a.to_string()));
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    run(root, "arm-none-eabi-gcc", &all)
+}
+
+/// Runs a harness ELF on QEMU mps2-an386 (exact instruction counts); returns its output.
+fn qemu(root: &Path, elf: &Path) -> Result<String> {
+    capture(
+        root,
+        &[],
+        "qemu-system-arm",
+        &[
+            "-machine",
+            "mps2-an386",
+            "-cpu",
+            "cortex-m4",
+            "-nographic",
+            "-monitor",
+            "none",
+            "-serial",
+            "none",
+            "-semihosting-config",
+            "enable=on,target=native",
+            "-icount",
+            "shift=0",
+            "-kernel",
+            &elf.to_string_lossy(),
+        ],
+        true,
+    )
+}
+
 /// Code bytes of the symbols whose (demangled) names contain one of `names`.
 fn code_bytes(elf: &Path, names: &[&str]) -> Option<u64> {
     let out = Command::new("arm-none-eabi-nm")
@@ -168,17 +225,9 @@ pub fn peers() -> Result {
     let elf = out.join("cmsis_nn_ad01.elf");
     let peers = root.join("peers");
     let nn_src = |f: &str| s(&nn.join("Source").join(f));
-    run(
+    gcc(
         &root,
-        "arm-none-eabi-gcc",
         &[
-            "-O3",
-            "-mcpu=cortex-m4",
-            "-mthumb",
-            "-mfloat-abi=hard",
-            "-mfpu=fpv4-sp-d16",
-            "-ffunction-sections",
-            "-fdata-sections",
             "-I",
             &s(&nn.join("Include")),
             "-I",
@@ -186,42 +235,15 @@ pub fn peers() -> Result {
             "-I",
             &s(&out),
             &s(&peers.join("fc_s8.c")),
-            &s(&peers.join("startup.c")),
             &nn_src("FullyConnectedFunctions/arm_fully_connected_s8.c"),
             &nn_src("FullyConnectedFunctions/arm_fully_connected_per_channel_s8.c"),
             &nn_src("NNSupportFunctions/arm_nn_vec_mat_mult_t_s8.c"),
             &nn_src("NNSupportFunctions/arm_nn_vec_mat_mult_t_per_ch_s8.c"),
-            "-T",
-            &s(&peers.join("mps2-an386.ld")),
-            "--specs=rdimon.specs",
-            "-Wl,--gc-sections",
             "-o",
             &s(&elf),
         ],
     )?;
-    let theirs = capture(
-        &root,
-        &[],
-        "qemu-system-arm",
-        &[
-            "-machine",
-            "mps2-an386",
-            "-cpu",
-            "cortex-m4",
-            "-nographic",
-            "-monitor",
-            "none",
-            "-serial",
-            "none",
-            "-semihosting-config",
-            "enable=on,target=native",
-            "-icount",
-            "shift=0",
-            "-kernel",
-            &s(&elf),
-        ],
-        true,
-    )?;
+    let theirs = qemu(&root, &elf)?;
 
     // scratchnet: the converted model on the `user` binary.
     let blob = out.join("ad01.scnt");
@@ -267,7 +289,7 @@ pub fn peers() -> Result {
                 &[
                     "tflite::Raw::forward",
                     "scratchnet_s8_sweep5",
-                    "quant::kernel::portable"
+                    "kernel::int8::portable"
                 ]
             ),
             &commit(&root),
@@ -285,5 +307,167 @@ pub fn peers() -> Result {
             &format!("CMSIS-NN {}", commit(&nn)),
         )
     );
+    dense_f32(&root, &nn, &cmsis)
+}
+
+/// The dense benchmark's f32 model (`cargo xtask dense`'s, AD01's shape) with CMSIS-NN's
+/// `arm_fully_connected_f32`, CMSIS-DSP's `arm_mat_vec_mult_f32` (`CMSIS_DSP_DIR`) and
+/// emlearn's `eml_net` (`EMLEARN_DIR`), each in `peers/fc_f32.c`; a peer whose folder is
+/// not given is left out, saying what to fetch.
+fn dense_f32(root: &Path, nn: &Path, cmsis: &Path) -> Result {
+    let dir = crate::dense::write_files()?;
+    let out = root.join("target").join("peers");
+    let s = |p: &Path| p.to_string_lossy().into_owned();
+    let harness = s(&root.join("peers").join("fc_f32.c"));
+    let header = std::fs::read_to_string(dir.join("dense.h")).map_err(|e| e.to_string())?;
+    let macs: u64 = field(&header, "#define MACS")
+        .and_then(|m| m.parse().ok())
+        .ok_or("dense.h has no MACS")?;
+    let mut rows = Vec::new();
+    let row = |name: &str, text: &str, code: Option<u64>, source: &str| {
+        let equal = field(text, "classes equal to the reference")
+            .or_else(|| {
+                let at = text.find("accuracy:")?;
+                let rest = &text[at..];
+                Some(rest[rest.find('(')? + 1..rest.find(')')?].to_string())
+            })
+            .unwrap_or("?".into());
+        let instructions: Option<u64> =
+            field(text, "instructions_per_inference").and_then(|v| v.parse().ok());
+        format!(
+            "| {name} | {equal} | {} | {} | {} | {source} |",
+            instructions.map_or("?".into(), |i| i.to_string()),
+            instructions.map_or("?".into(), |i| format!("{:.2}", i as f64 / macs as f64)),
+            code.map_or("?".into(), |c| c.to_string()),
+        )
+    };
+
+    // Ours: the `user` binary, as `cargo xtask dense` runs it.
+    let ours = crate::dense::run_user(&dir, "dense.scnt", "dense-x.npy")?;
+    let our_elf = root.join("firmware/target/thumbv7em-none-eabihf/release/user");
+    rows.push(row(
+        "scratchnet (`Model::logits`, VMLA routine)",
+        &ours,
+        code_bytes(
+            &our_elf,
+            &["scratchnet_f32_vmla", "kernel::vmla::run", "kernel::affine"],
+        ),
+        &format!("this tree {}", commit(root)),
+    ));
+
+    // CMSIS-NN.
+    let elf = out.join("cmsis_nn_f32.elf");
+    let nn_src = |f: &str| s(&nn.join("Source").join(f));
+    gcc(
+        root,
+        &[
+            "-DPEER_CMSIS_NN",
+            "-DARM_NN_ENABLE_F32=1",
+            "-I",
+            &s(&nn.join("Include")),
+            "-I",
+            &s(&cmsis.join("CMSIS/Core/Include")),
+            "-I",
+            &s(&dir),
+            &harness,
+            &nn_src("FullyConnectedFunctions/arm_fully_connected_f32.c"),
+            &nn_src("NNSupportFunctions/arm_nn_mat_mult_nt_t_f32.c"),
+            &nn_src("NNSupportFunctions/arm_nn_mat_mult_nt_n_packed_f32.c"),
+            "-o",
+            &s(&elf),
+        ],
+    )?;
+    let text = qemu(root, &elf)?;
+    rows.push(row(
+        "CMSIS-NN `arm_fully_connected_f32` (gcc -O3)",
+        &text,
+        code_bytes(&elf, &["arm_fully_connected", "arm_nn_mat_mult_nt"]),
+        &format!("CMSIS-NN {}", commit(nn)),
+    ));
+
+    // CMSIS-DSP.
+    match peer_dir(
+        "CMSIS_DSP_DIR",
+        "https://github.com/ARM-software/CMSIS-DSP",
+        "Include/arm_math.h",
+    ) {
+        Ok(dsp) => {
+            let elf = out.join("cmsis_dsp_f32.elf");
+            let src = |f: &str| s(&dsp.join("Source").join(f));
+            gcc(
+                root,
+                &[
+                    "-DPEER_CMSIS_DSP",
+                    // CMSIS-DSP's default build (its CMake option LOOPUNROLL).
+                    "-DARM_MATH_LOOPUNROLL",
+                    "-I",
+                    &s(&dsp.join("Include")),
+                    "-I",
+                    &s(&dsp.join("PrivateInclude")),
+                    "-I",
+                    &s(&cmsis.join("CMSIS/Core/Include")),
+                    "-I",
+                    &s(&dir),
+                    &harness,
+                    &src("MatrixFunctions/arm_mat_vec_mult_f32.c"),
+                    &src("BasicMathFunctions/arm_add_f32.c"),
+                    "-o",
+                    &s(&elf),
+                ],
+            )?;
+            let text = qemu(root, &elf)?;
+            rows.push(row(
+                "CMSIS-DSP `arm_mat_vec_mult_f32` + `arm_add_f32` + ReLU loop (gcc -O3)",
+                &text,
+                code_bytes(&elf, &["arm_mat_vec_mult_f32", "arm_add_f32"]),
+                &format!("CMSIS-DSP {}", commit(&dsp)),
+            ));
+        }
+        Err(e) => eprintln!("xtask: CMSIS-DSP left out: {e}"),
+    }
+
+    // emlearn.
+    match peer_dir(
+        "EMLEARN_DIR",
+        "https://github.com/emlearn/emlearn",
+        "emlearn/eml_net.h",
+    ) {
+        Ok(eml) => {
+            let elf = out.join("emlearn_f32.elf");
+            gcc(
+                root,
+                &[
+                    "-DPEER_EMLEARN",
+                    "-I",
+                    &s(&eml.join("emlearn")),
+                    "-I",
+                    &s(&dir),
+                    &harness,
+                    "-lm",
+                    "-o",
+                    &s(&elf),
+                ],
+            )?;
+            let text = qemu(root, &elf)?;
+            rows.push(row(
+                "emlearn `eml_net_regress` (gcc -O3)",
+                &text,
+                code_bytes(&elf, &["eml_net"]),
+                &format!("emlearn {}", commit(&eml)),
+            ));
+        }
+        Err(e) => eprintln!("xtask: emlearn left out: {e}"),
+    }
+
+    println!(
+        "\nThe dense benchmark (`cargo xtask dense`: AD01's shape, f32, random weights, {macs} multiply-adds), QEMU mps2-an386, 16 dense rows:\n"
+    );
+    println!(
+        "| implementation | classes equal to float64's | instructions / inference | per multiply-add | kernel code (bytes) | source |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for r in rows {
+        println!("{r}");
+    }
     Ok(())
 }

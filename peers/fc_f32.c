@@ -1,0 +1,104 @@
+/* An f32 MLP (ReLU hidden layers, identity last: dense.h, written by
+   host-tools/examples/dense_bench.rs) run by one peer, chosen at compile time:
+     -DPEER_CMSIS_NN   CMSIS-NN arm_fully_connected_f32 (weights transposed, out x in)
+     -DPEER_CMSIS_DSP  CMSIS-DSP arm_mat_vec_mult_f32 (out x in), then the bias and ReLU
+     -DPEER_EMLEARN    emlearn eml_net_regress (weights in x out, as the book's)
+   Counts instructions per inference as scratchnet's firmware does (SysTick ticks x 40
+   under QEMU's -icount shift=0), takes each row's class (argmax) and prints how many equal
+   the float64 forward pass's; exits 0 only if all do. */
+#include <float.h>
+#include <stdio.h>
+
+#include "dense.h"
+
+#if defined(PEER_CMSIS_NN)
+#include "arm_nnfunctions.h"
+#elif defined(PEER_CMSIS_DSP)
+#include "arm_math.h"
+#elif defined(PEER_EMLEARN)
+#include "eml_net.h"
+#else
+#error "define PEER_CMSIS_NN, PEER_CMSIS_DSP or PEER_EMLEARN"
+#endif
+
+#define SYST_CSR (*(volatile uint32_t *)0xE000E010)
+#define SYST_RVR (*(volatile uint32_t *)0xE000E014)
+#define SYST_CVR (*(volatile uint32_t *)0xE000E018)
+
+#define MAXW 1024
+static float ping[MAXW], pong[MAXW];
+
+#if defined(PEER_EMLEARN)
+static EmlNetLayer eml_layers[LAYERS];
+static EmlNet net = {LAYERS, eml_layers, ping, pong, MAXW};
+static float out_buf[OUT];
+#endif
+
+/* One inference of row x; returns the outputs. */
+static const float *infer(const float *x)
+{
+#if defined(PEER_EMLEARN)
+    eml_net_regress(&net, x, IN, out_buf, OUT);
+    return out_buf;
+#else
+    float *y = ping;
+    for (int k = 0; k < LAYERS; k++) {
+        const struct layer *l = &layers[k];
+        int last = k == LAYERS - 1;
+#if defined(PEER_CMSIS_NN)
+        cmsis_nn_context ctx = {NULL, 0};
+        cmsis_nn_fc_params_f32 fc = {
+            .activation = {last ? -FLT_MAX : 0.0f, FLT_MAX},
+            .weight_format = ARM_NN_WEIGHT_FORMAT_STANDARD,
+        };
+        cmsis_nn_dims in = {1, 1, 1, l->in};
+        cmsis_nn_dims filter = {l->in, 1, 1, l->out};
+        cmsis_nn_dims bias = {1, 1, 1, l->out};
+        cmsis_nn_dims out = {1, 1, 1, l->out};
+        arm_fully_connected_f32(&ctx, &fc, &in, x, &filter, l->wt, &bias, l->b, &out, y, ARM_NN_LAYOUT_NHWC);
+#else
+        arm_matrix_instance_f32 m = {(uint16_t)l->out, (uint16_t)l->in, (float32_t *)l->wt};
+        arm_mat_vec_mult_f32(&m, x, y);
+        arm_add_f32(y, l->b, y, (uint32_t)l->out);
+        if (!last) {
+            for (int j = 0; j < l->out; j++) {
+                y[j] = y[j] > 0.0f ? y[j] : 0.0f;
+            }
+        }
+#endif
+        x = y;
+        y = (y == ping) ? pong : ping;
+    }
+    return x;
+#endif
+}
+
+int main(void)
+{
+#if defined(PEER_EMLEARN)
+    for (int k = 0; k < LAYERS; k++) {
+        eml_layers[k] = (EmlNetLayer){layers[k].out, layers[k].in, layers[k].w, layers[k].b,
+                                      k == LAYERS - 1 ? EmlNetActivationIdentity : EmlNetActivationRelu};
+    }
+#endif
+    SYST_RVR = 0xFFFFFF;
+    SYST_CVR = 0;
+    SYST_CSR = 5; /* enabled, processor clock */
+    uint32_t ticks = 0, equal = 0;
+    for (int r = 0; r < ROWS; r++) {
+        uint32_t before = SYST_CVR;
+        const float *y = infer(&inputs[r * IN]);
+        uint32_t after = SYST_CVR;
+        ticks += (before - after) & 0xFFFFFF;
+        int best = 0;
+        for (int j = 1; j < OUT; j++) {
+            if (y[j] > y[best]) {
+                best = j;
+            }
+        }
+        equal += best == classes[r];
+    }
+    printf("classes equal to the reference: %lu/%d\n", (unsigned long)equal, ROWS);
+    printf("instructions_per_inference=%lu\n", (unsigned long)(ticks / ROWS * 40 + ticks % ROWS * 40 / ROWS));
+    return equal == ROWS ? 0 : 1;
+}
