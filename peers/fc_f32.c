@@ -34,11 +34,13 @@ static EmlNet net = {LAYERS, eml_layers, ping, pong, MAXW};
 static float out_buf[OUT];
 #endif
 
-/* One inference of row x; returns the outputs. */
+/* One inference of row x; returns the outputs, or NULL if the peer returns an error. */
 static const float *infer(const float *x)
 {
 #if defined(PEER_EMLEARN)
-    eml_net_regress(&net, x, IN, out_buf, OUT);
+    if (eml_net_regress(&net, x, IN, out_buf, OUT) != EmlOk) {
+        return NULL;
+    }
     return out_buf;
 #else
     float *y = ping;
@@ -55,7 +57,10 @@ static const float *infer(const float *x)
         cmsis_nn_dims filter = {l->in, 1, 1, l->out};
         cmsis_nn_dims bias = {1, 1, 1, l->out};
         cmsis_nn_dims out = {1, 1, 1, l->out};
-        arm_fully_connected_f32(&ctx, &fc, &in, x, &filter, l->wt, &bias, l->b, &out, y, ARM_NN_LAYOUT_NHWC);
+        if (arm_fully_connected_f32(&ctx, &fc, &in, x, &filter, l->wt, &bias, l->b, &out, y, ARM_NN_LAYOUT_NHWC) !=
+            ARM_CMSIS_NN_SUCCESS) {
+            return NULL;
+        }
 #else
         arm_matrix_instance_f32 m = {(uint16_t)l->out, (uint16_t)l->in, (float32_t *)l->wt};
         arm_mat_vec_mult_f32(&m, x, y);
@@ -90,6 +95,10 @@ int main(void)
         const float *y = infer(&inputs[r * IN]);
         uint32_t after = SYST_CVR;
         ticks += (before - after) & 0xFFFFFF;
+        if (!y) {
+            printf("the peer refused row %d\n", r);
+            return 1;
+        }
         int best = 0;
         for (int j = 1; j < OUT; j++) {
             if (y[j] > y[best]) {

@@ -3,9 +3,10 @@
 //! same instruction count (SysTick ticks × 40 under `-icount shift=0`), every output checked
 //! against the same reference, and one table.
 //!
-//! Two models: MLPerf Tiny's AD01 (`.tflite`, int8) with CMSIS-NN's `arm_fully_connected_s8`,
-//! what TensorFlow Lite Micro calls on a Cortex-M (its floor, without the interpreter); and
-//! the dense f32 benchmark of `cargo xtask dense` (AD01's shape, random weights) with
+//! Three models: MLPerf Tiny's AD01 (`.tflite`, int8) with CMSIS-NN's `arm_fully_connected_s8`,
+//! what TensorFlow Lite Micro calls on a Cortex-M (its floor, without the interpreter); the
+//! book's MNIST network in f32 on the 10 000 test images (`peers/mnist_f32.c`); and the
+//! dense f32 benchmark of `cargo xtask dense` (AD01's shape, random weights) with
 //! CMSIS-NN's `arm_fully_connected_f32`, CMSIS-DSP's `arm_mat_vec_mult_f32` and emlearn's
 //! `eml_net` (`peers/fc_f32.c`; CMSIS-DSP and emlearn from `CMSIS_DSP_DIR` and
 //! `EMLEARN_DIR`, left out when those are not set).
@@ -307,158 +308,240 @@ pub fn peers() -> Result {
             &format!("CMSIS-NN {}", commit(&nn)),
         )
     );
+    mnist_f32(&root, &nn, &cmsis)?;
     dense_f32(&root, &nn, &cmsis)
 }
 
-/// The dense benchmark's f32 model (`cargo xtask dense`'s, AD01's shape) with CMSIS-NN's
-/// `arm_fully_connected_f32`, CMSIS-DSP's `arm_mat_vec_mult_f32` (`CMSIS_DSP_DIR`) and
-/// emlearn's `eml_net` (`EMLEARN_DIR`), each in `peers/fc_f32.c`; a peer whose folder is
-/// not given is left out, saying what to fetch.
-fn dense_f32(root: &Path, nn: &Path, cmsis: &Path) -> Result {
-    let dir = crate::dense::write_files()?;
+/// One peer's run: its name, output, kernel code bytes and source commit.
+struct PeerRun {
+    name: &'static str,
+    text: String,
+    code: Option<u64>,
+    source: String,
+}
+
+/// Builds `harness` (a C file of `peers/`, with the model header in `include` and
+/// `defines`) against each f32 peer and runs it: CMSIS-NN's `arm_fully_connected_f32`,
+/// CMSIS-DSP's `arm_mat_vec_mult_f32` (`CMSIS_DSP_DIR`) and emlearn's `eml_net`
+/// (`EMLEARN_DIR`); a peer whose folder is not given is left out, saying what to fetch.
+fn f32_peers(
+    root: &Path,
+    nn: &Path,
+    cmsis: &Path,
+    harness: &str,
+    include: &Path,
+    defines: &[String],
+) -> Result<Vec<PeerRun>> {
     let out = root.join("target").join("peers");
     let s = |p: &Path| p.to_string_lossy().into_owned();
-    let harness = s(&root.join("peers").join("fc_f32.c"));
-    let header = std::fs::read_to_string(dir.join("dense.h")).map_err(|e| e.to_string())?;
-    let macs: u64 = field(&header, "#define MACS")
-        .and_then(|m| m.parse().ok())
-        .ok_or("dense.h has no MACS")?;
-    let mut rows = Vec::new();
-    let row = |name: &str, text: &str, code: Option<u64>, source: &str| {
-        let equal = field(text, "classes equal to the reference")
-            .or_else(|| {
-                let at = text.find("accuracy:")?;
-                let rest = &text[at..];
-                Some(rest[rest.find('(')? + 1..rest.find(')')?].to_string())
-            })
-            .unwrap_or("?".into());
-        let instructions: Option<u64> =
-            field(text, "instructions_per_inference").and_then(|v| v.parse().ok());
-        format!(
-            "| {name} | {equal} | {} | {} | {} | {source} |",
-            instructions.map_or("?".into(), |i| i.to_string()),
-            instructions.map_or("?".into(), |i| format!("{:.2}", i as f64 / macs as f64)),
-            code.map_or("?".into(), |c| c.to_string()),
-        )
+    let stem = harness.trim_end_matches(".c");
+    let harness = s(&root.join("peers").join(harness));
+    let common: Vec<String> = ["-I".to_string(), s(include), harness.clone()]
+        .into_iter()
+        .chain(defines.iter().cloned())
+        .collect();
+    let build_run = |peer: &str, args: &[String]| -> Result<(PathBuf, String)> {
+        let elf = out.join(format!("{stem}_{peer}.elf"));
+        let mut all: Vec<String> = common.clone();
+        all.extend(args.iter().cloned());
+        all.extend(["-lm".to_string(), "-o".to_string(), s(&elf)]);
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        gcc(root, &all)?;
+        let text = qemu(root, &elf)?;
+        Ok((elf, text))
     };
+    let mut runs = Vec::new();
 
-    // Ours: the `user` binary, as `cargo xtask dense` runs it.
-    let ours = crate::dense::run_user(&dir, "dense.scnt", "dense-x.npy")?;
-    let our_elf = root.join("firmware/target/thumbv7em-none-eabihf/release/user");
-    rows.push(row(
-        "scratchnet (`Model::logits`, VMLA routine)",
-        &ours,
-        code_bytes(
-            &our_elf,
-            &["scratchnet_f32_vmla", "kernel::vmla::run", "kernel::affine"],
-        ),
-        &format!("this tree {}", commit(root)),
-    ));
-
-    // CMSIS-NN.
-    let elf = out.join("cmsis_nn_f32.elf");
     let nn_src = |f: &str| s(&nn.join("Source").join(f));
-    gcc(
-        root,
+    let (elf, text) = build_run(
+        "cmsis_nn",
         &[
-            "-DPEER_CMSIS_NN",
-            "-DARM_NN_ENABLE_F32=1",
-            "-I",
-            &s(&nn.join("Include")),
-            "-I",
-            &s(&cmsis.join("CMSIS/Core/Include")),
-            "-I",
-            &s(&dir),
-            &harness,
-            &nn_src("FullyConnectedFunctions/arm_fully_connected_f32.c"),
-            &nn_src("NNSupportFunctions/arm_nn_mat_mult_nt_t_f32.c"),
-            &nn_src("NNSupportFunctions/arm_nn_mat_mult_nt_n_packed_f32.c"),
-            "-o",
-            &s(&elf),
+            "-DPEER_CMSIS_NN".into(),
+            "-DARM_NN_ENABLE_F32=1".into(),
+            "-I".into(),
+            s(&nn.join("Include")),
+            "-I".into(),
+            s(&cmsis.join("CMSIS/Core/Include")),
+            nn_src("FullyConnectedFunctions/arm_fully_connected_f32.c"),
+            nn_src("NNSupportFunctions/arm_nn_mat_mult_nt_t_f32.c"),
+            nn_src("NNSupportFunctions/arm_nn_mat_mult_nt_n_packed_f32.c"),
         ],
     )?;
-    let text = qemu(root, &elf)?;
-    rows.push(row(
-        "CMSIS-NN `arm_fully_connected_f32` (gcc -O3)",
-        &text,
-        code_bytes(&elf, &["arm_fully_connected", "arm_nn_mat_mult_nt"]),
-        &format!("CMSIS-NN {}", commit(nn)),
-    ));
+    runs.push(PeerRun {
+        name: "CMSIS-NN `arm_fully_connected_f32` (gcc -O3)",
+        text,
+        code: code_bytes(&elf, &["arm_fully_connected", "arm_nn_mat_mult_nt"]),
+        source: format!("CMSIS-NN {}", commit(nn)),
+    });
 
-    // CMSIS-DSP.
     match peer_dir(
         "CMSIS_DSP_DIR",
         "https://github.com/ARM-software/CMSIS-DSP",
         "Include/arm_math.h",
     ) {
         Ok(dsp) => {
-            let elf = out.join("cmsis_dsp_f32.elf");
             let src = |f: &str| s(&dsp.join("Source").join(f));
-            gcc(
-                root,
+            let (elf, text) = build_run(
+                "cmsis_dsp",
                 &[
-                    "-DPEER_CMSIS_DSP",
+                    "-DPEER_CMSIS_DSP".into(),
                     // CMSIS-DSP's default build (its CMake option LOOPUNROLL).
-                    "-DARM_MATH_LOOPUNROLL",
-                    "-I",
-                    &s(&dsp.join("Include")),
-                    "-I",
-                    &s(&dsp.join("PrivateInclude")),
-                    "-I",
-                    &s(&cmsis.join("CMSIS/Core/Include")),
-                    "-I",
-                    &s(&dir),
-                    &harness,
-                    &src("MatrixFunctions/arm_mat_vec_mult_f32.c"),
-                    &src("BasicMathFunctions/arm_add_f32.c"),
-                    "-o",
-                    &s(&elf),
+                    "-DARM_MATH_LOOPUNROLL".into(),
+                    "-I".into(),
+                    s(&dsp.join("Include")),
+                    "-I".into(),
+                    s(&dsp.join("PrivateInclude")),
+                    "-I".into(),
+                    s(&cmsis.join("CMSIS/Core/Include")),
+                    src("MatrixFunctions/arm_mat_vec_mult_f32.c"),
+                    src("BasicMathFunctions/arm_add_f32.c"),
                 ],
             )?;
-            let text = qemu(root, &elf)?;
-            rows.push(row(
-                "CMSIS-DSP `arm_mat_vec_mult_f32` + `arm_add_f32` + ReLU loop (gcc -O3)",
-                &text,
-                code_bytes(&elf, &["arm_mat_vec_mult_f32", "arm_add_f32"]),
-                &format!("CMSIS-DSP {}", commit(&dsp)),
-            ));
+            runs.push(PeerRun {
+                name: "CMSIS-DSP `arm_mat_vec_mult_f32` + `arm_add_f32` (gcc -O3)",
+                text,
+                code: code_bytes(&elf, &["arm_mat_vec_mult_f32", "arm_add_f32"]),
+                source: format!("CMSIS-DSP {}", commit(&dsp)),
+            });
         }
         Err(e) => eprintln!("xtask: CMSIS-DSP left out: {e}"),
     }
 
-    // emlearn.
     match peer_dir(
         "EMLEARN_DIR",
         "https://github.com/emlearn/emlearn",
         "emlearn/eml_net.h",
     ) {
         Ok(eml) => {
-            let elf = out.join("emlearn_f32.elf");
-            gcc(
-                root,
+            let (elf, text) = build_run(
+                "emlearn",
                 &[
-                    "-DPEER_EMLEARN",
-                    "-I",
-                    &s(&eml.join("emlearn")),
-                    "-I",
-                    &s(&dir),
-                    &harness,
-                    "-lm",
-                    "-o",
-                    &s(&elf),
+                    "-DPEER_EMLEARN".into(),
+                    "-I".into(),
+                    s(&eml.join("emlearn")),
                 ],
             )?;
-            let text = qemu(root, &elf)?;
-            rows.push(row(
-                "emlearn `eml_net_regress` (gcc -O3)",
-                &text,
-                code_bytes(&elf, &["eml_net"]),
-                &format!("emlearn {}", commit(&eml)),
-            ));
+            runs.push(PeerRun {
+                name: "emlearn `eml_net` (gcc -O3)",
+                text,
+                code: code_bytes(&elf, &["eml_net"]),
+                source: format!("emlearn {}", commit(&eml)),
+            });
         }
         Err(e) => eprintln!("xtask: emlearn left out: {e}"),
     }
+    Ok(runs)
+}
 
+/// The text between `key` and the next `(`…`)` or end of line: `9352/10000` from
+/// `accuracy: 0.9352 (9352/10000)` or from `accuracy: 9352/10000`.
+fn count(text: &str, key: &str) -> String {
+    let Some(at) = text.find(key) else {
+        return "?".into();
+    };
+    let line = text[at + key.len()..].lines().next().unwrap_or("");
+    match (line.find('('), line.find(')')) {
+        (Some(a), Some(b)) if a < b => line[a + 1..b].to_string(),
+        _ => line.split_whitespace().last().unwrap_or("?").to_string(),
+    }
+}
+
+/// Instructions per inference and per multiply-add, as table cells.
+fn cost_cells(text: &str, macs: u64) -> (String, String) {
+    let instructions: Option<u64> =
+        field(text, "instructions_per_inference").and_then(|v| v.parse().ok());
+    (
+        instructions.map_or("?".into(), |i| i.to_string()),
+        instructions.map_or("?".into(), |i| format!("{:.2}", i as f64 / macs as f64)),
+    )
+}
+
+/// The book's MNIST network, f32, all 10 000 test images: our demo and the f32 peers
+/// (`peers/mnist_f32.c`, the model and data written by the `mnist_peer` example).
+fn mnist_f32(root: &Path, nn: &Path, cmsis: &Path) -> Result {
+    let dir = root.join("target").join("peers").join("mnist");
+    let s = |p: &Path| p.to_string_lossy().into_owned();
+    run(
+        root,
+        "cargo",
+        &[
+            "run",
+            "--release",
+            "-p",
+            "scratchnet-host",
+            "--example",
+            "mnist_peer",
+            "--",
+            &s(&dir),
+        ],
+    )?;
+    let macs: u64 = 784 * 50 + 50 * 100 + 100 * 10;
+    let board = &crate::boards::BOARDS[0];
+    let mut args = vec!["run".to_string()];
+    args.extend(board.cargo_args(&[]));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let env = board.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let ours = capture(&root.join("firmware"), &env, "cargo", &args, false)?;
+    let our_elf = root.join("firmware/target/thumbv7em-none-eabihf/release/demo");
+    let mut runs = vec![PeerRun {
+        name: "scratchnet (`cargo xtask demo`: `Mnist`, VMLA routine, u8 pixels)",
+        text: ours,
+        code: code_bytes(
+            &our_elf,
+            &["scratchnet_f32_vmla", "kernel::vmla::run", "kernel::affine"],
+        ),
+        source: format!("this tree {}", commit(root)),
+    }];
+    runs.extend(f32_peers(
+        root,
+        nn,
+        cmsis,
+        "mnist_f32.c",
+        &dir,
+        &[format!("-DDATA_DIR=\"{}\"", s(&dir))],
+    )?);
+    println!(
+        "\nThe book's MNIST network (784-50-100-10, sigmoid, softmax), f32, {macs} multiply-adds if every pixel counted, QEMU mps2-an386, all 10 000 test images:\n"
+    );
+    println!(
+        "| implementation | accuracy | agreement with numpy | instructions / inference | per multiply-add | kernel code (bytes) | source |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for r in &runs {
+        let (instructions, per_mac) = cost_cells(&r.text, macs);
+        println!(
+            "| {} | {} | {} | {instructions} | {per_mac} | {} | {} |",
+            r.name,
+            count(&r.text, "accuracy:"),
+            count(&r.text, "agreement"),
+            r.code.map_or("?".into(), |c| c.to_string()),
+            r.source
+        );
+    }
+    Ok(())
+}
+
+/// The dense benchmark's f32 model (`cargo xtask dense`'s, AD01's shape): ours (the `user`
+/// binary) and the f32 peers (`peers/fc_f32.c`, `dense.h` from the `dense_bench` example).
+fn dense_f32(root: &Path, nn: &Path, cmsis: &Path) -> Result {
+    let dir = crate::dense::write_files()?;
+    let header = std::fs::read_to_string(dir.join("dense.h")).map_err(|e| e.to_string())?;
+    let macs: u64 = field(&header, "#define MACS")
+        .and_then(|m| m.parse().ok())
+        .ok_or("dense.h has no MACS")?;
+    let ours = crate::dense::run_user(&dir, "dense.scnt", "dense-x.npy")?;
+    let our_elf = root.join("firmware/target/thumbv7em-none-eabihf/release/user");
+    let mut runs = vec![PeerRun {
+        name: "scratchnet (`Model::logits`, VMLA routine)",
+        text: ours,
+        code: code_bytes(
+            &our_elf,
+            &["scratchnet_f32_vmla", "kernel::vmla::run", "kernel::affine"],
+        ),
+        source: format!("this tree {}", commit(root)),
+    }];
+    runs.extend(f32_peers(root, nn, cmsis, "fc_f32.c", &dir, &[])?);
     println!(
         "\nThe dense benchmark (`cargo xtask dense`: AD01's shape, f32, random weights, {macs} multiply-adds), QEMU mps2-an386, 16 dense rows:\n"
     );
@@ -466,8 +549,16 @@ fn dense_f32(root: &Path, nn: &Path, cmsis: &Path) -> Result {
         "| implementation | classes equal to float64's | instructions / inference | per multiply-add | kernel code (bytes) | source |"
     );
     println!("|---|---|---|---|---|---|");
-    for r in rows {
-        println!("{r}");
+    for r in &runs {
+        let equal = field(&r.text, "classes equal to the reference")
+            .unwrap_or_else(|| count(&r.text, "accuracy:"));
+        let (instructions, per_mac) = cost_cells(&r.text, macs);
+        println!(
+            "| {} | {equal} | {instructions} | {per_mac} | {} | {} |",
+            r.name,
+            r.code.map_or("?".into(), |c| c.to_string()),
+            r.source
+        );
     }
     Ok(())
 }

@@ -1,0 +1,165 @@
+/* The book's MNIST network (784-50-100-10: sigmoid, sigmoid, softmax; mnist.h, written by
+   host-tools/examples/mnist_peer.rs) run by one peer, chosen at compile time like
+   fc_f32.c: -DPEER_CMSIS_NN (arm_fully_connected_f32), -DPEER_CMSIS_DSP
+   (arm_mat_vec_mult_f32 + arm_add_f32), -DPEER_EMLEARN (eml_net). Sigmoid and softmax use
+   newlib's expf. Reads the 10 000 test images, labels and numpy's predictions over
+   semihosting from DATA_DIR; counts the instructions of each inference from u8 pixels to
+   class as scratchnet's firmware does (SysTick ticks x 40 under -icount shift=0); prints
+   accuracy and agreement with numpy. */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+
+#include "mnist.h"
+
+#if defined(PEER_CMSIS_NN)
+#include "arm_nnfunctions.h"
+#elif defined(PEER_CMSIS_DSP)
+#include "arm_math.h"
+#elif defined(PEER_EMLEARN)
+#include "eml_net.h"
+#else
+#error "define PEER_CMSIS_NN, PEER_CMSIS_DSP or PEER_EMLEARN"
+#endif
+
+#define SYST_CSR (*(volatile uint32_t *)0xE000E010)
+#define SYST_RVR (*(volatile uint32_t *)0xE000E014)
+#define SYST_CVR (*(volatile uint32_t *)0xE000E018)
+
+static float x[784], ping[100], pong[100];
+
+#if defined(PEER_EMLEARN)
+/* eml_net needs both buffers as large as the largest layer, its input included. */
+static float eml1[784], eml2[784];
+static EmlNetLayer eml_layers[LAYERS];
+static EmlNet net = {LAYERS, eml_layers, eml1, eml2, 784};
+static float probs[10];
+#endif
+
+static void sigmoid(float *v, int n)
+{
+    for (int j = 0; j < n; j++) {
+        v[j] = 1.0f / (1.0f + expf(-v[j]));
+    }
+}
+
+static void softmax(float *v, int n)
+{
+    float c = v[0], sum = 0.0f;
+    for (int j = 1; j < n; j++) {
+        c = v[j] > c ? v[j] : c;
+    }
+    for (int j = 0; j < n; j++) {
+        v[j] = expf(v[j] - c);
+        sum += v[j];
+    }
+    for (int j = 0; j < n; j++) {
+        v[j] /= sum;
+    }
+}
+
+/* The class of one image, or -1 if the peer returns an error. */
+static int classify(const uint8_t *pixels)
+{
+    for (int i = 0; i < 784; i++) {
+        x[i] = pixels[i] / 255.0f;
+    }
+    const float *y;
+#if defined(PEER_EMLEARN)
+    if (eml_net_regress(&net, x, 784, probs, 10) != EmlOk) {
+        return -1;
+    }
+    y = probs;
+#else
+    const float *in = x;
+    float *out = ping;
+    for (int k = 0; k < LAYERS; k++) {
+        const struct layer *l = &layers[k];
+#if defined(PEER_CMSIS_NN)
+        cmsis_nn_context ctx = {NULL, 0};
+        cmsis_nn_fc_params_f32 fc = {
+            .activation = {-FLT_MAX, FLT_MAX},
+            .weight_format = ARM_NN_WEIGHT_FORMAT_STANDARD,
+        };
+        cmsis_nn_dims id = {1, 1, 1, l->in};
+        cmsis_nn_dims fd = {l->in, 1, 1, l->out};
+        cmsis_nn_dims bd = {1, 1, 1, l->out};
+        cmsis_nn_dims od = {1, 1, 1, l->out};
+        if (arm_fully_connected_f32(&ctx, &fc, &id, in, &fd, l->wt, &bd, l->b, &od, out, ARM_NN_LAYOUT_NHWC) !=
+            ARM_CMSIS_NN_SUCCESS) {
+            return -1;
+        }
+#else
+        arm_matrix_instance_f32 m = {(uint16_t)l->out, (uint16_t)l->in, (float32_t *)l->wt};
+        arm_mat_vec_mult_f32(&m, in, out);
+        arm_add_f32(out, l->b, out, (uint32_t)l->out);
+#endif
+        if (k < LAYERS - 1) {
+            sigmoid(out, l->out);
+        } else {
+            softmax(out, l->out);
+        }
+        in = out;
+        out = (out == ping) ? pong : ping;
+    }
+    y = in;
+#endif
+    int best = 0;
+    for (int j = 1; j < 10; j++) {
+        if (y[j] > y[best]) {
+            best = j;
+        }
+    }
+    return best;
+}
+
+static FILE *open(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", DATA_DIR, name);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        printf("cannot open %s\n", path);
+    }
+    return f;
+}
+
+int main(void)
+{
+#if defined(PEER_EMLEARN)
+    for (int k = 0; k < LAYERS; k++) {
+        eml_layers[k] = (EmlNetLayer){layers[k].out, layers[k].in, layers[k].w, layers[k].b,
+                                      k == LAYERS - 1 ? EmlNetActivationSoftmax : EmlNetActivationLogistic};
+    }
+#endif
+    FILE *images = open("images.u8"), *labels = open("labels.u8"), *reference = open("reference.u8");
+    if (!images || !labels || !reference) {
+        return 1;
+    }
+    SYST_RVR = 0xFFFFFF;
+    SYST_CVR = 0;
+    SYST_CSR = 5; /* enabled, processor clock */
+    static uint8_t pixels[784];
+    uint32_t ticks = 0, correct = 0, agree = 0;
+    for (int n = 0; n < COUNT; n++) {
+        int label = fgetc(labels), want = fgetc(reference);
+        if (fread(pixels, 1, sizeof pixels, images) != sizeof pixels || label < 0 || want < 0) {
+            printf("the data ended at image %d\n", n);
+            return 1;
+        }
+        uint32_t before = SYST_CVR;
+        int c = classify(pixels);
+        uint32_t after = SYST_CVR;
+        ticks += (before - after) & 0xFFFFFF;
+        if (c < 0) {
+            printf("the peer refused image %d\n", n);
+            return 1;
+        }
+        correct += c == label;
+        agree += c == want;
+    }
+    printf("accuracy: %lu/%d\nagreement with numpy: %lu/%d\n", (unsigned long)correct, COUNT,
+           (unsigned long)agree, COUNT);
+    printf("instructions_per_inference=%lu\n", (unsigned long)(ticks / COUNT * 40 + ticks % COUNT * 40 / COUNT));
+    return 0;
+}
