@@ -6,24 +6,10 @@
    Counts instructions per inference as scratchnet's firmware does (SysTick ticks x 40
    under QEMU's -icount shift=0), takes each row's class (argmax) and prints how many equal
    the float64 forward pass's; exits 0 only if all do. */
-#include <float.h>
 #include <stdio.h>
 
 #include "dense.h"
-
-#if defined(PEER_CMSIS_NN)
-#include "arm_nnfunctions.h"
-#elif defined(PEER_CMSIS_DSP)
-#include "arm_math.h"
-#elif defined(PEER_EMLEARN)
-#include "eml_net.h"
-#else
-#error "define PEER_CMSIS_NN, PEER_CMSIS_DSP or PEER_EMLEARN"
-#endif
-
-#define SYST_CSR (*(volatile uint32_t *)0xE000E010)
-#define SYST_RVR (*(volatile uint32_t *)0xE000E014)
-#define SYST_CVR (*(volatile uint32_t *)0xE000E018)
+#include "f32_peer.h"
 
 #define MAXW 1024
 static float ping[MAXW], pong[MAXW];
@@ -47,30 +33,9 @@ static const float *infer(const float *x)
     for (int k = 0; k < LAYERS; k++) {
         const struct layer *l = &layers[k];
         int last = k == LAYERS - 1;
-#if defined(PEER_CMSIS_NN)
-        cmsis_nn_context ctx = {NULL, 0};
-        cmsis_nn_fc_params_f32 fc = {
-            .activation = {last ? -FLT_MAX : 0.0f, FLT_MAX},
-            .weight_format = ARM_NN_WEIGHT_FORMAT_STANDARD,
-        };
-        cmsis_nn_dims in = {1, 1, 1, l->in};
-        cmsis_nn_dims filter = {l->in, 1, 1, l->out};
-        cmsis_nn_dims bias = {1, 1, 1, l->out};
-        cmsis_nn_dims out = {1, 1, 1, l->out};
-        if (arm_fully_connected_f32(&ctx, &fc, &in, x, &filter, l->wt, &bias, l->b, &out, y, ARM_NN_LAYOUT_NHWC) !=
-            ARM_CMSIS_NN_SUCCESS) {
+        if (peer_layer(l, x, y, !last) != 0) {
             return NULL;
         }
-#else
-        arm_matrix_instance_f32 m = {(uint16_t)l->out, (uint16_t)l->in, (float32_t *)l->wt};
-        arm_mat_vec_mult_f32(&m, x, y);
-        arm_add_f32(y, l->b, y, (uint32_t)l->out);
-        if (!last) {
-            for (int j = 0; j < l->out; j++) {
-                y[j] = y[j] > 0.0f ? y[j] : 0.0f;
-            }
-        }
-#endif
         x = y;
         y = (y == ping) ? pong : ping;
     }
@@ -86,9 +51,7 @@ int main(void)
                                       k == LAYERS - 1 ? EmlNetActivationIdentity : EmlNetActivationRelu};
     }
 #endif
-    SYST_RVR = 0xFFFFFF;
-    SYST_CVR = 0;
-    SYST_CSR = 5; /* enabled, processor clock */
+    systick_start();
     uint32_t ticks = 0, equal = 0;
     for (int r = 0; r < ROWS; r++) {
         uint32_t before = SYST_CVR;

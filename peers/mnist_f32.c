@@ -6,25 +6,11 @@
    semihosting from DATA_DIR; counts the instructions of each inference from u8 pixels to
    class as scratchnet's firmware does (SysTick ticks x 40 under -icount shift=0); prints
    accuracy and agreement with numpy. */
-#include <float.h>
 #include <math.h>
 #include <stdio.h>
 
 #include "mnist.h"
-
-#if defined(PEER_CMSIS_NN)
-#include "arm_nnfunctions.h"
-#elif defined(PEER_CMSIS_DSP)
-#include "arm_math.h"
-#elif defined(PEER_EMLEARN)
-#include "eml_net.h"
-#else
-#error "define PEER_CMSIS_NN, PEER_CMSIS_DSP or PEER_EMLEARN"
-#endif
-
-#define SYST_CSR (*(volatile uint32_t *)0xE000E010)
-#define SYST_RVR (*(volatile uint32_t *)0xE000E014)
-#define SYST_CVR (*(volatile uint32_t *)0xE000E018)
+#include "f32_peer.h"
 
 static float x[784], ping[100], pong[100];
 
@@ -75,25 +61,9 @@ static int classify(const uint8_t *pixels)
     float *out = ping;
     for (int k = 0; k < LAYERS; k++) {
         const struct layer *l = &layers[k];
-#if defined(PEER_CMSIS_NN)
-        cmsis_nn_context ctx = {NULL, 0};
-        cmsis_nn_fc_params_f32 fc = {
-            .activation = {-FLT_MAX, FLT_MAX},
-            .weight_format = ARM_NN_WEIGHT_FORMAT_STANDARD,
-        };
-        cmsis_nn_dims id = {1, 1, 1, l->in};
-        cmsis_nn_dims fd = {l->in, 1, 1, l->out};
-        cmsis_nn_dims bd = {1, 1, 1, l->out};
-        cmsis_nn_dims od = {1, 1, 1, l->out};
-        if (arm_fully_connected_f32(&ctx, &fc, &id, in, &fd, l->wt, &bd, l->b, &od, out, ARM_NN_LAYOUT_NHWC) !=
-            ARM_CMSIS_NN_SUCCESS) {
+        if (peer_layer(l, in, out, 0) != 0) {
             return -1;
         }
-#else
-        arm_matrix_instance_f32 m = {(uint16_t)l->out, (uint16_t)l->in, (float32_t *)l->wt};
-        arm_mat_vec_mult_f32(&m, in, out);
-        arm_add_f32(out, l->b, out, (uint32_t)l->out);
-#endif
         if (k < LAYERS - 1) {
             sigmoid(out, l->out);
         } else {
@@ -136,9 +106,7 @@ int main(void)
     if (!images || !labels || !reference) {
         return 1;
     }
-    SYST_RVR = 0xFFFFFF;
-    SYST_CVR = 0;
-    SYST_CSR = 5; /* enabled, processor clock */
+    systick_start();
     static uint8_t pixels[784];
     uint32_t ticks = 0, correct = 0, agree = 0;
     for (int n = 0; n < COUNT; n++) {

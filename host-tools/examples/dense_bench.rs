@@ -20,6 +20,7 @@
 //! the accuracy line.
 
 use scratchnet::Activation;
+use scratchnet_host::assets::c_floats;
 use scratchnet_host::convert::{Options, Precision, convert_arrays_with};
 use scratchnet_host::npy;
 use scratchnet_host::pickle::{Array, ArrayDict};
@@ -148,17 +149,6 @@ fn write_model(out: &Path, name: &str, layers: &[&Layer], inputs: &[u8]) -> Resu
 /// `dense.h`: the model, inputs and float64 classes as C arrays.
 fn write_header(out: &Path, layers: &[Layer], inputs: &[u8]) -> Result<(), String> {
     use std::fmt::Write;
-    let floats = |v: &mut String, name: &str, values: &[f32]| {
-        let _ = write!(v, "static const float {name}[{}] = {{", values.len());
-        for (k, x) in values.iter().enumerate() {
-            if k % 8 == 0 {
-                v.push_str("\n   ");
-            }
-            // {:e} of an f32 prints the shortest digits that read back to the same f32.
-            let _ = write!(v, " {x:e}f,");
-        }
-        v.push_str("\n};\n");
-    };
     let mut h = String::from("/* Written by host-tools/examples/dense_bench.rs: do not edit. */\n");
     let width = SHAPE[0];
     let x: Vec<f32> = inputs.iter().map(|&u| f32::from(u) / 255.0).collect();
@@ -175,13 +165,13 @@ fn write_header(out: &Path, layers: &[Layer], inputs: &[u8]) -> Result<(), Strin
         SHAPE[SHAPE.len() - 1]
     );
     for (k, l) in layers.iter().enumerate() {
-        floats(&mut h, &format!("w{k}"), &l.w);
+        h.push_str(&c_floats(&format!("w{k}"), &l.w));
         let t: Vec<f32> = (0..l.outputs)
             .flat_map(|j| (0..l.inputs).map(move |i| (i, j)))
             .map(|(i, j)| l.w[i * l.outputs + j])
             .collect();
-        floats(&mut h, &format!("wt{k}"), &t);
-        floats(&mut h, &format!("b{k}"), &l.b);
+        h.push_str(&c_floats(&format!("wt{k}"), &t));
+        h.push_str(&c_floats(&format!("b{k}"), &l.b));
     }
     let _ = writeln!(
         h,
@@ -192,7 +182,7 @@ fn write_header(out: &Path, layers: &[Layer], inputs: &[u8]) -> Result<(), Strin
         let _ = writeln!(h, "    {{{}, {}, w{k}, wt{k}, b{k}}},", l.inputs, l.outputs);
     }
     h.push_str("};\n");
-    floats(&mut h, "inputs", &x);
+    h.push_str(&c_floats("inputs", &x));
     let _ = writeln!(
         h,
         "static const unsigned short classes[ROWS] = {{{}}};",

@@ -6,7 +6,7 @@
 //!
 //! `cargo run -p scratchnet-host --example mnist_peer -- OUT_DIR`
 
-use scratchnet_host::assets::{find, test_set};
+use scratchnet_host::assets::{c_floats, find, test_set};
 use scratchnet_host::data;
 use scratchnet_host::pickle::read_arrays;
 use std::fmt::Write as _;
@@ -18,18 +18,6 @@ fn main() {
         eprintln!("mnist_peer: {e}");
         std::process::exit(1);
     }
-}
-
-fn floats(h: &mut String, name: &str, values: &[f32]) {
-    let _ = write!(h, "static const float {name}[{}] = {{", values.len());
-    for (k, x) in values.iter().enumerate() {
-        if k % 8 == 0 {
-            h.push_str("\n   ");
-        }
-        // {:e} of an f32 prints the shortest digits that read back to the same f32.
-        let _ = write!(h, " {x:e}f,");
-    }
-    h.push_str("\n};\n");
 }
 
 fn run(out: &Path) -> Result<(), String> {
@@ -53,13 +41,13 @@ fn run(out: &Path) -> Result<(), String> {
         let [inputs, outputs] = w.shape[..] else {
             return Err(format!("W{k} is not 2-D"));
         };
-        floats(&mut h, &format!("w{k}"), &w.data);
+        h.push_str(&c_floats(&format!("w{k}"), &w.data));
         let t: Vec<f32> = (0..outputs)
             .flat_map(|j| (0..inputs).map(move |i| (i, j)))
             .map(|(i, j)| w.data[i * outputs + j])
             .collect();
-        floats(&mut h, &format!("wt{k}"), &t);
-        floats(&mut h, &format!("b{k}"), &b.data);
+        h.push_str(&c_floats(&format!("wt{k}"), &t));
+        h.push_str(&c_floats(&format!("b{k}"), &b.data));
         let _ = writeln!(table, "    {{{inputs}, {outputs}, w{k}, wt{k}, b{k}}},");
     }
     table.push_str("};\n");

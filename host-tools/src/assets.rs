@@ -69,3 +69,36 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// `static const float NAME[N] = { … };` for a C header (the peers' harnesses), eight values
+/// a line, each printed with the shortest digits that read back to the same f32.
+pub fn c_floats(name: &str, values: &[f32]) -> String {
+    use std::fmt::Write as _;
+    let mut h = format!("static const float {name}[{}] = {{", values.len());
+    for (k, x) in values.iter().enumerate() {
+        if k % 8 == 0 {
+            h.push_str("\n   ");
+        }
+        let _ = write!(h, " {x:e}f,");
+    }
+    h.push_str("\n};\n");
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn c_floats_reads_back_to_the_same_f32() {
+        let values = [1.0f32, -0.1, 3.4028235e38, 1e-45, 0.33333334];
+        let h = super::c_floats("w", &values);
+        assert!(h.starts_with("static const float w[5] = {\n    1e0f, -1e-1f,"), "{h}");
+        let body = &h[h.find('{').unwrap() + 1..h.rfind('}').unwrap()];
+        let back: Vec<f32> = body
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| t.trim_end_matches('f').parse().unwrap())
+            .collect();
+        assert_eq!(back, values);
+    }
+}

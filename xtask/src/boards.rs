@@ -100,6 +100,25 @@ impl Board {
         ]
     }
 
+    /// `cargo run` of the firmware for this board with `features` (the kernel's added),
+    /// `more` arguments and `env` on top of the board's own; returns its output.
+    pub fn run_firmware(
+        &self,
+        features: &[&str],
+        more: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<String, String> {
+        crate::install_targets(&[self.target])?;
+        let mut args = vec!["run".to_string()];
+        args.extend(self.cargo_args(features));
+        args.extend(more.iter().map(|a| a.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let board_env = self.env();
+        let mut all: Vec<(&str, &str)> = env.to_vec();
+        all.extend(board_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        crate::peers::capture(&crate::root().join("firmware"), &all, "cargo", &args, false)
+    }
+
     /// Cargo's arguments after `run`/`test`/`build`: the target and the kernel's features
     /// (`extra` added to them).
     pub fn cargo_args(&self, extra: &[&str]) -> Vec<String> {
@@ -129,15 +148,8 @@ pub fn table() -> Result<(), String> {
     let mut rows = Vec::new();
     for board in &BOARDS {
         for (model, features) in [("f32", &[][..]), ("int8", &["int8"][..])] {
-            crate::install_targets(&[board.target])?;
-            let mut args = vec!["run".to_string()];
-            args.extend(board.cargo_args(features));
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let env = board.env();
-            let env: Vec<(&str, &str)> =
-                env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            let out =
-                crate::peers::capture(&crate::root().join("firmware"), &env, "cargo", &args, true)?;
+            let out = board.run_firmware(features, &[], &[])?;
+            eprint!("{out}");
             let get = |key: &str| crate::peers::field(&out, key).unwrap_or_else(|| "?".into());
             let kernel = match (model, board.dsp, board.target) {
                 ("f32", _, t) if t.ends_with("hf") => "FPU (vmla.f32)",

@@ -13,7 +13,6 @@ const SHAPE: [usize; 11] = [640, 128, 128, 128, 128, 8, 128, 128, 128, 128, 640]
 
 /// Runs one blob with its inputs and labels in the `user` binary; returns its output.
 pub(crate) fn run_user(dir: &Path, model: &str, inputs: &str) -> Result<String, String> {
-    let board = &BOARDS[0];
     let path = |f: &str| dir.join(f).to_string_lossy().into_owned();
     let labels = model
         .trim_end_matches(".scnt")
@@ -25,14 +24,8 @@ pub(crate) fn run_user(dir: &Path, model: &str, inputs: &str) -> Result<String, 
         ("SCRATCHNET_USER_INPUTS", path(inputs)),
         ("SCRATCHNET_USER_LABELS", path(&labels)),
     ];
-    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let board_env = board.env();
-    env.extend(board_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    let mut args = vec!["run".to_string()];
-    args.extend(board.cargo_args(&["tflite"]));
-    args.extend(["--bin".to_string(), "user".to_string()]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    crate::peers::capture(&crate::root().join("firmware"), &env, "cargo", &args, false)
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    BOARDS[0].run_firmware(&["tflite"], &["--bin", "user"], &env)
 }
 
 /// Runs one blob with its inputs and labels; returns (instructions, flash, agreement).
@@ -49,12 +42,10 @@ fn run(dir: &Path, model: &str, inputs: &str) -> Result<(f64, String, String), S
     ))
 }
 
-/// Writes the benchmark's files (the host example) into `target/dense`; returns the folder.
-pub(crate) fn write_files() -> Result<PathBuf, String> {
-    let root = crate::root();
-    let dir = root.join("target").join("dense");
+/// Runs the host example `name` with `dir` as its argument (it writes its files there).
+pub(crate) fn host_example(name: &str, dir: &Path) -> Result<(), String> {
     crate::run(
-        &root,
+        &crate::root(),
         "cargo",
         &[
             "run",
@@ -62,11 +53,17 @@ pub(crate) fn write_files() -> Result<PathBuf, String> {
             "-p",
             "scratchnet-host",
             "--example",
-            "dense_bench",
+            name,
             "--",
             &dir.to_string_lossy(),
         ],
-    )?;
+    )
+}
+
+/// Writes the benchmark's files (the host example) into `target/dense`; returns the folder.
+pub(crate) fn write_files() -> Result<PathBuf, String> {
+    let dir = crate::root().join("target").join("dense");
+    host_example("dense_bench", &dir)?;
     Ok(dir)
 }
 

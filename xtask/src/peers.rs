@@ -461,28 +461,9 @@ fn cost_cells(text: &str, macs: u64) -> (String, String) {
 fn mnist_f32(root: &Path, nn: &Path, cmsis: &Path) -> Result {
     let dir = root.join("target").join("peers").join("mnist");
     let s = |p: &Path| p.to_string_lossy().into_owned();
-    run(
-        root,
-        "cargo",
-        &[
-            "run",
-            "--release",
-            "-p",
-            "scratchnet-host",
-            "--example",
-            "mnist_peer",
-            "--",
-            &s(&dir),
-        ],
-    )?;
+    crate::dense::host_example("mnist_peer", &dir)?;
     let macs: u64 = 784 * 50 + 50 * 100 + 100 * 10;
-    let board = &crate::boards::BOARDS[0];
-    let mut args = vec!["run".to_string()];
-    args.extend(board.cargo_args(&[]));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let env = board.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let ours = capture(&root.join("firmware"), &env, "cargo", &args, false)?;
+    let ours = crate::boards::BOARDS[0].run_firmware(&[], &[], &[])?;
     let our_elf = root.join("firmware/target/thumbv7em-none-eabihf/release/demo");
     let mut runs = vec![PeerRun {
         name: "scratchnet (`cargo xtask demo`: `Mnist`, VMLA routine, u8 pixels)",
