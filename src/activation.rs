@@ -20,7 +20,7 @@ pub fn step(x: f32) -> f32 {
 /// The sigmoid function `1 / (1 + exp(−x))`, computed in f32 exactly as numpy does.
 #[inline]
 pub fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + math::exp(-x))
+    1.0 / (1.0 + math::exp_inline(-x))
 }
 
 /// The rectified linear unit `max(0, x)`.

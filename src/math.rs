@@ -31,19 +31,42 @@ pub fn exp(x: f32) -> f32 {
     }
 }
 
-/// e^x to within one unit in the last place: musl's `expf` (through the `libm` crate), bit
-/// for bit. For `2⁻¹⁴ < |x| < 87.34` (the bits of `|x|` in `(0x39000000, 0x42aeac50)`:
-/// every sigmoid and softmax input that matters) its main path is taken here without
-/// branches — `k = round(x/ln 2)` (or ±1 near ±ln 2, 0 below ln 2 / 2), `r = x − k·ln2_hi −
-/// k·ln2_lo`, the same rational approximation, and `y·2ᵏ` with `k ∈ [−126, 126]`, which is
-/// `scalbnf`'s one multiply there — the same operations in the same order, so the same
-/// bits (checked on every f32: `cargo test --release -p scratchnet exp_is_libm -- --ignored`);
-/// everything else goes to `libm::expf`. Measured: 1 473 fewer instructions an inference
-/// of the book's network (160 exponentials) on Cortex-M4F. Cores without an FPU (M0, M3)
-/// call `libm::expf` for every input: there the straight path, computing `x/ln 2` for every
-/// input in soft float, measured slower (M3 +5 500, M0 +7 900 instructions an inference).
+/// e^x to within one unit in the last place: musl's `expf` through the `libm` crate.
 #[inline]
 pub fn exp_exact(x: f32) -> f32 {
+    libm::expf(x)
+}
+
+/// [`exp`], inlined where it is called: the sigmoid's (150 calls an inference of the book's
+/// network). By default [`expf_inline`], the same bits as [`exp_exact`].
+#[inline(always)]
+pub(crate) fn exp_inline(x: f32) -> f32 {
+    #[cfg(feature = "fast-exp")]
+    {
+        exp_fast(x)
+    }
+    #[cfg(not(feature = "fast-exp"))]
+    {
+        expf_inline(x)
+    }
+}
+
+/// musl's `expf`, bit for bit, with its main path inline. For `2⁻¹⁴ < |x| < 87.34` (the
+/// bits of `|x|` in `(0x39000000, 0x42aeac50)`: every sigmoid input that matters) the path
+/// runs here without branches — `k = round(x/ln 2)` (or ±1 near ±ln 2, 0 below ln 2 / 2),
+/// `r = x − k·ln2_hi − k·ln2_lo`, the same rational approximation, and `y·2ᵏ` with
+/// `k ∈ [−126, 126]`, which is `scalbnf`'s one multiply there — the same operations in the
+/// same order, so the same bits (checked on every f32: `cargo test --release -p scratchnet
+/// exp_is_libm -- --ignored`); everything else goes to `libm::expf`.
+///
+/// Measured on the M4F (`cargo xtask demo`): the sigmoids with it inline took the book's
+/// network from 38 412 to 37 126 instructions. Not taken: the softmax's ten exponentials
+/// inline too (36 939, but the int8 firmware, whose softmax is the same code, went to
+/// 65 628 bytes, over 64 KiB), and one out-of-line copy for both (37 963). Cores without an
+/// FPU (M0, M3) call `libm::expf` for every input: there this path, computing `x/ln 2` for
+/// every input in soft float, measured slower (M3 +5 500, M0 +7 900 instructions).
+#[inline(always)]
+fn expf_inline(x: f32) -> f32 {
     if cfg!(all(target_arch = "arm", not(target_abi = "eabihf"))) {
         return libm::expf(x);
     }
@@ -117,12 +140,12 @@ mod tests {
         }
     }
 
-    /// `exp_exact` against `libm::expf`, bit for bit: on a spread of values here, on every
+    /// `expf_inline` against `libm::expf`, bit for bit: on a spread of values here, on every
     /// f32 with `--ignored` (about a minute in release).
     fn same_as_libm(bits: impl Iterator<Item = u32>) {
         for b in bits {
             let x = f32::from_bits(b);
-            let (got, want) = (exp_exact(x), libm::expf(x));
+            let (got, want) = (expf_inline(x), libm::expf(x));
             assert!(
                 got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
                 "exp({x:e}) = {got:e}, libm {want:e}"

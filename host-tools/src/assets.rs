@@ -91,7 +91,10 @@ mod tests {
     fn c_floats_reads_back_to_the_same_f32() {
         let values = [1.0f32, -0.1, 3.4028235e38, 1e-45, 0.33333334];
         let h = super::c_floats("w", &values);
-        assert!(h.starts_with("static const float w[5] = {\n    1e0f, -1e-1f,"), "{h}");
+        assert!(
+            h.starts_with("static const float w[5] = {\n    1e0f, -1e-1f,"),
+            "{h}"
+        );
         let body = &h[h.find('{').unwrap() + 1..h.rfind('}').unwrap()];
         let back: Vec<f32> = body
             .split(',')
