@@ -78,31 +78,32 @@ fn run() -> Result<(), String> {
     // What the int8 model gives on the host (the core's portable integer kernel): the device
     // must reproduce it exactly, with its DSP kernel.
     let f32_blob = std::fs::read(out.join("mnist.scnt")).map_err(|e| e.to_string())?;
-    // The f32 model's logits on the host, for the device to reproduce bit for bit.
-    if let Ok(net) = scratchnet::Mnist::from_blob(&f32_blob) {
-        let logits: Vec<u8> = set.images[..100]
+    // Both models' logits on the host for every test image (the core's portable kernels),
+    // for the device to reproduce bit for bit with its own.
+    let logits_of = |logits: &dyn Fn(&[u8; 784]) -> [f32; 10]| -> Vec<u8> {
+        set.images
             .iter()
-            .flat_map(|img| net.logits_pixels(img))
+            .flat_map(logits)
             .flat_map(f32::to_le_bytes)
-            .collect();
-        write_if_changed(&out.join("first100-f32-logits.f32le"), &logits)?;
-    } else {
+            .collect()
+    };
+    let f32_logits = match scratchnet::Mnist::from_blob(&f32_blob) {
+        Ok(net) => logits_of(&|img| net.logits_pixels(img)),
         // The corrupt-model build: nothing to compare with.
-        write_if_changed(&out.join("first100-f32-logits.f32le"), &[0; 4000])?;
-    }
+        Err(_) => vec![0; set.images.len() * 40],
+    };
+    write_if_changed(&out.join("f32-logits.f32le"), &f32_logits)?;
     let qnet = scratchnet::QMnist::from_blob(&int8).map_err(|e| e.to_string())?;
     let (mut int8_correct, mut int8_agree) = (0u32, 0u32);
-    let mut int8_logits = Vec::with_capacity(100 * 40);
     for (n, img) in set.images.iter().enumerate() {
-        let logits = qnet.logits_pixels(img);
-        let class = scratchnet::Classification::argmax(&logits).class;
+        let class = scratchnet::Classification::argmax(&qnet.logits_pixels(img)).class;
         int8_correct += u32::from(class == usize::from(set.labels[n]));
         int8_agree += u32::from(class == usize::from(reference[n]));
-        if n < 100 {
-            int8_logits.extend(logits.iter().flat_map(|v| v.to_le_bytes()));
-        }
     }
-    write_if_changed(&out.join("first100-int8-logits.f32le"), &int8_logits)?;
+    write_if_changed(
+        &out.join("int8-logits.f32le"),
+        &logits_of(&|img| qnet.logits_pixels(img)),
+    )?;
     let raw: Vec<u8> = set.images.iter().flatten().copied().collect();
     write_if_changed(&out.join("images.u8"), &raw)?;
     write_if_changed(&out.join("labels.u8"), &set.labels)?;
@@ -118,6 +119,10 @@ fn run() -> Result<(), String> {
          pub const LABELS: &core::ffi::CStr = c{:?};\n\
          /// numpy's predictions on the host (one u8 each), NUL-terminated.\n\
          pub const REFERENCE: &core::ffi::CStr = c{:?};\n\
+         /// The f32 model's logits on the host, 10 little-endian f32 an image.\n\
+         pub const F32_LOGITS: &core::ffi::CStr = c{:?};\n\
+         /// The int8 model's logits on the host (its portable kernel), the same way.\n\
+         pub const INT8_LOGITS: &core::ffi::CStr = c{:?};\n\
          /// Number of test images.\n\
          pub const COUNT: usize = {};\n\
          /// Test images the int8 model classifies correctly on the host.\n\
@@ -129,6 +134,8 @@ fn run() -> Result<(), String> {
         path_str(&out.join("images.u8"))?,
         path_str(&out.join("labels.u8"))?,
         path_str(&out.join("reference.u8"))?,
+        path_str(&out.join("f32-logits.f32le"))?,
+        path_str(&out.join("int8-logits.f32le"))?,
         set.images.len(),
         int8_correct,
         int8_agree,

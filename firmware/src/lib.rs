@@ -28,16 +28,6 @@ pub static MODEL_INT8: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(
     "/mnist-int8.scnt"
 )));
 
-/// The f32 model's logits for the first 100 test images, computed on the host (10
-/// little-endian f32 per image).
-pub static FIRST100_F32_LOGITS: &[u8; 100 * 40] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/first100-f32-logits.f32le"));
-
-/// The int8 model's logits for the first 100 test images, computed on the host with the
-/// core's portable kernel (10 little-endian f32 per image).
-pub static FIRST100_INT8_LOGITS: &[u8; 100 * 40] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/first100-int8-logits.f32le"));
-
 /// Calls `f` with each of the first `n` test images (raw 28×28 u8), read from the host over
 /// semihosting (not kept in flash: the M0 board has 256 KiB); `false` if the file cannot
 /// be read.
