@@ -170,12 +170,12 @@ pub fn table() -> Result<(), String> {
             ));
         }
     }
-    println!(
+    out!(
         "\n| board | core | model | kernel | accuracy | agreement with numpy | instructions / inference | flash (B) | static RAM (B) | stack (B) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    out!("|---|---|---|---|---|---|---|---|---|---|");
     for r in rows {
-        println!("{r}");
+        out!("{r}");
     }
     Ok(())
 }

@@ -108,16 +108,17 @@ pub fn dense() -> Result<(), String> {
             q,
         );
     }
-    println!(
+    out!(
         "\n| model | multiply-adds | f32 instructions | f32 per MAC | f32 classes = host | int8 instructions | int8 per MAC | int8 classes = host |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    out!("|---|---|---|---|---|---|---|---|");
     for r in rows {
-        println!("{r}");
+        out!("{r}");
     }
-    println!(
+    out!(
         "\nwhole-model firmware flash: f32 {} B, int8 {} B (QEMU mps2-an386, `user` binary)",
-        flash.0, flash.1
+        flash.0,
+        flash.1
     );
     Ok(())
 }

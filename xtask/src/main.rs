@@ -17,6 +17,16 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+/// `println!` that returns an error from the task instead of panicking when stdout is
+/// closed (`cargo xtask boards | head -1`).
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($t)*)
+            .map_err(|e| format!("cannot write to stdout: {e}"))?;
+    }};
+}
+
 mod boards;
 mod decode;
 mod dense;

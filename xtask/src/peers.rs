@@ -273,14 +273,14 @@ pub fn peers() -> Result {
             code.map_or("?".into(), |c| c.to_string()),
         )
     };
-    println!(
+    out!(
         "\nAD01 (MLPerf Tiny anomaly detection, int8, {macs} multiply-adds), QEMU mps2-an386, 40 inputs:\n"
     );
-    println!(
+    out!(
         "| implementation | output bytes equal to TFLM's | instructions / inference | per multiply-add | kernel code (bytes) | source |"
     );
-    println!("|---|---|---|---|---|---|");
-    println!(
+    out!("|---|---|---|---|---|---|");
+    out!(
         "{}",
         row(
             "scratchnet (`Model::run_i8`, `tflite` feature)",
@@ -296,7 +296,7 @@ pub fn peers() -> Result {
             &commit(&root),
         )
     );
-    println!(
+    out!(
         "{}",
         row(
             "CMSIS-NN `arm_fully_connected_s8` (gcc -O3)",
@@ -482,16 +482,16 @@ fn mnist_f32(root: &Path, nn: &Path, cmsis: &Path) -> Result {
         &dir,
         &[format!("-DDATA_DIR=\"{}\"", s(&dir))],
     )?);
-    println!(
+    out!(
         "\nThe book's MNIST network (784-50-100-10, sigmoid, softmax), f32, {macs} multiply-adds if every pixel counted, QEMU mps2-an386, all 10 000 test images:\n"
     );
-    println!(
+    out!(
         "| implementation | accuracy | agreement with numpy | instructions / inference | per multiply-add | kernel code (bytes) | source |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    out!("|---|---|---|---|---|---|---|");
     for r in &runs {
         let (instructions, per_mac) = cost_cells(&r.text, macs);
-        println!(
+        out!(
             "| {} | {} | {} | {instructions} | {per_mac} | {} | {} |",
             r.name,
             count(&r.text, "accuracy:"),
@@ -523,18 +523,18 @@ fn dense_f32(root: &Path, nn: &Path, cmsis: &Path) -> Result {
         source: format!("this tree {}", commit(root)),
     }];
     runs.extend(f32_peers(root, nn, cmsis, "fc_f32.c", &dir, &[])?);
-    println!(
+    out!(
         "\nThe dense benchmark (`cargo xtask dense`: AD01's shape, f32, random weights, {macs} multiply-adds), QEMU mps2-an386, 16 dense rows:\n"
     );
-    println!(
+    out!(
         "| implementation | classes equal to float64's | instructions / inference | per multiply-add | kernel code (bytes) | source |"
     );
-    println!("|---|---|---|---|---|---|");
+    out!("|---|---|---|---|---|---|");
     for r in &runs {
         let equal = field(&r.text, "classes equal to the reference")
             .unwrap_or_else(|| count(&r.text, "accuracy:"));
         let (instructions, per_mac) = cost_cells(&r.text, macs);
-        println!(
+        out!(
             "| {} | {equal} | {instructions} | {per_mac} | {} | {} |",
             r.name,
             r.code.map_or("?".into(), |c| c.to_string()),
