@@ -20,11 +20,12 @@ fn close(a: f32, b: f32, tol: f32) -> bool {
     (a - b).abs() <= tol
 }
 
-/// Images whose logits are compared with the host's: every test image on the cores whose
-/// kernels differ from the host's code (the `VMLA` and `SMLAD` routines, on the FPU/DSP
-/// boards), the first 100 on M0 and M3, which run the host's portable code (in soft float,
-/// 10 000 images would take minutes).
-const LOGIT_IMAGES: usize = if cfg!(target_abi = "eabihf") {
+/// Images whose logits are compared with the host's: every test image wherever a board's
+/// kernels differ from the host's code (the `VMLA` and `SMLAD` routines on the FPU/DSP
+/// boards, the int8 `MULS` routine on M0 and M3), the first 100 for the f32 model on M0
+/// and M3, which run the host's portable code (in soft float, 10 000 images would take
+/// minutes).
+const LOGIT_IMAGES: usize = if cfg!(any(target_abi = "eabihf", feature = "int8")) {
     10_000
 } else {
     100
@@ -110,6 +111,73 @@ fn int8_sums_are_exact<const IN: usize, const OUT: usize>() {
             .sum();
         defmt::assert_eq!(*g, want as f32, "{}x{} output {}", IN, OUT, j);
     }
+}
+
+/// The int8 kernel with signed inputs (TFLite's layers) against a plain dot product, for
+/// an `IN × OUT` layer with pseudo-random weights and inputs (−128 and 127 among them, a
+/// zero group): with multiplier 2³⁰ and shift `n` a layer's output is
+/// `clamp(MBQM(sum, 2³⁰, n))`, computed here from the plain sum by the same public function.
+#[cfg(feature = "tflite")]
+fn s8_sums_are_exact<const IN: usize, const OUT: usize>(n: i32) {
+    let mut seed = 0x9e37_79b9u32 ^ (IN * 131 + OUT) as u32;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed
+    };
+    let mut q = [0i8; 4096];
+    let q = &mut q[..IN * OUT];
+    for v in q.iter_mut() {
+        *v = (next() as i8).max(-127);
+    }
+    let mut x = [0i8; IN];
+    for (i, v) in x.iter_mut().enumerate() {
+        if !(4..8).contains(&i) {
+            *v = [0, -128, 127, next() as i8][i % 4];
+        }
+    }
+    let spec = scratchnet::LayerSpec {
+        shape: scratchnet::Shape {
+            inputs: IN as u32,
+            outputs: OUT as u32,
+        },
+        activation: scratchnet::Activation::Identity,
+        weights: scratchnet::Weights::TfliteI8(scratchnet::TfliteSpec {
+            values: q,
+            biases: &[0; OUT],
+            multipliers: &[1 << 30; OUT],
+            shifts: &[n; OUT],
+            input_zero_point: 0,
+            input_scale: 1.0,
+            output_zero_point: 0,
+            output_scale: 1.0,
+            clamp: (-128, 127),
+            activation: scratchnet::TfliteActivation::None,
+        }),
+        biases: &[],
+    };
+    let mut blob = scratchnet_firmware::Aligned([0u8; 4608]);
+    let n_bytes = ok(scratchnet::encode(&[spec], &mut blob.0));
+    let model = ok(scratchnet::Model::from_bytes(&blob.0[..n_bytes]));
+    let Some(first) = model.layer(0) else {
+        defmt::panic!("no layer")
+    };
+    let layer = ok(scratchnet::tflite::TDense::<IN, OUT>::from_layer(&first, 0));
+    let mut got = [0i8; OUT];
+    layer.forward_i8(&x, &mut got);
+    let mut inside = 0;
+    for (j, g) in got.iter().enumerate() {
+        let sum: i32 = (0..IN)
+            .map(|i| i32::from(x[i]) * i32::from(q[j * IN + i]))
+            .sum();
+        let want =
+            scratchnet::tflite::multiply_by_quantized_multiplier(sum, 1 << 30, n).clamp(-128, 127);
+        defmt::assert_eq!(i32::from(*g), want, "{}x{} output {}", IN, OUT, j);
+        inside += usize::from(want.abs() < 127);
+    }
+    // Not every output saturated: the sums were compared, not only their signs.
+    defmt::assert!(inside > 0, "{}x{}: every output saturated", IN, OUT);
 }
 
 /// Pseudo-random weights, biases and inputs for [`f32_kernel_is_the_formula`]: values in
@@ -311,7 +379,7 @@ mod tests {
     #[cfg(feature = "int8")]
     fn int8_kernel_equals_the_hosts_portable_kernel() {
         // The integer sums are exact and the f32 steps after them are the same operations
-        // in the same order, so the board's kernel (DSP or portable) gives the host's logits.
+        // in the same order, so the board's kernel (SMLAD, MULS or portable) gives the host's logits.
         let net = ok(scratchnet::QMnist::from_blob(
             &scratchnet_firmware::MODEL_INT8.0,
         ));
@@ -329,6 +397,17 @@ mod tests {
         int8_sums_are_exact::<50, 12>();
         int8_sums_are_exact::<784, 5>();
         int8_sums_are_exact::<100, 10>();
+    }
+
+    #[test]
+    #[cfg(feature = "tflite")]
+    fn s8_kernel_on_odd_shapes() {
+        // Signed inputs (TFLite's layers), the same shapes' kinds; 600 inputs have more
+        // non-zero values than one list of terms holds on the cores without DSP instructions.
+        super::s8_sums_are_exact::<7, 7>(-8);
+        super::s8_sums_are_exact::<13, 3>(-9);
+        super::s8_sums_are_exact::<50, 12>(-10);
+        super::s8_sums_are_exact::<600, 6>(-12);
     }
 
     #[test]

@@ -129,8 +129,9 @@ fn portable<const SIGNED: bool>(p: &Pass<'_, '_>, first: usize) -> [i32; ROWS] {
 ///
 /// The groups of four inputs that are not all zero are listed once; every pass over
 /// [`ROWS`] outputs then visits only those, and the last partial group. On a DSP core
-/// the passes are [`dsp::Sweeps`](super::smlad::Sweeps) (assembly); elsewhere plain Rust.
-/// Both give the same exact integer sums.
+/// the passes are [`smlad::Sweeps`](super::smlad::Sweeps) (assembly); on other Cortex-M
+/// cores `muls::Terms` (assembly over the non-zero inputs one by one); elsewhere plain
+/// Rust. All give the same exact integer sums.
 #[inline(always)]
 pub(crate) fn matvec<const SIGNED: bool>(
     rows: &[u8],
@@ -146,8 +147,23 @@ pub(crate) fn matvec<const SIGNED: bool>(
     if !stride.is_multiple_of(4) || stride < x.len() || m.len() < outputs * sw {
         return;
     }
+    // On a core without DSP instructions, the assembly's terms (when the shapes fit):
+    // the groups are listed only for the plain Rust.
+    #[cfg(all(not(feature = "dsp"), target_arch = "arm"))]
+    #[cfg(all(not(feature = "dsp"), target_arch = "arm"))]
+    let mut terms = [0u32; super::muls::TERMS];
+    #[cfg(all(not(feature = "dsp"), target_arch = "arm"))]
+    let mut sweeps = super::muls::Terms::<SIGNED>::new(x, rows, stride, outputs, &mut terms);
+    #[cfg(all(not(feature = "dsp"), target_arch = "arm"))]
+    let listed = sweeps.is_none();
+    #[cfg(not(all(not(feature = "dsp"), target_arch = "arm")))]
+    let listed = true;
     let mut buf = [0u8; GROUPS + 1];
-    let list = List::of(full, &mut buf);
+    let list = if listed {
+        List::of(full, &mut buf)
+    } else {
+        None
+    };
     // The inputs past the last full group, zero-padded to a word.
     let tail = rest
         .iter()
@@ -175,7 +191,7 @@ pub(crate) fn matvec<const SIGNED: bool>(
             j
         };
         let plain;
-        #[cfg(all(feature = "dsp", target_arch = "arm"))]
+        #[cfg(target_arch = "arm")]
         let s = match &mut sweeps {
             Some(sweeps) => sweeps.sweep(start),
             None => {
@@ -183,7 +199,7 @@ pub(crate) fn matvec<const SIGNED: bool>(
                 &plain
             }
         };
-        #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
+        #[cfg(not(target_arch = "arm"))]
         let s = {
             plain = portable::<SIGNED>(&pass, start);
             &plain

@@ -1,13 +1,15 @@
 //! The kernels: the sums every layer is made of, one file each, with the data layout each
 //! reads written beside it. Plain Rust everywhere (f32 here, int8 in `int8`); on Cortex-M
-//! cores with an FPU (f32: `vmla`) or the DSP extension (int8: `smlad`) a routine in
-//! assembly computes the same sums, bit for bit. Those two files hold the crate's only
-//! `unsafe` code.
+//! cores with an FPU (f32: `vmla`), with the DSP extension (int8: `smlad`) or without it
+//! (int8 on M0/M3: `muls`) a routine in assembly computes the same sums, bit for bit.
+//! Those three files hold the crate's only `unsafe` code.
 
 use crate::input::{Entry, Input};
 use crate::params::Params;
 
 pub(crate) mod int8;
+#[cfg(all(not(feature = "dsp"), target_arch = "arm"))]
+mod muls;
 #[cfg(all(feature = "dsp", target_arch = "arm"))]
 mod smlad;
 #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]

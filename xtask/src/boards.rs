@@ -155,7 +155,7 @@ pub fn table() -> Result<(), String> {
                 ("f32", _, t) if t.ends_with("hf") => "FPU (vmla.f32)",
                 ("f32", _, _) => "soft float",
                 (_, true, _) => "SMLAD (asm)",
-                _ => "portable Rust",
+                _ => "MULS (asm)",
             };
             rows.push(format!(
                 "| {} | {} | {model} | {kernel} | {} | {} | {} | {} | {} | {} |",

@@ -371,9 +371,10 @@ fn test() -> Result {
             ],
         )?;
         // The on-target tests on every board, the f32 model's and the int8 model's (one
-        // model a build: both do not fit the M0 board's flash with the tests).
+        // model a build: both do not fit the M0 board's flash with the tests), the TFLite
+        // layers' with the int8 one.
         for board in &BOARDS {
-            for features in [&[][..], &["int8"][..]] {
+            for features in [&[][..], &["int8", "tflite"][..]] {
                 firmware_cargo(board, "test", features, &[], &[])?;
             }
         }
