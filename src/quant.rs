@@ -95,9 +95,57 @@ static SIGMOID_U8: [u8; 512] = [
 /// `round(255 · sigmoid(a))`, within one unit, by table: the u8 activation of a hidden layer.
 #[inline]
 pub fn sigmoid_u8(a: f32) -> u8 {
-    // `as` saturates (negative and NaN → 0), so every input has an entry.
-    let k = ((a + 8.0) * 32.0) as usize;
-    SIGMOID_U8[k.min(SIGMOID_U8.len() - 1)]
+    SIGMOID_U8[table_index(a)]
+}
+
+/// The table's entry for `a`: `min(⌊(a + 8)·32⌋, 511)` in f32, 0 for a negative value or
+/// NaN (what `as` gives). With an FPU, computed so; in soft float (Cortex-M0/M3) from the
+/// bits of `a + 8` ([`index_from_bits`]): the same index for every `a`, without the four
+/// library calls the multiply, the conversion and its range checks cost there.
+#[inline(always)]
+fn table_index(a: f32) -> usize {
+    if cfg!(all(target_arch = "arm", not(target_abi = "eabihf"))) {
+        index_from_bits((a + 8.0).to_bits())
+    } else {
+        // `as` saturates (negative and NaN → 0), so every input has an entry.
+        (((a + 8.0) * 32.0) as usize).min(SIGMOID_U8.len() - 1)
+    }
+}
+
+/// `min(⌊y·32⌋, 511)` for the f32 `y` with bits `b`, 0 for a negative `y`, −0 or NaN,
+/// 511 for +∞ — in integers. `y·32` is exact (a power of two scales the exponent only,
+/// and an overflow gives ∞ either way), so for a finite `y = m·2^(e−150)` (`m` the 24-bit
+/// significand, `e` the biased exponent) the index is `m >> (145 − e)`.
+/// `the_table_index_from_bits_is_the_float_one` checks it on every f32 (ignored; a sample
+/// always).
+#[inline(always)]
+fn index_from_bits(b: u32) -> usize {
+    const LAST: u32 = 511;
+    if b as i32 <= 0 {
+        // +0 and every negative value (NaNs with the sign bit included).
+        return 0;
+    }
+    if b >= 0x7f80_0000 {
+        // +∞ → the last entry; NaN → 0, as `as` gives.
+        return if b == 0x7f80_0000 { LAST as usize } else { 0 };
+    }
+    let e = b >> 23;
+    let m = if e == 0 {
+        b
+    } else {
+        (b & 0x007f_ffff) | 0x0080_0000
+    };
+    let k = if e >= 145 {
+        LAST
+    } else {
+        let shift = 145 - e;
+        if shift >= 24 {
+            0
+        } else {
+            (m >> shift).min(LAST)
+        }
+    };
+    k as usize
 }
 
 /// A hidden layer's u8 output for the value `a`: `round(h(a)·d_out)`, at most 255 —
@@ -340,6 +388,46 @@ mod tests {
             let d = (f32::from(sigmoid_u8(a)) - 255.0 * crate::sigmoid(a)).abs();
             assert!(d <= 1.5, "a = {a}: off by {d}");
         }
+    }
+
+    /// `index_from_bits` against the f32 formula for the f32 bit patterns `patterns`.
+    fn index_from_bits_on(patterns: impl Iterator<Item = u32>) {
+        for b in patterns {
+            let a = f32::from_bits(b);
+            let want = (((a + 8.0) * 32.0) as usize).min(511);
+            let got = index_from_bits((a + 8.0).to_bits());
+            assert_eq!(got, want, "a = {a:e} ({b:#010x})");
+        }
+    }
+
+    #[test]
+    fn the_table_index_from_bits_is_the_float_one() {
+        // Every 997th pattern, and 20 001 patterns around each boundary: a = ±8 (the ends),
+        // 0, 8 − 1/32 (the last step), ±∞, the NaNs' first, ±0 (the sign bit), 1e30.
+        index_from_bits_on((0..=u32::MAX).step_by(997));
+        let edges = [
+            -8.0f32,
+            8.0,
+            0.0,
+            8.0 - 1.0 / 32.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            1e30,
+        ];
+        for b in edges
+            .iter()
+            .map(|a| a.to_bits())
+            .chain([0x7f80_0001, 0x8000_0000])
+        {
+            index_from_bits_on(b.saturating_sub(10_000)..=b.saturating_add(10_000));
+        }
+    }
+
+    /// Every f32: `cargo test --release -p scratchnet every_table_index -- --ignored`.
+    #[test]
+    #[ignore = "4 294 967 296 values: run in release"]
+    fn every_table_index_from_bits_is_the_float_one() {
+        index_from_bits_on(0..=u32::MAX);
     }
 
     #[test]
