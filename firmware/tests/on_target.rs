@@ -54,17 +54,31 @@ fn logits_equal(host: &core::ffi::CStr, logits: impl Fn(&[u8; 784]) -> [f32; 10]
     defmt::println!("logits equal to the host's on {} images", LOGIT_IMAGES);
 }
 
-/// The int8 kernel on target against a plain dot product, for an `IN × OUT` layer with
-/// pseudo-random weights (extremes included) and inputs (zero groups, a partial last group):
-/// with scale 255 and bias 0 a layer's value is its integer sum exactly.
-fn int8_sums_are_exact<const IN: usize, const OUT: usize>() {
-    let mut seed = 0x1234_5678u32 ^ (IN * 131 + OUT) as u32;
-    let mut next = move || {
+/// Xorshift32 from `seed`: the tests' pseudo-random weights and inputs.
+fn xorshift(mut seed: u32) -> impl FnMut() -> u32 {
+    move || {
         seed ^= seed << 13;
         seed ^= seed >> 17;
         seed ^= seed << 5;
         seed
-    };
+    }
+}
+
+/// The one layer of a blob of `spec` written into `buf` (4-byte aligned).
+fn one_layer<'b>(spec: scratchnet::LayerSpec<'_>, buf: &'b mut [u8]) -> scratchnet::ModelLayer<'b> {
+    let n = ok(scratchnet::encode(&[spec], buf));
+    let model = ok(scratchnet::Model::from_bytes(&buf[..n]));
+    match model.layer(0) {
+        Some(layer) => layer,
+        None => defmt::panic!("no layer"),
+    }
+}
+
+/// The int8 kernel on target against a plain dot product, for an `IN × OUT` layer with
+/// pseudo-random weights (extremes included) and inputs (zero groups, a partial last group):
+/// with scale 255 and bias 0 a layer's value is its integer sum exactly.
+fn int8_sums_are_exact<const IN: usize, const OUT: usize>() {
+    let mut next = xorshift(0x1234_5678u32 ^ (IN * 131 + OUT) as u32);
     let mut q = [0i8; 4096];
     let q = &mut q[..IN * OUT];
     for (k, v) in q.iter_mut().enumerate() {
@@ -97,11 +111,7 @@ fn int8_sums_are_exact<const IN: usize, const OUT: usize>() {
         biases: &[0.0; OUT],
     };
     let mut blob = scratchnet_firmware::Aligned([0u8; 4608]);
-    let n = ok(scratchnet::encode(&[spec], &mut blob.0));
-    let model = ok(scratchnet::Model::from_bytes(&blob.0[..n]));
-    let Some(first) = model.layer(0) else {
-        defmt::panic!("no layer")
-    };
+    let first = one_layer(spec, &mut blob.0);
     let layer = ok(scratchnet::QDense::<IN, OUT>::from_layer(&first, 0));
     let mut got = [0.0f32; OUT];
     layer.affine(&x, &mut got);
@@ -119,13 +129,7 @@ fn int8_sums_are_exact<const IN: usize, const OUT: usize>() {
 /// `clamp(MBQM(sum, 2³⁰, n))`, computed here from the plain sum by the same public function.
 #[cfg(feature = "tflite")]
 fn s8_sums_are_exact<const IN: usize, const OUT: usize>(n: i32) {
-    let mut seed = 0x9e37_79b9u32 ^ (IN * 131 + OUT) as u32;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 17;
-        seed ^= seed << 5;
-        seed
-    };
+    let mut next = xorshift(0x9e37_79b9u32 ^ (IN * 131 + OUT) as u32);
     let mut q = [0i8; 4096];
     let q = &mut q[..IN * OUT];
     for v in q.iter_mut() {
@@ -158,11 +162,7 @@ fn s8_sums_are_exact<const IN: usize, const OUT: usize>(n: i32) {
         biases: &[],
     };
     let mut blob = scratchnet_firmware::Aligned([0u8; 4608]);
-    let n_bytes = ok(scratchnet::encode(&[spec], &mut blob.0));
-    let model = ok(scratchnet::Model::from_bytes(&blob.0[..n_bytes]));
-    let Some(first) = model.layer(0) else {
-        defmt::panic!("no layer")
-    };
+    let first = one_layer(spec, &mut blob.0);
     let layer = ok(scratchnet::tflite::TDense::<IN, OUT>::from_layer(&first, 0));
     let mut got = [0i8; OUT];
     layer.forward_i8(&x, &mut got);
@@ -183,13 +183,7 @@ fn s8_sums_are_exact<const IN: usize, const OUT: usize>(n: i32) {
 /// Pseudo-random weights, biases and inputs for [`f32_kernel_is_the_formula`]: values in
 /// (-4, 4) with every exponent down to 2^-12 or so, a third of the inputs zero.
 fn f32_case(seed: u32, w: &mut [f32], b: &mut [f32], x: &mut [f32], px: &mut [u8]) {
-    let mut seed = seed;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 17;
-        seed ^= seed << 5;
-        seed
-    };
+    let mut next = xorshift(seed);
     let mut value = move || {
         let r = next();
         let m = (r >> 8) as f32 / 16_777_216.0;
