@@ -94,6 +94,7 @@ mod network;
 mod params;
 mod perceptron;
 mod quant;
+mod requant;
 #[cfg(feature = "tflite")]
 pub mod tflite;
 

@@ -17,6 +17,7 @@ use crate::error::{Error, Result, Shape};
 use crate::kernel::int8 as kernel;
 use crate::network::Network;
 use crate::params::Params;
+use crate::requant::{HiddenIndex, SOFT_FLOAT, table_index, value};
 
 /// Quantizes row-major `inputs × outputs` f32 weights per output channel:
 /// `s[j] = maxᵢ |W[i][j]| / 127` (1 for an all-zero column), `q[j][i] = round(W[i][j]/s[j])`,
@@ -96,56 +97,6 @@ static SIGMOID_U8: [u8; 512] = [
 #[inline]
 pub fn sigmoid_u8(a: f32) -> u8 {
     SIGMOID_U8[table_index(a)]
-}
-
-/// The table's entry for `a`: `min(⌊(a + 8)·32⌋, 511)` in f32, 0 for a negative value or
-/// NaN (what `as` gives). With an FPU, computed so; in soft float (Cortex-M0/M3) from the
-/// bits of `a + 8` ([`index_from_bits`]): the same index for every `a`, without the four
-/// library calls the multiply, the conversion and its range checks cost there.
-#[inline(always)]
-fn table_index(a: f32) -> usize {
-    if cfg!(all(target_arch = "arm", not(target_abi = "eabihf"))) {
-        index_from_bits((a + 8.0).to_bits())
-    } else {
-        // `as` saturates (negative and NaN → 0), so every input has an entry.
-        (((a + 8.0) * 32.0) as usize).min(SIGMOID_U8.len() - 1)
-    }
-}
-
-/// `min(⌊y·32⌋, 511)` for the f32 `y` with bits `b`, 0 for a negative `y`, −0 or NaN,
-/// 511 for +∞ — in integers. `y·32` is exact (a power of two scales the exponent only,
-/// and an overflow gives ∞ either way), so for a finite `y = m·2^(e−150)` (`m` the 24-bit
-/// significand, `e` the biased exponent) the index is `m >> (145 − e)`.
-/// `the_table_index_from_bits_is_the_float_one` checks it on every f32 (ignored; a sample
-/// always).
-#[inline(always)]
-fn index_from_bits(b: u32) -> usize {
-    const LAST: u32 = 511;
-    if b as i32 <= 0 {
-        // +0 and every negative value (NaNs with the sign bit included).
-        return 0;
-    }
-    if b >= 0x7f80_0000 {
-        // +∞ → the last entry; NaN → 0, as `as` gives.
-        return if b == 0x7f80_0000 { LAST as usize } else { 0 };
-    }
-    let e = b >> 23;
-    let m = if e == 0 {
-        b
-    } else {
-        (b & 0x007f_ffff) | 0x0080_0000
-    };
-    let k = if e >= 145 {
-        LAST
-    } else {
-        let shift = 145 - e;
-        if shift >= 24 {
-            0
-        } else {
-            (m >> shift).min(LAST)
-        }
-    };
-    k as usize
 }
 
 /// A hidden layer's u8 output for the value `a`: `round(h(a)·d_out)`, at most 255 —
@@ -257,27 +208,37 @@ impl<'a> Raw<'a> {
 }
 
 impl Raw<'_> {
-    /// `A[j] = (Σᵢ x[i]·q[j][i]) · s[j]/d_in + B[j]` for each of `outs` in order.
+    /// Hands each of `outs` in order its sum `Σᵢ x[i]·q[j][i]`, scale `s[j]` and bias `B[j]`.
     #[inline(always)]
-    fn values<T>(&self, x: &[u8], outs: &mut [T], mut out: impl FnMut(&mut T, f32)) {
-        let d_in = self.input_divisor();
+    fn sums<T>(&self, x: &[u8], outs: &mut [T], mut out: impl FnMut(&mut T, i32, f32, f32)) {
         let mut outs = self.scales.iter().zip(self.biases).zip(outs.iter_mut());
         kernel::matvec::<false>(self.rows, self.stride, x, outs.len(), |sums| {
-            for (&sum, ((s, b), o)) in sums.iter().zip(&mut outs) {
-                out(o, sum as f32 * (s / d_in) + b);
+            for (&sum, ((&s, &b), o)) in sums.iter().zip(&mut outs) {
+                out(o, sum, s, b);
             }
         });
     }
 
     #[inline(never)]
     fn forward_u8(&self, x: &[u8], z: &mut [u8]) {
-        let (activation, d_out) = (self.activation, self.output_divisor());
-        self.values(x, z, |z, a| *z = activate_u8(activation, a, d_out));
+        let (activation, d_in, d_out) =
+            (self.activation, self.input_divisor(), self.output_divisor());
+        if SOFT_FLOAT && activation == Activation::Sigmoid {
+            // The table's index in integers (the same index; see `HiddenIndex`).
+            let h = HiddenIndex::new(d_in);
+            self.sums(x, z, |z, sum, s, b| *z = SIGMOID_U8[h.index(sum, s, b)]);
+        } else {
+            self.sums(x, z, |z, sum, s, b| {
+                *z = activate_u8(activation, value(sum, s, d_in, b), d_out);
+            });
+        }
     }
 
+    /// `A[j] = (Σᵢ x[i]·q[j][i]) · s[j]/d_in + B[j]`.
     #[inline(never)]
     fn affine(&self, x: &[u8], a: &mut [f32]) {
-        self.values(x, a, |a, v| *a = v);
+        let d_in = self.input_divisor();
+        self.sums(x, a, |a, sum, s, b| *a = value(sum, s, d_in, b));
     }
 }
 
@@ -388,46 +349,6 @@ mod tests {
             let d = (f32::from(sigmoid_u8(a)) - 255.0 * crate::sigmoid(a)).abs();
             assert!(d <= 1.5, "a = {a}: off by {d}");
         }
-    }
-
-    /// `index_from_bits` against the f32 formula for the f32 bit patterns `patterns`.
-    fn index_from_bits_on(patterns: impl Iterator<Item = u32>) {
-        for b in patterns {
-            let a = f32::from_bits(b);
-            let want = (((a + 8.0) * 32.0) as usize).min(511);
-            let got = index_from_bits((a + 8.0).to_bits());
-            assert_eq!(got, want, "a = {a:e} ({b:#010x})");
-        }
-    }
-
-    #[test]
-    fn the_table_index_from_bits_is_the_float_one() {
-        // Every 997th pattern, and 20 001 patterns around each boundary: a = ±8 (the ends),
-        // 0, 8 − 1/32 (the last step), ±∞, the NaNs' first, ±0 (the sign bit), 1e30.
-        index_from_bits_on((0..=u32::MAX).step_by(997));
-        let edges = [
-            -8.0f32,
-            8.0,
-            0.0,
-            8.0 - 1.0 / 32.0,
-            f32::INFINITY,
-            f32::NEG_INFINITY,
-            1e30,
-        ];
-        for b in edges
-            .iter()
-            .map(|a| a.to_bits())
-            .chain([0x7f80_0001, 0x8000_0000])
-        {
-            index_from_bits_on(b.saturating_sub(10_000)..=b.saturating_add(10_000));
-        }
-    }
-
-    /// Every f32: `cargo test --release -p scratchnet every_table_index -- --ignored`.
-    #[test]
-    #[ignore = "4 294 967 296 values: run in release"]
-    fn every_table_index_from_bits_is_the_float_one() {
-        index_from_bits_on(0..=u32::MAX);
     }
 
     #[test]

@@ -1,0 +1,341 @@
+//! Beyond the book: an int8 layer's integer sums turned back into values, and a hidden
+//! layer's sums into the sigmoid table's index, exactly as the f32 formula gives it:
+//!
+//! ```text
+//! A = fl(fl(fl(Σ)·fl(s/d_in)) + B)           value
+//! k = min(⌊fl(A + 8)·32⌋, 511), 0 below 0     the entry of the 512-step sigmoid table
+//! ```
+//!
+//! With an FPU that is a few instructions. In soft float (Cortex-M0/M3) each of those
+//! operations is a library call — about 670 instructions an output on Cortex-M0, more
+//! than its multiply-adds — so there a hidden layer's index is computed in integers
+//! ([`HiddenIndex`]): an estimate of `32·(Σ·s/d_in + B + 8)` with a bound on how far both
+//! it and the f32 result can be from the real value. When the bound keeps them on the same
+//! step, that step is the f32 formula's; otherwise (about one output in 400) the f32
+//! formula is computed. The index is therefore the f32 one on every core, bit for bit.
+
+/// `A = Σ·s/d_in + B` in f32, as every int8 layer (and the host) computes it.
+#[inline(always)]
+pub(crate) fn value(sum: i32, s: f32, d_in: f32, b: f32) -> f32 {
+    sum as f32 * (s / d_in) + b
+}
+
+/// The sigmoid table's last entry.
+const LAST: usize = 511;
+
+/// The table's entry for `a`: `min(⌊(a + 8)·32⌋, 511)` in f32, 0 for a negative value or
+/// NaN (what `as` gives). With an FPU, computed so; in soft float (Cortex-M0/M3) from the
+/// bits of `a + 8` ([`index_from_bits`]): the same index for every `a`, without the four
+/// library calls the multiply, the conversion and its range checks cost there.
+#[inline(always)]
+pub(crate) fn table_index(a: f32) -> usize {
+    if SOFT_FLOAT {
+        index_from_bits((a + 8.0).to_bits())
+    } else {
+        // `as` saturates (negative and NaN → 0), so every input has an entry.
+        (((a + 8.0) * 32.0) as usize).min(LAST)
+    }
+}
+
+/// Whether f32 arithmetic is library calls (an Arm core without FPU, or built for one).
+pub(crate) const SOFT_FLOAT: bool = cfg!(all(target_arch = "arm", not(target_abi = "eabihf")));
+
+/// `min(⌊y·32⌋, 511)` for the f32 `y` with bits `b`, 0 for a negative `y`, −0 or NaN,
+/// 511 for +∞ — in integers. `y·32` is exact (a power of two scales the exponent only,
+/// and an overflow gives ∞ either way), so for a finite `y = m·2^(e−150)` (`m` the 24-bit
+/// significand, `e` the biased exponent) the index is `m >> (145 − e)`.
+/// `the_table_index_from_bits_is_the_float_one` checks it on every f32 (ignored; a sample
+/// always).
+#[inline(always)]
+fn index_from_bits(b: u32) -> usize {
+    if b as i32 <= 0 {
+        // +0 and every negative value (NaNs with the sign bit included).
+        return 0;
+    }
+    if b >= 0x7f80_0000 {
+        // +∞ → the last entry; NaN → 0, as `as` gives.
+        return if b == 0x7f80_0000 { LAST } else { 0 };
+    }
+    let e = b >> 23;
+    let m = if e == 0 {
+        b
+    } else {
+        (b & 0x007f_ffff) | 0x0080_0000
+    };
+    if e >= 145 {
+        LAST
+    } else {
+        let shift = 145 - e;
+        if shift >= 24 {
+            0
+        } else {
+            ((m >> shift) as usize).min(LAST)
+        }
+    }
+}
+
+/// The sign, biased exponent and 24-bit significand (hidden bit set) of a normal f32, in
+/// integers; `None` for zero, subnormals, infinities and NaN.
+#[inline(always)]
+fn normal_parts(x: f32) -> Option<(bool, i32, u32)> {
+    let b = x.to_bits();
+    let e = ((b >> 23) & 0xff) as i32;
+    (e != 0 && e != 255).then_some((b >> 31 != 0, e, (b & 0x007f_ffff) | 0x0080_0000))
+}
+
+/// A hidden sigmoid layer's table index `table_index(value(Σ, s, d_in, B))`, for soft-float
+/// cores: in integers when that is certain to give the same index, by the f32 formula when
+/// it is not.
+///
+/// In units of 2⁻¹⁶ of a table step (`V = 2²¹·(Σ·s/d_in + B + 8)`), it estimates
+/// `V ≈ (Σ·g)·2^e + ⌊B·2²¹⌋ + 2²⁴` with `g·2^e` = `s·fl(2²¹/d_in)` to 2⁻²² (the
+/// significands' product, kept to 24 bits). The f32 formula rounds five times (`u` =
+/// 2⁻²⁴ each): its `32·fl(A + 8)` is within `5.1u·|P| + 2.1u·|B| + 1.1` units of `V`
+/// (`P` = `Σ·s/d_in·2²¹`), and the estimate within `2.3·2⁻²²·|P| + 3`; the margin
+/// `|P|/2¹⁸ + |B|/2²⁰ + 16` is more than twice their sum. The index is the estimate's
+/// step when the whole interval `V ± margin` lies on one step, below 0 or past 511.
+/// Each output costs seven 16-bit multiplies and a few shifts instead of five f32 library
+/// calls.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HiddenIndex {
+    d_in: f32,
+    /// The significand and biased exponent of `fl(2²¹/d_in)`; `None` when it is not a
+    /// positive normal f32 (every index is then computed by the f32 formula).
+    q: Option<(u32, i32)>,
+}
+
+impl HiddenIndex {
+    /// For a layer whose inputs' divisor is `d_in` (one f32 division per layer).
+    #[inline(always)]
+    pub(crate) fn new(d_in: f32) -> Self {
+        let q = normal_parts(2_097_152.0 / d_in).and_then(|(neg, e, m)| (!neg).then_some((m, e)));
+        Self { d_in, q }
+    }
+
+    /// `table_index(value(sum, s, d_in, b))`.
+    #[inline(always)]
+    pub(crate) fn index(&self, sum: i32, s: f32, b: f32) -> usize {
+        self.estimate(sum, s, b)
+            .unwrap_or_else(|| table_index(value(sum, s, self.d_in, b)))
+    }
+
+    /// The index when the integer estimate is certain of it. In 32-bit integer operations
+    /// only (ARMv6-M has no 64-bit multiply or shift: those are library calls too).
+    #[inline(always)]
+    fn estimate(&self, sum: i32, s: f32, b: f32) -> Option<usize> {
+        let (mq, eq) = self.q?;
+        let (neg, es, ms) = normal_parts(s)?;
+        // `s/d_in` is then normal and below 8 (the error bound holds): s·2²¹/d_in ≈
+        // g·2^(es + eq − 276), g ∈ [2²², 2²⁴) the significands' product's top 24 bits, from
+        // 12-bit halves (low × low dropped: g is at most 2 under the exact top, 2⁻²¹).
+        let k = 276 - es - eq;
+        if neg || k < 0 || es + eq < 150 {
+            return None;
+        }
+        let (a1, a0, c1, c0) = (ms >> 12, ms & 0xfff, mq >> 12, mq & 0xfff);
+        let g = a1 * c1 + ((a1 * c0 + a0 * c1) >> 12);
+        // ⌊|B|·2²¹⌋ (within one unit), below 2³⁰: B = ±m·2^(eb − 150); 0 for ±0 and
+        // subnormals (below 2⁻¹⁰⁵ units).
+        let bits = b.to_bits();
+        let eb = ((bits >> 23) & 0xff) as i32;
+        let mb = match eb {
+            0 => 0,
+            255 => return None,
+            _ => (bits & 0x007f_ffff) | 0x0080_0000,
+        };
+        let kb = eb - 129;
+        if kb > 6 {
+            return None;
+        }
+        let mag = if kb >= 0 {
+            mb << kb
+        } else {
+            mb >> (-kb).min(31)
+        } as i32;
+        let bf = if bits >> 31 != 0 { -mag } else { mag };
+        // |P| = ⌊|Σ|·g / 2^k⌋ (within one unit) when below 2³⁰. Past it, with |B| below
+        // 2²⁹, Σ's sign decides: |V| is then above 2²⁹ − 2²⁴ units, far past either end
+        // (and far past both errors, 2⁻²⁰ of |P|).
+        let p = match shift_right(mul_wide(sum.unsigned_abs(), g), k as u32) {
+            Some(p) if p < 1 << 30 => p as i32,
+            _ if mag < 1 << 29 => return Some(if sum < 0 { 0 } else { LAST }),
+            _ => return None,
+        };
+        let p = if sum < 0 { -p } else { p };
+        // |v| < 2³¹: each term is below 2³⁰, 2²⁴ and the margin below 2²⁵.
+        let v = p + bf + (1 << 24);
+        let margin = (p.unsigned_abs() >> 18) as i32 + (mag >> 20) + 16;
+        let (lo, hi) = (v - margin, v + margin);
+        if hi < 0 {
+            Some(0)
+        } else if lo >= (LAST as i32) << 16 {
+            Some(LAST)
+        } else if lo >= 0 && lo >> 16 == hi >> 16 {
+            Some((lo >> 16) as usize)
+        } else {
+            None
+        }
+    }
+}
+
+/// `a·g` for `g` below 2²⁴, as (high word, low word): four 16 × 16-bit multiplies.
+#[inline(always)]
+fn mul_wide(a: u32, g: u32) -> (u32, u32) {
+    let (a1, a0, g1, g0) = (a >> 16, a & 0xffff, g >> 16, g & 0xffff);
+    // a0·g1 < 2²⁴ and a1·g0 < 2³² − 2²⁴·…: their sum fits (a1 < 2¹⁶, g1 < 2⁸).
+    let mid = (a0 * g1).wrapping_add(a1 * g0);
+    let carry_mid = u32::from(mid < a1 * g0);
+    let low = (a0 * g0).wrapping_add(mid << 16);
+    let carry = u32::from(low < mid << 16);
+    let high = a1 * g1 + (mid >> 16) + (carry_mid << 16) + carry;
+    (high, low)
+}
+
+/// `⌊(high·2³² + low) / 2^k⌋` when it fits a `u32`.
+#[inline(always)]
+fn shift_right((high, low): (u32, u32), k: u32) -> Option<u32> {
+    if k >= 64 {
+        Some(0)
+    } else if k >= 32 {
+        Some(high >> (k - 32))
+    } else if k == 0 {
+        (high == 0).then_some(low)
+    } else {
+        (high >> k == 0).then_some((low >> k) | (high << (32 - k)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `index_from_bits` against the f32 formula for the f32 bit patterns `patterns`.
+    fn index_from_bits_on(patterns: impl Iterator<Item = u32>) {
+        for b in patterns {
+            let a = f32::from_bits(b);
+            let want = (((a + 8.0) * 32.0) as usize).min(511);
+            let got = index_from_bits((a + 8.0).to_bits());
+            assert_eq!(got, want, "a = {a:e} ({b:#010x})");
+        }
+    }
+
+    #[test]
+    fn the_table_index_from_bits_is_the_float_one() {
+        // Every 997th pattern, and 20 001 patterns around each boundary: a = ±8 (the ends),
+        // 0, 8 − 1/32 (the last step), ±∞, the NaNs' first, ±0 (the sign bit), 1e30.
+        index_from_bits_on((0..=u32::MAX).step_by(997));
+        let edges = [
+            -8.0f32,
+            8.0,
+            0.0,
+            8.0 - 1.0 / 32.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            1e30,
+        ];
+        for b in edges
+            .iter()
+            .map(|a| a.to_bits())
+            .chain([0x7f80_0001, 0x8000_0000])
+        {
+            index_from_bits_on(b.saturating_sub(10_000)..=b.saturating_add(10_000));
+        }
+    }
+
+    /// Every f32: `cargo test --release -p scratchnet every_table_index -- --ignored`.
+    #[test]
+    #[ignore = "4 294 967 296 values: run in release"]
+    fn every_table_index_from_bits_is_the_float_one() {
+        index_from_bits_on(0..=u32::MAX);
+    }
+
+    /// The f32 formula's index, with an FPU's arithmetic (the host's).
+    fn float_index(sum: i32, s: f32, d_in: f32, b: f32) -> usize {
+        (((value(sum, s, d_in, b) + 8.0) * 32.0) as usize).min(511)
+    }
+
+    /// A small xorshift, for reproducible cases.
+    fn xorshift(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    /// `HiddenIndex` against the f32 formula on `n` cases from `case`; returns how many
+    /// the estimate decided (the rest went to the formula).
+    fn agree_on(n: usize, mut case: impl FnMut(&mut u64) -> (i32, f32, f32, f32)) -> usize {
+        let mut state = 0x9e37_79b9_7f4a_7c15;
+        let mut decided = 0;
+        for _ in 0..n {
+            let (sum, s, d_in, b) = case(&mut state);
+            let h = HiddenIndex::new(d_in);
+            let want = float_index(sum, s, d_in, b);
+            assert_eq!(
+                h.index(sum, s, b),
+                want,
+                "sum {sum}, s {s:e}, d_in {d_in}, b {b:e}"
+            );
+            decided += usize::from(h.estimate(sum, s, b).is_some());
+        }
+        decided
+    }
+
+    #[test]
+    fn the_hidden_index_is_the_float_one_on_book_like_layers() {
+        // Sums of up to 784 products u8 × i8, scales max|W|/127 for |W| up to 2, biases
+        // within ±4, d_in 255: what the book's layers see, and beyond.
+        let decided = agree_on(2_000_000, |st| {
+            let sum = (xorshift(st) % 50_000_001) as i32 - 25_000_000;
+            let sum = sum >> (xorshift(st) % 16);
+            let s = (xorshift(st) % 1_000_000 + 1) as f32 * (2.0 / 127.0 / 1e6);
+            let b = ((xorshift(st) % 8_000_001) as f32 - 4e6) * 1e-6;
+            (sum, s, 255.0, b)
+        });
+        // The estimate decides nearly every case (the margin is a few 2⁻¹⁶ of a step).
+        assert!(decided > 1_990_000, "{decided}");
+    }
+
+    #[test]
+    fn the_hidden_index_is_the_float_one_at_step_boundaries() {
+        // Sums whose value lands within a few ulps of a step's edge: the f32 formula's
+        // rounding decides the step, and the estimate must step aside.
+        let mut near = 0;
+        let decided = agree_on(400_000, |st| {
+            let s = (xorshift(st) % 1_000_000 + 1) as f32 * (1.0 / 127.0 / 1e6);
+            let c = s / 255.0;
+            let sum = (xorshift(st) % 2_000_001) as i32 - 1_000_000;
+            // B puts the value on edge k/32 − 8, nudged by a few ulps.
+            let k = (xorshift(st) % 512) as f32;
+            let edge = k / 32.0 - 8.0;
+            let b0 = edge - sum as f32 * c;
+            let ulps = (xorshift(st) % 9) as i32 - 4;
+            let b = f32::from_bits((b0.to_bits() as i32 + ulps) as u32);
+            near += 1;
+            (sum, s, 255.0, b)
+        });
+        assert!(decided < near, "every edge case decided by the estimate");
+    }
+
+    #[test]
+    fn the_hidden_index_is_the_float_one_on_any_f32s() {
+        // Arbitrary bit patterns for s, d_in and B (zeros, subnormals, negative, huge,
+        // infinite, NaN) and sums over the whole i32 range.
+        agree_on(2_000_000, |st| {
+            let r = xorshift(st);
+            let sum = r as i32;
+            let pick = |st: &mut u64, usual: f32| {
+                let r = xorshift(st);
+                match r % 4 {
+                    0 => f32::from_bits((r >> 32) as u32),
+                    1 => usual * ((r >> 40) as f32 / 16_777_216.0 + 0.5),
+                    2 => {
+                        [0.0, -0.0, f32::INFINITY, f32::NAN, 1e-40, f32::MAX][(r >> 8) as usize % 6]
+                    }
+                    _ => usual,
+                }
+            };
+            (sum, pick(st, 1e-4), pick(st, 255.0), pick(st, 1.0))
+        });
+    }
+}
