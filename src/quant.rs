@@ -208,37 +208,46 @@ impl<'a> Raw<'a> {
 }
 
 impl Raw<'_> {
-    /// Hands each of `outs` in order its sum `Σᵢ x[i]·q[j][i]`, scale `s[j]` and bias `B[j]`.
+    /// `A[j] = (Σᵢ x[i]·q[j][i]) · s[j]/d_in + B[j]` for each of `outs` in order.
     #[inline(always)]
-    fn sums<T>(&self, x: &[u8], outs: &mut [T], mut out: impl FnMut(&mut T, i32, f32, f32)) {
+    fn values<T>(&self, x: &[u8], outs: &mut [T], mut out: impl FnMut(&mut T, f32)) {
+        let d_in = self.input_divisor();
         let mut outs = self.scales.iter().zip(self.biases).zip(outs.iter_mut());
         kernel::matvec::<false>(self.rows, self.stride, x, outs.len(), |sums| {
             for (&sum, ((&s, &b), o)) in sums.iter().zip(&mut outs) {
-                out(o, sum, s, b);
+                out(o, value(sum, s, d_in, b));
             }
         });
     }
 
+    /// `z[j] = round(h(A[j])·d_out)`.
     #[inline(never)]
     fn forward_u8(&self, x: &[u8], z: &mut [u8]) {
-        let (activation, d_in, d_out) =
-            (self.activation, self.input_divisor(), self.output_divisor());
+        let (activation, d_out) = (self.activation, self.output_divisor());
         if SOFT_FLOAT && activation == Activation::Sigmoid {
-            // The table's index in integers (the same index; see `HiddenIndex`).
-            let h = HiddenIndex::new(d_in);
-            self.sums(x, z, |z, sum, s, b| *z = SIGMOID_U8[h.index(sum, s, b)]);
+            self.sigmoid_in_integers(x, z);
         } else {
-            self.sums(x, z, |z, sum, s, b| {
-                *z = activate_u8(activation, value(sum, s, d_in, b), d_out);
-            });
+            self.values(x, z, |z, a| *z = activate_u8(activation, a, d_out));
         }
+    }
+
+    /// A sigmoid layer's `z[j]` in soft float: the table's index in integers (the same
+    /// index as the f32 formula's; [`HiddenIndex`]).
+    #[inline(always)]
+    fn sigmoid_in_integers(&self, x: &[u8], z: &mut [u8]) {
+        let h = HiddenIndex::new(self.input_divisor());
+        let mut outs = self.scales.iter().zip(self.biases).zip(z.iter_mut());
+        kernel::matvec::<false>(self.rows, self.stride, x, outs.len(), |sums| {
+            for (&sum, ((&s, &b), z)) in sums.iter().zip(&mut outs) {
+                *z = SIGMOID_U8[h.index(sum, s, b)];
+            }
+        });
     }
 
     /// `A[j] = (Σᵢ x[i]·q[j][i]) · s[j]/d_in + B[j]`.
     #[inline(never)]
     fn affine(&self, x: &[u8], a: &mut [f32]) {
-        let d_in = self.input_divisor();
-        self.sums(x, a, |a, sum, s, b| *a = value(sum, s, d_in, b));
+        self.values(x, a, |a, v| *a = v);
     }
 }
 
