@@ -8,6 +8,8 @@ use crate::input::{Entry, Input};
 use crate::params::Params;
 
 pub(crate) mod int8;
+#[cfg(all(not(feature = "dsp"), target_arch = "arm", scratchnet_thumb2))]
+mod mla;
 #[cfg(all(not(feature = "dsp"), target_arch = "arm"))]
 mod muls;
 #[cfg(all(feature = "dsp", target_arch = "arm"))]

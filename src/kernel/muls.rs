@@ -28,6 +28,7 @@ const _: () = assert!(ROWS == 5);
 // Registers: r0 p, r1 stride, r2 2·stride, r3 x, r4 weight/product, r5 term pointer,
 // r6 input index, r7 base; the sums in r8–r12; lr the end of the terms.
 // Per term: 23 instructions for five multiply-adds.
+#[cfg(not(scratchnet_thumb2))]
 macro_rules! muls5 {
     ($name:literal, $ext:literal) => {
         core::arch::global_asm!(concat!(
@@ -122,9 +123,12 @@ macro_rules! muls5 {
         ));
     };
 }
+#[cfg(not(scratchnet_thumb2))]
 muls5!("scratchnet_q8_muls5", "uxtb");
+#[cfg(not(scratchnet_thumb2))]
 muls5!("scratchnet_s8_muls5", "sxtb");
 
+#[cfg(not(scratchnet_thumb2))]
 unsafe extern "C" {
     fn scratchnet_q8_muls5(
         terms: *const u32,
@@ -270,6 +274,14 @@ impl<'a, const SIGNED: bool> Terms<'a, SIGNED> {
         // 36 bytes of stack. Byte loads and word loads of the aligned `u32` terms only:
         // no unaligned access (which faults on ARMv6-M).
         unsafe {
+            // Thumb-2 cores (M3; M4/M7/M33 without `dsp`): `MLA`, 16 instructions a term.
+            #[cfg(scratchnet_thumb2)]
+            let routine = if SIGNED {
+                super::mla::scratchnet_s8_mla5
+            } else {
+                super::mla::scratchnet_q8_mla5
+            };
+            #[cfg(not(scratchnet_thumb2))]
             let routine = if SIGNED {
                 scratchnet_s8_muls5
             } else {

@@ -155,7 +155,9 @@ pub fn table() -> Result<(), String> {
                 ("f32", _, t) if t.ends_with("hf") => "FPU (vmla.f32)",
                 ("f32", _, _) => "soft float",
                 (_, true, _) => "SMLAD (asm)",
-                _ => "MULS (asm)",
+                // The core crate's build script: Thumb-2 targets get the `MLA` routine.
+                (_, false, t) if t.starts_with("thumbv6m") => "MULS (asm)",
+                _ => "MLA (asm)",
             };
             rows.push(format!(
                 "| {} | {} | {model} | {kernel} | {} | {} | {} | {} | {} | {} |",
