@@ -126,14 +126,12 @@ impl HiddenIndex {
         let (mq, eq) = self.q?;
         let (neg, es, ms) = normal_parts(s)?;
         // `s/d_in` is then normal and below 8 (the error bound holds): s·2²¹/d_in ≈
-        // g·2^(es + eq − 276), g ∈ [2²², 2²⁴) the significands' product's top 24 bits, from
-        // 12-bit halves (low × low dropped: g is at most 2 under the exact top, 2⁻²¹).
+        // g·2^(es + eq − 276), g ∈ [2²², 2²⁴) the significands' product's top 24 bits.
         let k = 276 - es - eq;
         if neg || k < 0 || es + eq < 150 {
             return None;
         }
-        let (a1, a0, c1, c0) = (ms >> 12, ms & 0xfff, mq >> 12, mq & 0xfff);
-        let g = a1 * c1 + ((a1 * c0 + a0 * c1) >> 12);
+        let g = top24(ms, mq);
         // ⌊|B|·2²¹⌋ (within one unit), below 2³⁰: B = ±m·2^(eb − 150); 0 for ±0 and
         // subnormals (below 2⁻¹⁰⁵ units).
         let bits = b.to_bits();
@@ -156,7 +154,7 @@ impl HiddenIndex {
         // |P| = ⌊|Σ|·g / 2^k⌋ (within one unit) when below 2³⁰. Past it, with |B| below
         // 2²⁹, Σ's sign decides: |V| is then above 2²⁹ − 2²⁴ units, far past either end
         // (and far past both errors, 2⁻²⁰ of |P|).
-        let p = match shift_right(mul_wide(sum.unsigned_abs(), g), k as u32) {
+        let p = match wide_product_shifted(sum.unsigned_abs(), g, k as u32) {
             Some(p) if p < 1 << 30 => p as i32,
             _ if mag < 1 << 29 => return Some(if sum < 0 { 0 } else { LAST }),
             _ => return None,
@@ -178,9 +176,52 @@ impl HiddenIndex {
     }
 }
 
-/// `a·g` for `g` below 2²⁴, as (high word, low word): four 16 × 16-bit multiplies.
+/// The top 24 bits of the product of two 24-bit significands (at least 2⁴⁶), at most 2
+/// under the exact `⌊m·q / 2²⁴⌋`: one `UMULL` on Thumb-2 cores, three 12-bit multiplies
+/// on Thumb-1 ones (low × low dropped).
+#[inline(always)]
+fn top24(m: u32, q: u32) -> u32 {
+    if cfg!(scratchnet_thumb2) {
+        ((u64::from(m) * u64::from(q)) >> 24) as u32
+    } else {
+        top24_thumb1(m, q)
+    }
+}
+
+/// [`top24`] from 12-bit halves: `m₁q₁ + ⌊(m₁q₀ + m₀q₁) / 2¹²⌋`.
+#[inline(always)]
+fn top24_thumb1(m: u32, q: u32) -> u32 {
+    let (m1, m0, q1, q0) = (m >> 12, m & 0xfff, q >> 12, q & 0xfff);
+    m1 * q1 + ((m1 * q0 + m0 * q1) >> 12)
+}
+
+/// `⌊a·g / 2^k⌋` when it fits a `u32`, for `g` below 2²⁴: in u64 on Thumb-2 cores (a
+/// `UMULL` and a few shifts); from [`mul_wide`]'s halves on Thumb-1 ones.
+#[inline(always)]
+fn wide_product_shifted(a: u32, g: u32, k: u32) -> Option<u32> {
+    if cfg!(scratchnet_thumb2) {
+        let p = (u64::from(a) * u64::from(g)).checked_shr(k).unwrap_or(0);
+        u32::try_from(p).ok()
+    } else {
+        shift_right(mul_wide(a, g), k)
+    }
+}
+
+/// `a·g` for `g` below 2²⁴, as (high word, low word): one `UMULL` on Thumb-2 cores, four
+/// 16 × 16-bit multiplies on Thumb-1 ones (ARMv6-M has no 64-bit product).
 #[inline(always)]
 fn mul_wide(a: u32, g: u32) -> (u32, u32) {
+    if cfg!(scratchnet_thumb2) {
+        let p = u64::from(a) * u64::from(g);
+        ((p >> 32) as u32, p as u32)
+    } else {
+        mul_wide_thumb1(a, g)
+    }
+}
+
+/// [`mul_wide`] from 16-bit halves.
+#[inline(always)]
+fn mul_wide_thumb1(a: u32, g: u32) -> (u32, u32) {
     let (a1, a0, g1, g0) = (a >> 16, a & 0xffff, g >> 16, g & 0xffff);
     // a0·g1 < 2²⁴ and a1·g0 < 2³² − 2²⁴·…: their sum fits (a1 < 2¹⁶, g1 < 2⁸).
     let mid = (a0 * g1).wrapping_add(a1 * g0);
@@ -279,6 +320,35 @@ mod tests {
             decided += usize::from(h.estimate(sum, s, b).is_some());
         }
         decided
+    }
+
+    #[test]
+    fn the_thumb1_products_are_the_wide_ones() {
+        // Thumb-1 cores compute these from halves; Thumb-2 cores (and this check) in u64.
+        let mut state = 0x2545_f491_4f6c_dd1d;
+        for n in 0..1_000_000 {
+            let (a, g) = (
+                xorshift(&mut state) as u32,
+                xorshift(&mut state) as u32 >> 8,
+            );
+            let (a, g) = match n % 4 {
+                0 => (a, g),
+                1 => (u32::MAX - (a & 0xff), (1 << 24) - 1 - (g & 0xff)),
+                2 => (a & 0xffff, g),
+                _ => (a | 0x8000_0000, g | 0x80_0000),
+            };
+            let p = u64::from(a) * u64::from(g);
+            assert_eq!(
+                mul_wide_thumb1(a, g),
+                ((p >> 32) as u32, p as u32),
+                "{a} · {g}"
+            );
+            // Significands: 24 bits with the top one set.
+            let (m, q) = (a >> 8 | 0x80_0000, g | 0x80_0000);
+            let exact = (u64::from(m) * u64::from(q)) >> 24;
+            let top = u64::from(top24_thumb1(m, q));
+            assert!(top <= exact && exact <= top + 2, "{m} · {q}");
+        }
     }
 
     #[test]
