@@ -1,12 +1,14 @@
-//! The int8 kernel's passes on a Cortex-M core without the DSP extension (M0/M0+ and M3:
-//! ARMv6-M and ARMv7-M), in assembly that both execute: Thumb-1 instructions only, no
-//! unaligned access. Layout read: [`int8`](super::int8)'s (output-major rows of `stride`
-//! i8), each weight by one `LDRSB`.
+//! The int8 kernel's passes on a Cortex-M core without the DSP extension: the *terms* both
+//! routines read, and the Thumb-1 routine for ARMv6-M (M0/M0+) and ARMv8-M Baseline (M23)
+//! — Thumb-1 instructions only, no unaligned access. Thumb-2 cores (M3; M4/M7/M33 built
+//! without `dsp`) run [`mla`](super::mla)'s routine over the same terms instead. Layout
+//! read: [`int8`](super::int8)'s (output-major rows of `stride` i8), each weight by one
+//! `LDRSB`.
 //!
-//! The non-zero inputs are listed once as *terms*, one word each: `(i << 8) | x[i]`. A
-//! pass then takes every term through five rows: `LDRSB` the row's weight, `MULS` by the
-//! input, `ADD` to the row's sum (kept in a high register) — 22 instructions a term for
-//! five multiply-adds, against about 30 a multiply-add for the plain Rust on Cortex-M0.
+//! The non-zero inputs are listed once as terms, one word each: `(i << 8) | x[i]`. A pass
+//! then takes every term through five rows: `LDRSB` the row's weight, `MULS` by the input,
+//! `ADD` to the row's sum (kept in a high register) — 22 instructions a term for five
+//! multiply-adds, against about 15 a multiply-add for the plain Rust on Cortex-M0.
 //! The sums are exact wrapping i32, the portable kernel's.
 #![allow(unsafe_code)]
 
