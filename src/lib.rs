@@ -74,9 +74,9 @@
 //! assert!((y[0] - 0.31682708).abs() < 1e-6 && (y[1] - 0.69627909).abs() < 1e-6);
 //! ```
 #![no_std]
-// Unsafe code is denied everywhere but the three assembly kernels in `kernel` (`vmla`: f32
-// on FPU cores, `smlad`: int8 on DSP cores, `muls`: int8 on the other Cortex-M cores), whose
-// measured speed needs them.
+// Unsafe code is denied everywhere but the four assembly kernels in `kernel` (`vmla`: f32
+// on FPU cores, `smlad`: int8 on DSP cores, `mla`: int8 on other Thumb-2 cores, `muls`:
+// int8 on Thumb-1 cores), whose measured speed needs them.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 

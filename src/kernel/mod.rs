@@ -1,8 +1,9 @@
 //! The kernels: the sums every layer is made of, one file each, with the data layout each
 //! reads written beside it. Plain Rust everywhere (f32 here, int8 in `int8`); on Cortex-M
 //! cores with an FPU (f32: `vmla`), with the DSP extension (int8: `smlad`) or without it
-//! (int8 on M0/M3: `muls`) a routine in assembly computes the same sums, bit for bit.
-//! Those three files hold the crate's only `unsafe` code.
+//! (int8 on Thumb-2 cores such as M3: `mla`; on Thumb-1 cores, M0/M0+: `muls`) a routine
+//! in assembly computes the same sums, bit for bit. Those four files hold the crate's only
+//! `unsafe` code.
 
 use crate::input::{Entry, Input};
 use crate::params::Params;
