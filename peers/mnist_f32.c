@@ -7,10 +7,10 @@
    class as scratchnet's firmware does (SysTick ticks x 40 under -icount shift=0); prints
    accuracy and agreement with numpy. */
 #include <math.h>
-#include <stdio.h>
 
 #include "mnist.h"
 #include "f32_peer.h"
+#include "mnist_run.h"
 
 static float x[784], ping[100], pong[100];
 
@@ -83,17 +83,6 @@ static int classify(const uint8_t *pixels)
     return best;
 }
 
-static FILE *open(const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", DATA_DIR, name);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        printf("cannot open %s\n", path);
-    }
-    return f;
-}
-
 int main(void)
 {
 #if defined(PEER_EMLEARN)
@@ -102,32 +91,5 @@ int main(void)
                                       k == LAYERS - 1 ? EmlNetActivationSoftmax : EmlNetActivationLogistic};
     }
 #endif
-    FILE *images = open("images.u8"), *labels = open("labels.u8"), *reference = open("reference.u8");
-    if (!images || !labels || !reference) {
-        return 1;
-    }
-    systick_start();
-    static uint8_t pixels[784];
-    uint32_t ticks = 0, correct = 0, agree = 0;
-    for (int n = 0; n < COUNT; n++) {
-        int label = fgetc(labels), want = fgetc(reference);
-        if (fread(pixels, 1, sizeof pixels, images) != sizeof pixels || label < 0 || want < 0) {
-            printf("the data ended at image %d\n", n);
-            return 1;
-        }
-        uint32_t before = SYST_CVR;
-        int c = classify(pixels);
-        uint32_t after = SYST_CVR;
-        ticks += (before - after) & 0xFFFFFF;
-        if (c < 0) {
-            printf("the peer refused image %d\n", n);
-            return 1;
-        }
-        correct += c == label;
-        agree += c == want;
-    }
-    printf("accuracy: %lu/%d\nagreement with numpy: %lu/%d\n", (unsigned long)correct, COUNT,
-           (unsigned long)agree, COUNT);
-    printf("instructions_per_inference=%lu\n", (unsigned long)(ticks / COUNT * 40 + ticks % COUNT * 40 / COUNT));
-    return 0;
+    return mnist_run(classify);
 }

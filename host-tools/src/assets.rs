@@ -85,6 +85,24 @@ pub fn c_floats(name: &str, values: &[f32]) -> String {
     h
 }
 
+/// A C array of integers `ctype name[n]`, 4-byte aligned (a kernel may read it a word at a
+/// time), for the peers' harnesses.
+pub fn c_ints<T: std::fmt::Display>(ctype: &str, name: &str, values: &[T]) -> String {
+    use std::fmt::Write as _;
+    let mut h = format!(
+        "static const {ctype} {name}[{}] __attribute__((aligned(4))) = {{",
+        values.len()
+    );
+    for (k, x) in values.iter().enumerate() {
+        if k % 16 == 0 {
+            h.push_str("\n   ");
+        }
+        let _ = write!(h, " {x},");
+    }
+    h.push_str("\n};\n");
+    h
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -309,6 +309,7 @@ pub fn peers() -> Result {
         )
     );
     mnist_f32(&root, &nn, &cmsis)?;
+    mnist_s8(&root, &nn, &cmsis)?;
     dense_f32(&root, &nn, &cmsis)
 }
 
@@ -484,6 +485,92 @@ fn mnist_f32(root: &Path, nn: &Path, cmsis: &Path) -> Result {
     )?);
     out!(
         "\nThe book's MNIST network (784-50-100-10, sigmoid, softmax), f32, {macs} multiply-adds if every pixel counted, QEMU mps2-an386, all 10 000 test images:\n"
+    );
+    out!(
+        "| implementation | accuracy | agreement with numpy | instructions / inference | per multiply-add | kernel code (bytes) | source |"
+    );
+    out!("|---|---|---|---|---|---|---|");
+    for r in &runs {
+        let (instructions, per_mac) = cost_cells(&r.text, macs);
+        out!(
+            "| {} | {} | {} | {instructions} | {per_mac} | {} | {} |",
+            r.name,
+            count(&r.text, "accuracy:"),
+            count(&r.text, "agreement"),
+            r.code.map_or("?".into(), |c| c.to_string()),
+            r.source
+        );
+    }
+    Ok(())
+}
+
+/// The book's MNIST network, int8, all 10 000 test images: our int8 demo and CMSIS-NN's
+/// int8 kernels on the network quantized as TFLite's post-training quantization would
+/// (`peers/mnist_s8.c`; `mnist_s8.h` from the `mnist_s8_peer` example, the test set from
+/// `mnist_peer`).
+fn mnist_s8(root: &Path, nn: &Path, cmsis: &Path) -> Result {
+    let dir = root.join("target").join("peers").join("mnist");
+    let s = |p: &Path| p.to_string_lossy().into_owned();
+    crate::dense::host_example("mnist_peer", &dir)?;
+    crate::dense::host_example("mnist_s8_peer", &dir)?;
+    let macs: u64 = 784 * 50 + 50 * 100 + 100 * 10;
+    let ours = crate::boards::BOARDS[0].run_firmware(&["int8"], &[], &[])?;
+    let our_elf = root.join("firmware/target/thumbv7em-none-eabihf/release/demo");
+    let elf = root
+        .join("target")
+        .join("peers")
+        .join("mnist_s8_cmsis_nn.elf");
+    let nn_src = |f: &str| s(&nn.join("Source").join(f));
+    gcc(
+        root,
+        &[
+            "-I",
+            &s(&nn.join("Include")),
+            "-I",
+            &s(&cmsis.join("CMSIS/Core/Include")),
+            "-I",
+            &s(&dir),
+            &format!("-DDATA_DIR=\"{}\"", s(&dir)),
+            &s(&root.join("peers").join("mnist_s8.c")),
+            &nn_src("FullyConnectedFunctions/arm_fully_connected_per_channel_s8.c"),
+            &nn_src("NNSupportFunctions/arm_nn_vec_mat_mult_t_per_ch_s8.c"),
+            &nn_src("SoftmaxFunctions/arm_softmax_s8.c"),
+            &nn_src("SoftmaxFunctions/arm_nn_softmax_common_s8.c"),
+            "-o",
+            &s(&elf),
+        ],
+    )?;
+    let theirs = qemu(root, &elf)?;
+    let runs = [
+        PeerRun {
+            name: "scratchnet (`cargo xtask demo --int8`: `QMnist`, SMLAD routine, u8 pixels)",
+            text: ours,
+            code: code_bytes(
+                &our_elf,
+                &[
+                    "scratchnet_q8_sweep5",
+                    "quant::Raw::forward_u8",
+                    "quant::Raw::affine",
+                ],
+            ),
+            source: format!("this tree {}", commit(root)),
+        },
+        PeerRun {
+            name: "CMSIS-NN `arm_fully_connected_per_channel_s8` + logistic table + `arm_softmax_s8` (gcc -O3)",
+            text: theirs,
+            code: code_bytes(
+                &elf,
+                &[
+                    "arm_fully_connected_per_channel_s8",
+                    "arm_nn_vec_mat_mult_t_per_ch_s8",
+                    "softmax",
+                ],
+            ),
+            source: format!("CMSIS-NN {}", commit(nn)),
+        },
+    ];
+    out!(
+        "\nThe book's MNIST network, int8 (ours: `scratchnet convert --quantize int8`; CMSIS-NN's: TFLite-style per-channel int8, activation ranges from the first 1 000 test images), QEMU mps2-an386, all 10 000 test images:\n"
     );
     out!(
         "| implementation | accuracy | agreement with numpy | instructions / inference | per multiply-add | kernel code (bytes) | source |"
