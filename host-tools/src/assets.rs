@@ -122,4 +122,20 @@ mod tests {
             .collect();
         assert_eq!(back, values);
     }
+
+    #[test]
+    fn c_ints_writes_every_value_in_order() {
+        let values: Vec<i32> = (-20..20).map(|v| v * 1_000_003).collect();
+        let h = super::c_ints("int32_t", "m", &values);
+        assert!(h.starts_with("static const int32_t m[40] __attribute__((aligned(4))) = {"));
+        assert!(h.ends_with("\n};\n"));
+        let body = &h[h.find('{').unwrap() + 1..h.rfind('}').unwrap()];
+        let back: Vec<i32> = body
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| t.parse().unwrap())
+            .collect();
+        assert_eq!(back, values);
+    }
 }
