@@ -24,6 +24,7 @@ use scratchnet_host::assets::c_floats;
 use scratchnet_host::convert::{Options, Precision, convert_arrays_with};
 use scratchnet_host::npy;
 use scratchnet_host::pickle::{Array, ArrayDict};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The layer widths.
@@ -222,7 +223,9 @@ fn run(out: &Path) -> Result<(), String> {
         let inputs: Vec<u8> = (0..ROWS * l.inputs).map(|_| rng.byte()).collect();
         write_model(out, &format!("layer{}", k + 1), &[l], &inputs)?;
     }
-    println!(
+    // A report only: a closed stdout is not an error.
+    let _ = writeln!(
+        std::io::stdout(),
         "wrote {}: dense(.scnt, -int8.scnt, -x.npy, -x8.npy, -y.npy) and layer1 … layer{} the same",
         out.display(),
         layers.len()

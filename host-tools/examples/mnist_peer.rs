@@ -10,6 +10,7 @@ use scratchnet_host::assets::{c_floats, find, test_set};
 use scratchnet_host::data;
 use scratchnet_host::pickle::read_arrays;
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 fn main() {
@@ -65,7 +66,9 @@ fn run(out: &Path) -> Result<(), String> {
     write("images.u8", &images)?;
     write("labels.u8", &set.labels)?;
     write("reference.u8", &reference)?;
-    println!(
+    // A report only: a closed stdout is not an error.
+    let _ = writeln!(
+        std::io::stdout(),
         "wrote {}: mnist.h, images.u8, labels.u8, reference.u8",
         out.display()
     );

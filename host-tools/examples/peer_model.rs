@@ -8,6 +8,7 @@
 use scratchnet_host::npy;
 use scratchnet_host::tflite::{I8Activation, TfliteLayer, import};
 use std::fmt::Write as _;
+use std::io::Write as _;
 
 fn main() {
     if let Err(e) = run() {
@@ -113,6 +114,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         list(&inputs),
         list(&outputs)
     );
-    print!("{h}");
+    // The header is the output: a closed stdout is an error (exit 1), not a panic.
+    std::io::stdout().write_all(h.as_bytes())?;
     Ok(())
 }

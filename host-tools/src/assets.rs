@@ -2,6 +2,7 @@
 //! test images as raw bytes. Used by `firmware/build.rs` and the board's `build.rs`.
 
 use crate::{convert, data, idx};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The MNIST test set, as read through the data rule from `start`.
@@ -18,7 +19,8 @@ pub struct TestSet {
 /// Finds `file` by the data rule from `start` and tells cargo to rebuild when it changes.
 pub fn find(start: &Path, file: &str) -> Result<PathBuf, String> {
     let p = data::find_from(start, file).map_err(|e| e.to_string())?;
-    println!("cargo:rerun-if-changed={}", p.display());
+    // Cargo directives for a build script; from a tool with a closed stdout, nothing.
+    let _ = writeln!(std::io::stdout(), "cargo:rerun-if-changed={}", p.display());
     Ok(p)
 }
 
@@ -33,7 +35,11 @@ pub fn write_model_as(
     path: &Path,
     precision: convert::Precision,
 ) -> Result<Vec<u8>, String> {
-    println!("cargo:rerun-if-env-changed={}", data::ENV);
+    let _ = writeln!(
+        std::io::stdout(),
+        "cargo:rerun-if-env-changed={}",
+        data::ENV
+    );
     let pickle = std::fs::read(find(start, data::WEIGHTS)?).map_err(|e| e.to_string())?;
     let model = convert::convert_pickle_as(&pickle, precision).map_err(|e| e.to_string())?;
     write_if_changed(path, &model.blob)?;
@@ -48,7 +54,10 @@ pub fn test_set(start: &Path) -> Result<TestSet, String> {
     let reference = match find(start, data::REFERENCE_PREDICTIONS) {
         Ok(p) => Some(std::fs::read(p).map_err(|e| e.to_string())?),
         Err(e) => {
-            println!("cargo:warning=agreement with numpy will not be checked: {e}");
+            let _ = writeln!(
+                std::io::stdout(),
+                "cargo:warning=agreement with numpy will not be checked: {e}"
+            );
             None
         }
     };
