@@ -266,7 +266,8 @@ impl<'a, const SIGNED: bool> Terms<'a, SIGNED> {
     #[inline(always)]
     fn run(&mut self, first: usize) {
         let terms = &self.buf[..self.listed.min(TERMS)];
-        // SAFETY: the routine (either: they differ only in UXTB/SXTB) reads the words of
+        // SAFETY: the routine (any of the four: `MULS` or `MLA`, each with UXTB or SXTB;
+        // the same contract, checked for each by the on-target tests) reads the words of
         // `terms` (a slice, from its start to its end) and, for each, the bytes at
         // base + i + k·stride for k = 1..=5, with base = rows + (first − 1)·stride, i.e.
         // row first + k − 1 at column i: every term's i is below x.len() ≤ stride
