@@ -15,17 +15,7 @@
 #error "define PEER_CMSIS_NN, PEER_CMSIS_DSP or PEER_EMLEARN"
 #endif
 
-#define SYST_CSR (*(volatile uint32_t *)0xE000E010)
-#define SYST_RVR (*(volatile uint32_t *)0xE000E014)
-#define SYST_CVR (*(volatile uint32_t *)0xE000E018)
-
-/* SysTick counting down from 2^24 - 1 at the processor clock. */
-static void systick_start(void)
-{
-    SYST_RVR = 0xFFFFFF;
-    SYST_CVR = 0;
-    SYST_CSR = 5; /* enabled, processor clock */
-}
+#include "systick.h"
 
 #if !defined(PEER_EMLEARN)
 /* y = x·W + b for layer l, then ReLU if `relu`; 0, or -1 if the peer returns an error. */

@@ -10,9 +10,7 @@
 #include "arm_nnfunctions.h"
 #include "model.h"
 
-#define SYST_CSR (*(volatile uint32_t *)0xE000E010)
-#define SYST_RVR (*(volatile uint32_t *)0xE000E014)
-#define SYST_CVR (*(volatile uint32_t *)0xE000E018)
+#include "systick.h"
 
 static int8_t ping[1024] __attribute__((aligned(4)));
 static int8_t pong[1024] __attribute__((aligned(4)));
@@ -41,9 +39,7 @@ static void layer(const struct layer *l, const int8_t *x, int8_t *y)
 
 int main(void)
 {
-    SYST_RVR = 0xFFFFFF;
-    SYST_CVR = 0;
-    SYST_CSR = 5; /* enabled, processor clock */
+    systick_start();
     uint32_t ticks = 0, equal = 0;
     for (int r = 0; r < ROWS; r++) {
         const int8_t *x = &inputs[r * IN];

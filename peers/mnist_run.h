@@ -2,8 +2,8 @@
    labels and numpy's predictions read over semihosting from DATA_DIR (written by the
    mnist_peer example), each inference counted from u8 pixels to class as scratchnet's
    firmware counts it (SysTick ticks x 40 under -icount shift=0), and the lines
-   `cargo xtask peers` reads. Include it after the header that defines SYST_CVR,
-   systick_start() and COUNT. */
+   `cargo xtask peers` reads. Include it after systick.h and the header that defines
+   COUNT. */
 #include <stdio.h>
 
 static FILE *open(const char *name)

@@ -8,19 +8,7 @@
 
 #include "arm_nnfunctions.h"
 #include "mnist_s8.h"
-
-#define SYST_CSR (*(volatile uint32_t *)0xE000E010)
-#define SYST_RVR (*(volatile uint32_t *)0xE000E014)
-#define SYST_CVR (*(volatile uint32_t *)0xE000E018)
-
-/* SysTick counting down from 2^24 - 1 at the processor clock. */
-static void systick_start(void)
-{
-    SYST_RVR = 0xFFFFFF;
-    SYST_CVR = 0;
-    SYST_CSR = 5; /* enabled, processor clock */
-}
-
+#include "systick.h"
 #include "mnist_run.h"
 
 static int8_t x[784] __attribute__((aligned(4)));

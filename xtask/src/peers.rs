@@ -486,11 +486,16 @@ fn mnist_f32(root: &Path, nn: &Path, cmsis: &Path) -> Result {
     out!(
         "\nThe book's MNIST network (784-50-100-10, sigmoid, softmax), f32, {macs} multiply-adds if every pixel counted, QEMU mps2-an386, all 10 000 test images:\n"
     );
+    mnist_table(&runs, macs)
+}
+
+/// The MNIST runs' table: accuracy, agreement with numpy and cost, a row a run.
+fn mnist_table(runs: &[PeerRun], macs: u64) -> Result {
     out!(
         "| implementation | accuracy | agreement with numpy | instructions / inference | per multiply-add | kernel code (bytes) | source |"
     );
     out!("|---|---|---|---|---|---|---|");
-    for r in &runs {
+    for r in runs {
         let (instructions, per_mac) = cost_cells(&r.text, macs);
         out!(
             "| {} | {} | {} | {instructions} | {per_mac} | {} | {} |",
@@ -572,22 +577,7 @@ fn mnist_s8(root: &Path, nn: &Path, cmsis: &Path) -> Result {
     out!(
         "\nThe book's MNIST network, int8 (ours: `scratchnet convert --quantize int8`; CMSIS-NN's: TFLite-style per-channel int8, activation ranges from the first 1 000 test images), QEMU mps2-an386, all 10 000 test images:\n"
     );
-    out!(
-        "| implementation | accuracy | agreement with numpy | instructions / inference | per multiply-add | kernel code (bytes) | source |"
-    );
-    out!("|---|---|---|---|---|---|---|");
-    for r in &runs {
-        let (instructions, per_mac) = cost_cells(&r.text, macs);
-        out!(
-            "| {} | {} | {} | {instructions} | {per_mac} | {} | {} |",
-            r.name,
-            count(&r.text, "accuracy:"),
-            count(&r.text, "agreement"),
-            r.code.map_or("?".into(), |c| c.to_string()),
-            r.source
-        );
-    }
-    Ok(())
+    mnist_table(&runs, macs)
 }
 
 /// The dense benchmark's f32 model (`cargo xtask dense`'s, AD01's shape): ours (the `user`
