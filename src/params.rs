@@ -70,7 +70,7 @@ impl<'a> Params<'a> {
     pub fn get(&self, i: usize) -> Option<f32> {
         match self.0 {
             Repr::F32(v) => v.get(i).copied(),
-            Repr::LeBytes(b) => b.get(4 * i..4 * i + 4).map(le_f32),
+            Repr::LeBytes(b) => b.as_chunks::<4>().0.get(i).map(le_f32),
         }
     }
 
@@ -78,7 +78,7 @@ impl<'a> Params<'a> {
     pub fn iter(&self) -> Iter<'a> {
         Iter(match self.0 {
             Repr::F32(v) => IterRepr::F32(v.iter()),
-            Repr::LeBytes(b) => IterRepr::LeBytes(b.chunks_exact(4)),
+            Repr::LeBytes(b) => IterRepr::LeBytes(b.as_chunks::<4>().0.iter()),
         })
     }
 
@@ -95,7 +95,7 @@ impl<'a> Params<'a> {
             }
             Repr::LeBytes(b) => {
                 let row = b.get(4 * start..).unwrap_or(&[]);
-                for (a, w) in acc.iter_mut().zip(row.chunks_exact(4)) {
+                for (a, w) in acc.iter_mut().zip(row.as_chunks::<4>().0) {
                     *a += x * le_f32(w);
                 }
             }
@@ -104,8 +104,8 @@ impl<'a> Params<'a> {
 }
 
 #[inline(always)]
-fn le_f32(b: &[u8]) -> f32 {
-    f32::from_le_bytes([b[0], b[1], b[2], b[3]])
+fn le_f32(b: &[u8; 4]) -> f32 {
+    f32::from_le_bytes(*b)
 }
 
 /// Iterator over the values of [`Params`].
@@ -115,12 +115,15 @@ pub struct Iter<'a>(IterRepr<'a>);
 #[derive(Debug, Clone)]
 enum IterRepr<'a> {
     F32(core::slice::Iter<'a, f32>),
-    LeBytes(core::slice::ChunksExact<'a, u8>),
+    LeBytes(core::slice::Iter<'a, [u8; 4]>),
 }
 
 impl Iterator for Iter<'_> {
     type Item = f32;
 
+    // Out of line: inlined into the blob's finiteness check, it was unrolled there (+1 KB of
+    // firmware, measured), and that check runs once per load.
+    #[inline(never)]
     fn next(&mut self) -> Option<f32> {
         match &mut self.0 {
             IterRepr::F32(it) => it.next().copied(),
@@ -155,15 +158,20 @@ impl<'a> I32s<'a> {
 
     /// The `i`-th value, or `None` past the end.
     pub fn get(&self, i: usize) -> Option<i32> {
-        let b = self.0.get(4 * i..4 * i + 4)?;
-        Some(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        self.0
+            .as_chunks::<4>()
+            .0
+            .get(i)
+            .map(|b| i32::from_le_bytes(*b))
     }
 
     /// The values in order.
     pub fn iter(&self) -> impl Iterator<Item = i32> + 'a {
         self.0
-            .chunks_exact(4)
-            .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .as_chunks::<4>()
+            .0
+            .iter()
+            .map(|b| i32::from_le_bytes(*b))
     }
 
     /// The values as a native `&[i32]`: `Some` on a little-endian target when the bytes lie
