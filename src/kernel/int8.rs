@@ -9,6 +9,10 @@
 /// listed; a wider layer visits every group.
 const GROUPS: usize = 255;
 
+/// The list's buffer for layers of fewer than `4·SMALL` inputs (32 bytes: zeroed inline,
+/// larger buffers call `memclr`).
+const SMALL: usize = 32;
+
 /// Outputs computed per pass: their sums stay in registers while each input word
 /// serves all of them.
 pub(super) const ROWS: usize = 5;
@@ -23,22 +27,28 @@ pub(super) struct List<'b> {
 }
 
 impl<'b> List<'b> {
-    /// Lists the groups of `full` in `buf`; `None` when there are more than [`GROUPS`].
+    /// Lists the groups of `full` in `buf`; `None` when there are more than `N − 1` (at
+    /// most [`GROUPS`]).
     #[inline(always)]
-    pub(super) fn of(full: &[[u8; 4]], buf: &'b mut [u8; GROUPS + 1]) -> Option<Self> {
-        if full.len() > GROUPS {
+    pub(super) fn of<const N: usize>(full: &[[u8; 4]], buf: &'b mut [u8; N]) -> Option<Self> {
+        if full.len() >= N || full.len() > GROUPS {
             return None;
         }
+        // Written through `get_mut`: no bounds-check panic path (there are at most N − 1
+        // entries and N slots, so every write lands).
         let mut count = 0;
         for (g, w) in full.iter().enumerate() {
             if *w != [0; 4] {
-                buf[count] = (g + 1) as u8;
+                if let Some(slot) = buf.get_mut(count) {
+                    *slot = (g + 1) as u8;
+                }
                 count += 1;
             }
         }
-        buf[count] = 0;
+        *buf.get_mut(count)? = 0;
+        let buf: &'b [u8; N] = buf;
         Some(Self {
-            entries: &buf[..=count],
+            entries: buf.get(..=count)?,
             #[cfg(all(feature = "dsp", target_arch = "arm"))]
             full: full.len(),
         })
@@ -158,11 +168,17 @@ pub(crate) fn matvec<const SIGNED: bool>(
     let listed = sweeps.is_none();
     #[cfg(not(all(not(feature = "dsp"), target_arch = "arm")))]
     let listed = true;
-    let mut buf = [0u8; GROUPS + 1];
-    let list = if listed {
-        List::of(full, &mut buf)
-    } else {
+    // A small buffer for small layers: only the one used is zeroed (measured on the M4F,
+    // int8 MNIST: 256 bytes zeroed for every layer cost ~190 instructions an inference more).
+    let (mut small, mut large): ([u8; SMALL], [u8; GROUPS + 1]);
+    let list = if !listed {
         None
+    } else if full.len() < SMALL {
+        small = [0; SMALL];
+        List::of(full, &mut small)
+    } else {
+        large = [0; GROUPS + 1];
+        List::of(full, &mut large)
     };
     // The inputs past the last full group, zero-padded to a word.
     let tail = rest
