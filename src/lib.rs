@@ -15,8 +15,9 @@
 //! 5. **The model blob**: [`Model::from_bytes`] validates a blob once (magic, version,
 //!    CRC-32, shapes, finiteness) and borrows its parameters in place; [`encode`] writes one.
 //!
-//! Every exponential goes through one function, [`math::exp`], so host tests run the same
-//! math as the firmware.
+//! Every exponential goes through [`math`] ([`math::exp`] for the sigmoid,
+//! [`math::exp_nonpositive`] for the softmax), so host tests run the same math as the
+//! firmware.
 //!
 //! A complete example: the book's toy network of section 3.4.3, written into a model blob
 //! (what `scratchnet convert` makes from a pickle, and what a firmware keeps in flash),

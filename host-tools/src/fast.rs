@@ -499,9 +499,8 @@ fn hidden<const P: usize>(acc: &[i32; P], m: &[f32; P], b: &[f32; P]) -> [u8; P]
 fn softmax_argmax(mut y: [f32; OUTP]) -> Classification {
     let c = y[..OUT].iter().copied().fold(f32::NEG_INFINITY, f32::max);
     for v in y.iter_mut() {
-        *v -= c;
+        *v = scratchnet::math::exp_nonpositive(*v - c);
     }
-    exp_all(&mut y);
     let mut sum = 0.0;
     for v in &y[..OUT] {
         sum += v;
