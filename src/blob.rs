@@ -84,7 +84,7 @@ pub enum ElementType {
     /// documentation); biases stay f32; u8 activations.
     I8,
     /// TensorFlow Lite's int8 scheme: int8 weights, int32 biases, a fixed-point multiplier
-    /// and shift per output, int8 activations with zero points (see [`crate::tflite`]).
+    /// and shift per output, int8 activations with zero points (see the `tflite` module, feature `tflite`).
     TfliteI8,
 }
 
@@ -172,7 +172,7 @@ impl<'a> QuantizedWeights<'a> {
 
 /// The parameters of a TFLite int8 layer: with `x` its int8 inputs,
 /// `y[j] = clamp(MBQM(Σᵢ q[j][i]·x[i] + b'[j], M[j], n[j]) + z_out, lo, hi)`, where
-/// `b'[j] = b[j] − z_in·Σᵢ q[j][i]` (see [`crate::tflite`]).
+/// `b'[j] = b[j] − z_in·Σᵢ q[j][i]` (see the `tflite` module, feature `tflite`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TfliteWeights<'a> {
     /// Output-major rows of `stride` values; the values past `inputs` are zero.
@@ -788,7 +788,7 @@ pub enum Weights<'s> {
     TfliteI8(TfliteSpec<'s>),
 }
 
-/// The parameters of a TFLite int8 layer to write (see [`crate::tflite`]).
+/// The parameters of a TFLite int8 layer to write (see the `tflite` module, feature `tflite`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TfliteSpec<'s> {
     /// The int8 weights, output-major (`outputs` rows of `inputs`, no padding): TFLite's
@@ -816,7 +816,7 @@ pub struct TfliteSpec<'s> {
 }
 
 /// TFLite's int8 `LOGISTIC` or `SOFTMAX` after a layer, tabulated by the converter
-/// ([`crate::tflite::logistic_table`], [`crate::tflite::softmax_exps`]).
+/// (`tflite::logistic_table`, `tflite::softmax_exps`, feature `tflite`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum TfliteActivation<'s> {
     /// None: the layer's requantized, clamped output is what it gives.
