@@ -44,7 +44,11 @@ pub fn identity(x: f32) -> f32 {
 /// slice is left as it is.
 #[inline(never)]
 pub fn softmax(a: &mut [f32]) {
-    let c = a.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    // A comparison, not `f32::max`: the same maximum (NaN skipped; on ±0 either gives the
+    // same exponentials), a library call fewer on every core (M4F −94, M0 −324 an inference).
+    let c = a
+        .iter()
+        .fold(f32::NEG_INFINITY, |c, &v| if v > c { v } else { c });
     let mut sum = 0.0;
     for v in a.iter_mut() {
         *v = math::exp_nonpositive(*v - c);

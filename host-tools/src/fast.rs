@@ -497,7 +497,9 @@ fn hidden<const P: usize>(acc: &[i32; P], m: &[f32; P], b: &[f32; P]) -> [u8; P]
 /// [`Classification::argmax`]).
 #[inline(always)]
 fn softmax_argmax(mut y: [f32; OUTP]) -> Classification {
-    let c = y[..OUT].iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let c = y[..OUT]
+        .iter()
+        .fold(f32::NEG_INFINITY, |c, &v| if v > c { v } else { c });
     for v in y.iter_mut() {
         *v = scratchnet::math::exp_nonpositive(*v - c);
     }
