@@ -44,11 +44,12 @@ pub fn identity(x: f32) -> f32 {
 /// slice is left as it is.
 #[inline(never)]
 pub fn softmax(a: &mut [f32]) {
-    // A comparison, not `f32::max`: the same maximum (NaN skipped; on ±0 either gives the
-    // same exponentials), a library call fewer on every core (M4F −94, M0 −324 an inference).
-    let c = a
-        .iter()
-        .fold(f32::NEG_INFINITY, |c, &v| if v > c { v } else { c });
+    softmax_given(a, maximum(a));
+}
+
+/// [`softmax`]'s steps after its maximum `c`.
+#[inline(always)]
+fn softmax_given(a: &mut [f32], c: f32) {
     let mut sum = 0.0;
     for v in a.iter_mut() {
         *v = math::exp_nonpositive(*v - c);
@@ -57,6 +58,31 @@ pub fn softmax(a: &mut [f32]) {
     for v in a.iter_mut() {
         *v /= sum;
     }
+}
+
+/// The softmax's `c = maxᵢ aᵢ` (−∞ for none; NaNs skipped). By comparison where `f32::max`
+/// is a library call or several instructions (M4F −94, M0 −324 an inference, measured), by
+/// `f32::max` where it is `VMAXNM` (Cortex-M33: +21 the other way). They can differ only on
+/// `±0` (`f32::max` may return either), which gives the same `aₖ − c` for every `aₖ` but
+/// `∓0`, and `e^(±0) = 1`: the same exponentials, so the same softmax.
+#[inline(always)]
+fn maximum(a: &[f32]) -> f32 {
+    if cfg!(scratchnet_vmaxnm) {
+        maximum_by_max(a)
+    } else {
+        maximum_by_comparison(a)
+    }
+}
+
+#[inline(always)]
+fn maximum_by_comparison(a: &[f32]) -> f32 {
+    a.iter()
+        .fold(f32::NEG_INFINITY, |c, &v| if v > c { v } else { c })
+}
+
+#[inline(always)]
+fn maximum_by_max(a: &[f32]) -> f32 {
+    a.iter().copied().fold(f32::NEG_INFINITY, f32::max)
 }
 
 /// The activation that follows a layer's affine map `A = X·W + B`.
@@ -151,6 +177,37 @@ mod tests {
         let mut a = [0.3, 2.9, 4.0];
         softmax(&mut a);
         close(&a, &[0.018_211_27, 0.245_191_81, 0.736_596_91], 1e-6);
+    }
+
+    /// The softmax computed with either maximum, bit for bit (NaN as NaN), on values where
+    /// they could part: signed zeros, NaN, infinities, ties.
+    #[test]
+    fn both_maxima_give_the_same_softmax() {
+        let specials = [
+            0.0,
+            -0.0,
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            1.0,
+            -1.0,
+            1e-45,
+        ];
+        let bits = |v: [f32; 3]| v.map(|x| if x.is_nan() { u32::MAX } else { x.to_bits() });
+        for &p in &specials {
+            for &q in &specials {
+                for &r in &specials {
+                    let a = [p, q, r];
+                    let (c1, c2) = (maximum_by_comparison(&a), maximum_by_max(&a));
+                    let soft = |c: f32| {
+                        let mut y = a;
+                        softmax_given(&mut y, c);
+                        y
+                    };
+                    assert_eq!(bits(soft(c1)), bits(soft(c2)), "{a:?}: max {c1} / {c2}");
+                }
+            }
+        }
     }
 
     #[test]
