@@ -112,7 +112,8 @@ fn mul_hi(a: u32, b: u32) -> u32 {
 }
 
 /// `a·b`: one `UMULL` on Thumb-2 cores; four 16 × 16-bit multiplies on Thumb-1 ones
-/// (ARMv6-M has no 64-bit product), the same value.
+/// (ARMv6-M has no 64-bit product), the same value. (The hidden index's `mul_wide` in
+/// `requant.rs` is this for a factor below 2²⁴, one carry fewer on its hot path.)
 #[inline(always)]
 fn mul_wide(a: u32, b: u32) -> u64 {
     if cfg!(scratchnet_thumb2) || !cfg!(target_arch = "arm") {
