@@ -74,6 +74,14 @@ fn index_from_bits(b: u32) -> usize {
     }
 }
 
+/// `table_index(value(..))`: the f32 formula, out of line for [`HiddenIndex::index`] on
+/// Thumb-1 (taken for about one hidden output in 1 300).
+#[cold]
+#[inline(never)]
+fn by_formula(sum: i32, s: f32, d_in: f32, b: f32) -> usize {
+    table_index(value(sum, s, d_in, b))
+}
+
 /// The sign, biased exponent and 24-bit significand (hidden bit set) of a normal f32, in
 /// integers; `None` for zero, subnormals, infinities and NaN.
 #[inline(always)]
@@ -115,8 +123,16 @@ impl HiddenIndex {
     /// `table_index(value(sum, s, d_in, b))`.
     #[inline(always)]
     pub(crate) fn index(&self, sum: i32, s: f32, b: f32) -> usize {
-        self.estimate(sum, s, b)
-            .unwrap_or_else(|| table_index(value(sum, s, self.d_in, b)))
+        self.estimate(sum, s, b).unwrap_or_else(|| {
+            // Out of line on Thumb-1, whose eight low registers the inlined formula crowds
+            // (M0 −1 335 instructions an inference); inline on Thumb-2 (out of line there
+            // measured M3 +614).
+            if cfg!(scratchnet_thumb2) {
+                table_index(value(sum, s, self.d_in, b))
+            } else {
+                by_formula(sum, s, self.d_in, b)
+            }
+        })
     }
 
     /// The index when the integer estimate is certain of it. In 32-bit integer operations
