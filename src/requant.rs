@@ -99,7 +99,7 @@ fn normal_parts(x: f32) -> Option<(bool, i32, u32)> {
 /// `V ≈ (Σ·g)·2^e + ⌊B·2²¹⌋ + 2²⁴` with `g·2^e` = `s·fl(2²¹/d_in)` to 2⁻²¹ (the
 /// significands' product, kept to 24 bits). The f32 formula rounds five times (`u` =
 /// 2⁻²⁴ each): its `32·fl(A + 8)` is within `5.1u·|P| + 2.1u·|B| + 1.1` units of `V`
-/// (`P` = `Σ·s/d_in·2²¹`), and the estimate within `2.3·2⁻²²·|P| + 3`; the margin
+/// (`P` = `Σ·s/d_in·2²¹`), and the estimate within `2.3·2⁻²²·|P| + 4`; the margin
 /// `|P|/2¹⁸ + |B|/2²⁰ + 16` is more than twice their sum. The index is the estimate's
 /// when both ends of `V ± margin` give the same one (the index is monotonic in `V`).
 /// Each output costs two integer products (two `UMULL` on Thumb-2 cores, seven 16-bit
@@ -168,7 +168,7 @@ impl HiddenIndex {
             mb >> (-kb).min(31)
         } as i32;
         let bf = if bits >> 31 != 0 { -mag } else { mag };
-        // |P| = ⌊|Σ|·g / 2^k⌋ (within one unit) when below 2³⁰. Past it, with |B| below
+        // |P| = ⌊|Σ|·g / 2^k⌋ (or one less on Thumb-1) when below 2³⁰. Past it, with |B| below
         // 2²⁹, Σ's sign decides: |V| is then above 2²⁹ − 2²⁴ units, far past either end
         // (and far past both errors, 2⁻²⁰ of |P|).
         let p = match wide_product_shifted(sum.unsigned_abs(), g, k as u32) {
@@ -207,15 +207,27 @@ fn top24_thumb1(m: u32, q: u32) -> u32 {
 }
 
 /// `⌊a·g / 2^k⌋` when it fits a `u32`, for `g` below 2²⁴: in u64 on Thumb-2 cores (a
-/// `UMULL` and a few shifts); from [`mul_wide`]'s halves on Thumb-1 ones.
+/// `UMULL` and a few shifts); on Thumb-1 ones by [`shifted_small`] (at most one less) for
+/// the usual `a` below 2²⁰, else from [`mul_wide`]'s halves.
 #[inline(always)]
 fn wide_product_shifted(a: u32, g: u32, k: u32) -> Option<u32> {
     if cfg!(scratchnet_thumb2) {
         let p = (u64::from(a) * u64::from(g)).checked_shr(k).unwrap_or(0);
         u32::try_from(p).ok()
+    } else if a < 1 << 20 && (12..44).contains(&k) {
+        Some(shifted_small(a, g, k))
     } else {
         shift_right(mul_wide(a, g), k)
     }
+}
+
+/// `⌊a·g / 2^k⌋` or one less, for `a` below 2²⁰, `g` below 2²⁴ and `12 ≤ k < 44`: `g`
+/// split at bit 12, so both products fit 32 bits (two `MULS`, no carries), each shifted
+/// down (two truncations: at most one unit lost).
+#[inline(always)]
+fn shifted_small(a: u32, g: u32, k: u32) -> u32 {
+    let (gh, gl) = (g >> 12, g & 0xfff);
+    ((a * gh) >> (k - 12)) + (a * gl).checked_shr(k).unwrap_or(0)
 }
 
 /// `a·g` for `g` below 2²⁴, as (high word, low word): one `UMULL` on Thumb-2 cores, four
@@ -359,6 +371,11 @@ mod tests {
             let exact = (u64::from(m) * u64::from(q)) >> 24;
             let top = u64::from(top24_thumb1(m, q));
             assert!(top <= exact && exact <= top + 2, "{m} · {q}");
+            // Small products, shifted: exact or one below.
+            let (a, k) = (a >> 12, 12 + (g & 31));
+            let exact = (u64::from(a) * u64::from(g)) >> k;
+            let small = u64::from(shifted_small(a, g, k));
+            assert!(small <= exact && exact <= small + 1, "{a} · {g} >> {k}");
         }
     }
 
