@@ -6,7 +6,7 @@
 //!
 //! `cargo run -p scratchnet-host --example mnist_peer -- OUT_DIR`
 
-use scratchnet_host::assets::{c_floats, find, test_set};
+use scratchnet_host::assets::{book_layer, c_floats, find, test_set};
 use scratchnet_host::data;
 use scratchnet_host::pickle::read_arrays;
 use std::fmt::Write as _;
@@ -35,13 +35,7 @@ fn run(out: &Path) -> Result<(), String> {
     );
     let mut table = String::from("static const struct layer layers[LAYERS] = {\n");
     for k in 1..=3 {
-        let (w, b) = match (arrays.get(&format!("W{k}")), arrays.get(&format!("b{k}"))) {
-            (Some(w), Some(b)) => (w, b),
-            _ => return Err(format!("the pickle has no W{k}/b{k}")),
-        };
-        let [inputs, outputs] = w.shape[..] else {
-            return Err(format!("W{k} is not 2-D"));
-        };
+        let (w, b, inputs, outputs) = book_layer(&arrays, k)?;
         h.push_str(&c_floats(&format!("w{k}"), &w.data));
         let t: Vec<f32> = (0..outputs)
             .flat_map(|j| (0..inputs).map(move |i| (i, j)))

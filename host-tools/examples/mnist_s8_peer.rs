@@ -17,7 +17,7 @@
 //! `cargo run -p scratchnet-host --example mnist_s8_peer -- OUT_DIR`
 
 use scratchnet::tflite::{logistic_table, quantize_multiplier};
-use scratchnet_host::assets::{c_ints, find, test_set};
+use scratchnet_host::assets::{book_layer, c_ints, find, test_set};
 use scratchnet_host::data;
 use scratchnet_host::pickle::read_arrays;
 use std::fmt::Write as _;
@@ -61,13 +61,7 @@ fn run(out: &Path) -> Result<(), String> {
     let arrays = read_arrays(&pickle).map_err(|e| e.to_string())?;
     let mut layers = Vec::new();
     for k in 1..=3 {
-        let (w, b) = match (arrays.get(&format!("W{k}")), arrays.get(&format!("b{k}"))) {
-            (Some(w), Some(b)) => (w, b),
-            _ => return Err(format!("the pickle has no W{k}/b{k}")),
-        };
-        let [inputs, outputs] = w.shape[..] else {
-            return Err(format!("W{k} is not 2-D"));
-        };
+        let (w, b, inputs, outputs) = book_layer(&arrays, k)?;
         layers.push(Layer {
             inputs,
             outputs,

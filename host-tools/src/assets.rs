@@ -1,6 +1,7 @@
 //! Files a firmware build script needs: the model blob converted from the book's pickle, and
 //! test images as raw bytes. Used by `firmware/build.rs` and the board's `build.rs`.
 
+use crate::pickle::{Array, ArrayDict};
 use crate::{convert, data, idx};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -110,6 +111,18 @@ pub fn c_ints<T: std::fmt::Display>(ctype: &str, name: &str, values: &[T]) -> St
     }
     h.push_str("\n};\n");
     h
+}
+
+/// Layer `k` (1–3) of the book's pickle: `W{k}` (`inputs × outputs`) and `b{k}`, with
+/// `(inputs, outputs)`; an error naming the array that is missing or not 2-D.
+pub fn book_layer(arrays: &ArrayDict, k: usize) -> Result<(&Array, &Array, usize, usize), String> {
+    let (Some(w), Some(b)) = (arrays.get(&format!("W{k}")), arrays.get(&format!("b{k}"))) else {
+        return Err(format!("the pickle has no W{k}/b{k}"));
+    };
+    let [inputs, outputs] = w.shape[..] else {
+        return Err(format!("W{k} is not 2-D"));
+    };
+    Ok((w, b, inputs, outputs))
 }
 
 #[cfg(test)]
