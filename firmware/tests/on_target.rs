@@ -124,7 +124,7 @@ fn int8_sums_are_exact<const IN: usize, const OUT: usize>() {
 }
 
 /// The int8 kernel with signed inputs (TFLite's layers) against a plain dot product, for
-/// an `IN × OUT` layer with pseudo-random weights and inputs (−128 and 127 among them, a
+/// an `IN × OUT` layer with pseudo-random weights and inputs (−128, 127 and 0 at every byte of a word, a
 /// zero group): with multiplier 2³⁰ and shift `n` a layer's output is
 /// `clamp(MBQM(sum, 2³⁰, n))`, computed here from the plain sum by the same public function.
 #[cfg(feature = "tflite")]
@@ -138,7 +138,7 @@ fn s8_sums_are_exact<const IN: usize, const OUT: usize>(n: i32) {
     let mut x = [0i8; IN];
     for (i, v) in x.iter_mut().enumerate() {
         if !(4..8).contains(&i) {
-            *v = [0, -128, 127, next() as i8][i % 4];
+            *v = [0, -128, 127, next() as i8, next() as i8][i % 5];
         }
     }
     let spec = scratchnet::LayerSpec {
@@ -385,12 +385,17 @@ mod tests {
     #[test]
     fn int8_kernel_on_odd_shapes() {
         // Five outputs a sweep: 7 and 12 move the last window back, 3 is too few (plain
-        // loop); 7, 50 and 13 inputs end in a partial group, 784 and 100 do not.
+        // loop); 7, 50, 13 and 130 inputs end in a partial group, 784, 100 and 128 do not.
+        // On a DSP core: 7 inputs (one group of two zero) are listed, 50, 100 and 128 (at
+        // most 32 groups) widened to pairs, 784 swept in order, 130 (more than 32 groups,
+        // a partial one) listed.
         int8_sums_are_exact::<7, 7>();
         int8_sums_are_exact::<13, 3>();
         int8_sums_are_exact::<50, 12>();
         int8_sums_are_exact::<784, 5>();
         int8_sums_are_exact::<100, 10>();
+        int8_sums_are_exact::<128, 8>();
+        int8_sums_are_exact::<130, 5>();
     }
 
     #[test]
@@ -402,6 +407,8 @@ mod tests {
         super::s8_sums_are_exact::<13, 3>(-9);
         super::s8_sums_are_exact::<50, 12>(-10);
         super::s8_sums_are_exact::<600, 6>(-12);
+        // On a DSP core: 50 and 128 inputs widened to pairs, 600 swept in order.
+        super::s8_sums_are_exact::<128, 7>(-11);
     }
 
     #[test]

@@ -13,6 +13,13 @@ const GROUPS: usize = 255;
 /// larger buffers call `memclr`).
 const SMALL: usize = 32;
 
+/// The shared buffer's size in pairs of words: 256 bytes, a large list (`GROUPS + 1`
+/// entries) or, on a DSP core, a dense input's groups widened to halfword pairs.
+pub(super) const BUF_PAIRS: usize = (GROUPS + 1) / 8;
+
+/// Whether the int8 sums are the `smlad` routines' (a Cortex-M core with the DSP extension).
+const DSP: bool = cfg!(all(feature = "dsp", target_arch = "arm"));
+
 /// Outputs computed per pass: their sums stay in registers while each input word
 /// serves all of them.
 pub(super) const ROWS: usize = 5;
@@ -29,7 +36,7 @@ pub(super) struct List<'b> {
 impl<'b> List<'b> {
     /// Lists the groups of `full` in `buf`; `None` when there are more than `N − 1` (at
     /// most [`GROUPS`]).
-    #[inline(always)]
+    #[inline(never)]
     pub(super) fn of<const N: usize>(full: &[[u8; 4]], buf: &'b mut [u8; N]) -> Option<Self> {
         if full.len() >= N || full.len() > GROUPS {
             return None;
@@ -57,6 +64,12 @@ impl<'b> List<'b> {
     /// The entries and their ending 0.
     pub(super) fn with_end(&self) -> &'b [u8] {
         self.entries
+    }
+
+    /// The number of entries.
+    #[cfg(all(feature = "dsp", target_arch = "arm"))]
+    pub(super) fn len(&self) -> usize {
+        self.entries.len() - 1
     }
 
     /// The number of full groups the entries refer to.
@@ -148,7 +161,7 @@ pub(crate) fn matvec<const SIGNED: bool>(
     stride: usize,
     x: &[u8],
     outputs: usize,
-    mut finish: impl FnMut(&[i32]),
+    finish: impl FnMut(&[i32]),
 ) {
     let (full, rest) = x.as_chunks::<4>();
     // The weights as one slice of 4-byte words; row `j` starts at word `j·sw`.
@@ -157,9 +170,13 @@ pub(crate) fn matvec<const SIGNED: bool>(
     if !stride.is_multiple_of(4) || stride < x.len() || m.len() < outputs * sw {
         return;
     }
+    // The inputs past the last full group, zero-padded to a word.
+    let tail = rest
+        .iter()
+        .rev()
+        .fold(0u32, |w, &b| (w << 8) | u32::from(b));
     // On a core without DSP instructions, the assembly's terms (when the shapes fit):
     // the groups are listed only for the plain Rust.
-    #[cfg(all(not(feature = "dsp"), target_arch = "arm"))]
     #[cfg(all(not(feature = "dsp"), target_arch = "arm"))]
     let mut terms = [0u32; super::muls::TERMS];
     #[cfg(all(not(feature = "dsp"), target_arch = "arm"))]
@@ -168,23 +185,54 @@ pub(crate) fn matvec<const SIGNED: bool>(
     let listed = sweeps.is_none();
     #[cfg(not(all(not(feature = "dsp"), target_arch = "arm")))]
     let listed = true;
-    // A small buffer for small layers: only the one used is zeroed (measured on the M4F,
-    // int8 MNIST: 256 bytes zeroed for every layer cost ~190 instructions an inference more).
-    let (mut small, mut large): ([u8; SMALL], [u8; GROUPS + 1]);
-    let list = if !listed {
-        None
+    // One 256-byte buffer, assigned where it is used: a dense input's widened pairs (on a
+    // DSP core), or the list of a large input's groups; and a small buffer for a small
+    // input's list. Only what is used is zeroed (measured on the M4F, int8 MNIST: 256
+    // bytes zeroed for every layer cost ~190 instructions an inference more).
+    let (mut buf, mut small): ([[u32; 2]; BUF_PAIRS], [u8; SMALL]);
+    let (list, pairs): (Option<List<'_>>, &[[u32; 2]]) = if DSP && x.len() <= 4 * BUF_PAIRS {
+        buf = [[0; 2]; BUF_PAIRS];
+        match widen::<SIGNED>(full, (!rest.is_empty()).then_some(tail), &mut buf) {
+            Some(groups) => (None, buf.get(..groups).unwrap_or(&[])),
+            None if full.len() < SMALL => {
+                small = [0; SMALL];
+                (List::of(full, &mut small), &[])
+            }
+            None => (
+                List::of::<{ GROUPS + 1 }>(full, bytemuck::cast_mut(&mut buf)),
+                &[],
+            ),
+        }
+    } else if !listed {
+        (None, &[])
     } else if full.len() < SMALL {
         small = [0; SMALL];
-        List::of(full, &mut small)
+        (List::of(full, &mut small), &[])
     } else {
-        large = [0; GROUPS + 1];
-        List::of(full, &mut large)
+        buf = [[0; 2]; BUF_PAIRS];
+        (
+            List::of::<{ GROUPS + 1 }>(full, bytemuck::cast_mut(&mut buf)),
+            &[],
+        )
     };
-    // The inputs past the last full group, zero-padded to a word.
-    let tail = rest
-        .iter()
-        .rev()
-        .fold(0u32, |w, &b| (w << 8) | u32::from(b));
+    // On a DSP core: the widened pairs of a dense input of at most 128 values; else an
+    // input of whole groups with few of them zero, every group in order (a listed group
+    // costs 33 instructions a sweep, one in order 30); else the listed groups.
+    #[cfg(all(feature = "dsp", target_arch = "arm"))]
+    let mut sweeps = {
+        use super::smlad::Sweeps;
+        match &list {
+            _ if !pairs.is_empty() => Sweeps::dense(pairs, rows, stride, outputs),
+            Some(l) if rest.is_empty() && l.len() * 33 >= full.len() * 30 => {
+                Sweeps::wide::<SIGNED>(x, rows, stride, outputs)
+            }
+            Some(l) => Sweeps::listed::<SIGNED>(l, x, tail, rows, stride, outputs),
+            None => None,
+        }
+    };
+    // Pairs are made only for the DSP routine.
+    #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
+    let _ = pairs;
     let pass = Pass {
         list: list.as_ref(),
         full,
@@ -193,10 +241,66 @@ pub(crate) fn matvec<const SIGNED: bool>(
         sw,
         outputs,
     };
-    #[cfg(all(feature = "dsp", target_arch = "arm"))]
-    let mut sweeps = list
-        .as_ref()
-        .and_then(|l| super::smlad::Sweeps::<SIGNED>::new(l, x, tail, rows, stride, outputs));
+    passes(outputs, finish, |start| {
+        #[cfg(target_arch = "arm")]
+        return match &mut sweeps {
+            Some(sweeps) => *sweeps.sweep(start),
+            None => portable::<SIGNED>(&pass, start),
+        };
+        #[cfg(not(target_arch = "arm"))]
+        return portable::<SIGNED>(&pass, start);
+    });
+}
+
+/// The input's full groups of four and its `tail` word (the rest, zero-padded), each
+/// widened to two halfword pairs (even bytes, odd bytes; zero- or sign-extended as
+/// `SIGNED` says), written into `buf`; their number. `None` unless there are one to [`BUF_PAIRS`] groups and at
+/// most about one in seven is all zero (with more, listing the others costs less: a listed
+/// group takes 33 instructions a sweep, a widened one 28).
+#[inline(never)]
+fn widen<const SIGNED: bool>(
+    full: &[[u8; 4]],
+    tail: Option<u32>,
+    buf: &mut [[u32; 2]; BUF_PAIRS],
+) -> Option<usize> {
+    let groups = full.len() + usize::from(tail.is_some());
+    if !(1..=BUF_PAIRS).contains(&groups) {
+        return None;
+    }
+    let pair = |w: u32| {
+        if SIGNED {
+            // Bytes 0 and 1 sign-extended into the low halves, 2 and 3 into the high ones
+            // (each shifted to the top of an i32, then arithmetically down).
+            let even = ((((w << 24) as i32) >> 24) as u32 & 0xffff)
+                | ((((w << 8) as i32) >> 8) as u32 & 0xffff_0000);
+            let odd = ((((w << 16) as i32) >> 24) as u32 & 0xffff)
+                | (((w as i32) >> 8) as u32 & 0xffff_0000);
+            [even, odd]
+        } else {
+            [w & 0x00ff_00ff, (w >> 8) & 0x00ff_00ff]
+        }
+    };
+    let mut zeros = 0;
+    for (p, g) in buf.iter_mut().zip(full) {
+        let w = u32::from_le_bytes(*g);
+        zeros += usize::from(w == 0);
+        *p = pair(w);
+    }
+    if let (Some(w), Some(p)) = (tail, buf.get_mut(full.len())) {
+        zeros += usize::from(w == 0);
+        *p = pair(w);
+    }
+    (zeros * 33 <= groups * 5).then_some(groups)
+}
+
+/// Hands the sums of rows `0 .. outputs` to `finish` in order, [`ROWS`] at a time, from
+/// `pass(start)`: the sums of rows `start .. start + ROWS`.
+#[inline(always)]
+fn passes(
+    outputs: usize,
+    mut finish: impl FnMut(&[i32]),
+    mut pass: impl FnMut(usize) -> [i32; ROWS],
+) {
     let mut j = 0;
     while j < outputs {
         // Fewer than ROWS outputs left: the window moves back over the last ROWS rows
@@ -206,20 +310,7 @@ pub(crate) fn matvec<const SIGNED: bool>(
         } else {
             j
         };
-        let plain;
-        #[cfg(target_arch = "arm")]
-        let s = match &mut sweeps {
-            Some(sweeps) => sweeps.sweep(start),
-            None => {
-                plain = portable::<SIGNED>(&pass, start);
-                &plain
-            }
-        };
-        #[cfg(not(target_arch = "arm"))]
-        let s = {
-            plain = portable::<SIGNED>(&pass, start);
-            &plain
-        };
+        let s = pass(start);
         let end = (start + ROWS).min(outputs);
         finish(s.get(j - start..end - start).unwrap_or(&[]));
         j = end;

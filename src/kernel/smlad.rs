@@ -134,6 +134,144 @@ macro_rules! sweep5 {
 }
 sweep5!("scratchnet_q8_sweep5", "uxtb16");
 sweep5!("scratchnet_s8_sweep5", "sxtb16");
+// scratchnet_x8_dense5(pairs, end, mb, stride, sums): for each group g (the pairs from
+// `pairs` to `end`, two words each: the group's inputs widened to halfwords, even bytes
+// then odd ones), the weight word at mb + 4g + k·stride of each of the five rows k is
+// split into halfword pairs (SXTB16) and two SMLADs add its four products to row k's sum.
+// Every group is visited, in order: no list to read, no row address to form (rows 0–2
+// from r2, rows 3–4 from r4, both moved on by the loads' write-back), no input to widen.
+//
+// Registers: r0 pairs, r1 end, r2 row 0, r3 stride, r4 row 3, r5 r6 the input pairs,
+// r7 r8 the weight word and its pair, r9 r10 r11 r12 lr the five sums.
+// Per group: 28 instructions for 20 multiply-adds.
+macro_rules! row {
+    ($load:literal, $sum:literal) => {
+        concat!(
+            "ldr r7, ",
+            $load,
+            "\n",
+            "sxtb16 r8, r7\n",
+            "smlad ",
+            $sum,
+            ", r5, r8, ",
+            $sum,
+            "\n",
+            "sxtb16 r7, r7, ror #8\n",
+            "smlad ",
+            $sum,
+            ", r6, r7, ",
+            $sum,
+            "\n",
+        )
+    };
+}
+
+// The five rows of one group, rows 0–2 from r2, rows 3–4 from r4, both moved on to the
+// next group by the last load of each.
+macro_rules! rows5_on {
+    () => {
+        concat!(
+            row!("[r2, r3]", "r10"),
+            row!("[r2, r3, lsl #1]", "r11"),
+            row!("[r2], #4", "r9"),
+            row!("[r4, r3]", "lr"),
+            row!("[r4], #4", "r12"),
+        )
+    };
+}
+
+core::arch::global_asm!(concat!(
+    ".section .text.scratchnet_x8_dense5,\"ax\",%progbits\n",
+    ".syntax unified\n",
+    ".thumb\n",
+    // As for the sweeps above: Armv7E-M's DSP encodings, which an M33 with the extension
+    // executes the same.
+    ".arch armv7e-m\n",
+    ".global scratchnet_x8_dense5\n",
+    ".type scratchnet_x8_dense5,%function\n",
+    ".p2align 2\n",
+    ".thumb_func\n",
+    "scratchnet_x8_dense5:\n",
+    "push {{r4-r11, lr}}\n",
+    "mov r9, #0\n",
+    "mov r10, #0\n",
+    "mov r11, #0\n",
+    "mov r12, #0\n",
+    "mov lr, #0\n",
+    "add r4, r2, r3\n",
+    "add r4, r4, r3, lsl #1\n",
+    "1:\n",
+    "ldrd r5, r6, [r0], #8\n",
+    rows5_on!(),
+    "cmp r0, r1\n",
+    "bne 1b\n",
+    "ldr r0, [sp, #36]\n",
+    "stmia r0, {{r9, r10, r11, r12, lr}}\n",
+    "pop {{r4-r11, pc}}\n",
+    ".size scratchnet_x8_dense5, . - scratchnet_x8_dense5\n",
+));
+
+// scratchnet_{q8,s8}_wide5(x, end, mb, stride, sweep): the dense pass for inputs of any
+// multiple of four, widening each input word itself (`$ext`: UXTB16 for u8, SXTB16 for
+// i8) instead of reading pairs: every group from x to end (none if x = end); the sums go
+// to sweep.sums. Registers as in dense5 (r0 the input, r1 its end). Per group: 30
+// instructions for 20 multiply-adds.
+macro_rules! wide5 {
+    ($name:literal, $ext:literal) => {
+        core::arch::global_asm!(concat!(
+            ".section .text.",
+            $name,
+            ",\"ax\",%progbits\n",
+            ".syntax unified\n",
+            ".thumb\n",
+            ".arch armv7e-m\n",
+            ".global ",
+            $name,
+            "\n",
+            ".type ",
+            $name,
+            ",%function\n",
+            ".p2align 2\n",
+            ".thumb_func\n",
+            $name,
+            ":\n",
+            "push {{r4-r11, lr}}\n",
+            "mov r9, #0\n",
+            "mov r10, #0\n",
+            "mov r11, #0\n",
+            "mov r12, #0\n",
+            "mov lr, #0\n",
+            "add r4, r2, r3\n",
+            "add r4, r4, r3, lsl #1\n",
+            "cmp r0, r1\n",
+            "beq 2f\n",
+            "1:\n",
+            "ldr r5, [r0], #4\n",
+            $ext,
+            " r6, r5, ror #8\n",
+            $ext,
+            " r5, r5\n",
+            rows5_on!(),
+            "cmp r0, r1\n",
+            "bne 1b\n",
+            "2:\n",
+            "ldr r0, [sp, #36]\n",
+            "stmia r0, {{r9, r10, r11, r12, lr}}\n",
+            "pop {{r4-r11, pc}}\n",
+            ".size ",
+            $name,
+            ", . - ",
+            $name,
+            "\n",
+        ));
+    };
+}
+wide5!("scratchnet_q8_wide5", "uxtb16");
+wide5!("scratchnet_s8_wide5", "sxtb16");
+
+/// Every routine's signature: two input pointers (their meaning the routine's), row
+/// `first`'s start, the stride, and the sweep's state.
+type Routine = unsafe extern "C" fn(*const u8, *const u8, *const u8, usize, *mut Sweep);
 
 unsafe extern "C" {
     fn scratchnet_q8_sweep5(
@@ -150,25 +288,71 @@ unsafe extern "C" {
         stride: usize,
         sweep: *mut Sweep,
     );
+    fn scratchnet_x8_dense5(
+        pairs: *const u8,
+        end: *const u8,
+        mb: *const u8,
+        stride: usize,
+        sweep: *mut Sweep,
+    );
+    fn scratchnet_q8_wide5(
+        x: *const u8,
+        end: *const u8,
+        mb: *const u8,
+        stride: usize,
+        sweep: *mut Sweep,
+    );
+    fn scratchnet_s8_wide5(
+        x: *const u8,
+        end: *const u8,
+        mb: *const u8,
+        stride: usize,
+        sweep: *mut Sweep,
+    );
 }
 
-/// One layer's sweeps, checked once: the list of its input's groups, the input (u8, or
-/// i8 if `SIGNED`), its tail word, and `outputs` rows of `stride` bytes.
-pub(super) struct Sweeps<'a, const SIGNED: bool> {
-    list: &'a [u8],
-    x: &'a [u8],
-    rows: &'a [u8],
+/// One layer's sweeps, checked once: the routine chosen for its input (listed groups,
+/// widened pairs, or every group in order), what it reads, and `outputs` rows of `stride`
+/// bytes.
+pub(super) struct Sweeps<'a> {
+    routine: Routine,
+    a: *const u8,
+    b: *const u8,
+    /// Row 0's start, as the routine wants it (4 bytes before for the listed sweeps).
+    mb: *const u8,
     stride: usize,
     outputs: usize,
     state: Sweep,
+    /// The input, its pairs or list, and the rows the pointers are into.
+    _borrow: core::marker::PhantomData<&'a [u8]>,
 }
 
-impl<'a, const SIGNED: bool> Sweeps<'a, SIGNED> {
-    /// `None` unless there are at least [`ROWS`] outputs, `list` is of `x`'s full
-    /// groups, `stride` is a multiple of 4 and at least `x.len()`, and `rows` holds
-    /// `outputs` rows.
+/// Whether `outputs` rows of `stride` bytes, each read up to byte `reach` (at most
+/// `stride`, a multiple of 4), fit in `rows`, at least [`ROWS`] of them.
+#[inline(always)]
+fn fits(rows: &[u8], stride: usize, outputs: usize, reach: usize) -> bool {
+    outputs >= ROWS
+        && stride.is_multiple_of(4)
+        && stride >= reach
+        && outputs
+            .checked_mul(stride)
+            .is_some_and(|end| end <= rows.len())
+}
+
+impl<'a> Sweeps<'a> {
+    /// Sweeps over the listed groups of `x` (u8, or i8 if `SIGNED`) and its tail word.
+    /// `None` unless `list` is of `x`'s full groups and the rows fit ([`fits`], read up
+    /// to `x.len()`).
+    ///
+    /// What the routine reads: the list up to its 0 (a `List` ends with its only 0 and its
+    /// entries are at most its `full`, checked equal to x.len()/4), input words at
+    /// xb + 4e = x + 4(e − 1) for entries 1 ≤ e ≤ x.len()/4, so within x, and weight words
+    /// at row_k + 4(e − 1), within the row since 4·(x.len()/4) ≤ stride. The tail entry
+    /// reads row_k + 4·(x.len()/4), within the row because it is read only when the tail
+    /// word is not zero, so x.len() > 4·(x.len()/4) and the multiple of 4 `stride` ≥
+    /// x.len() exceeds that offset by 4 at least.
     #[inline(always)]
-    pub(super) fn new(
+    pub(super) fn listed<const SIGNED: bool>(
         list: &List<'a>,
         x: &'a [u8],
         tail: u32,
@@ -176,17 +360,18 @@ impl<'a, const SIGNED: bool> Sweeps<'a, SIGNED> {
         stride: usize,
         outputs: usize,
     ) -> Option<Self> {
-        let fits = outputs >= ROWS
-            && list.full() == x.len() / 4
-            && stride.is_multiple_of(4)
-            && stride >= x.len()
-            && outputs
-                .checked_mul(stride)
-                .is_some_and(|end| end <= rows.len());
-        fits.then_some(Self {
-            list: list.with_end(),
-            x,
-            rows,
+        // Chosen at compile time: only the routine used is linked.
+        let routine: Routine = if SIGNED {
+            scratchnet_s8_sweep5
+        } else {
+            scratchnet_q8_sweep5
+        };
+        let ok = list.full() == x.len() / 4 && fits(rows, stride, outputs, x.len());
+        ok.then(|| Self {
+            routine,
+            a: list.with_end().as_ptr(),
+            b: x.as_ptr().wrapping_sub(4),
+            mb: rows.as_ptr().wrapping_sub(4),
             stride,
             outputs,
             state: Sweep {
@@ -194,42 +379,96 @@ impl<'a, const SIGNED: bool> Sweeps<'a, SIGNED> {
                 tail,
                 tail_entry: (x.len() / 4 + 1) as u32,
             },
+            _borrow: core::marker::PhantomData,
         })
     }
 
-    /// The sums of rows `first .. first + ROWS` over the listed full groups of the
-    /// input and its partial last group; all zero past the last output.
+    /// Sweeps over every group of an input as `int8::widen` gave them. `None` unless there is
+    /// at least one group and the rows fit, read up to four bytes a group.
+    ///
+    /// What the routine reads: the pairs from `pairs` to their end (at least one, as it
+    /// reads a group before it compares), and for group g < pairs.len() the weight word
+    /// at row_k + 4g, within the row.
+    #[inline(always)]
+    pub(super) fn dense(
+        pairs: &'a [[u32; 2]],
+        rows: &'a [u8],
+        stride: usize,
+        outputs: usize,
+    ) -> Option<Self> {
+        let ok = !pairs.is_empty() && fits(rows, stride, outputs, 4 * pairs.len());
+        let range = pairs.as_ptr_range();
+        ok.then(|| Self {
+            routine: scratchnet_x8_dense5,
+            a: range.start.cast(),
+            b: range.end.cast(),
+            mb: rows.as_ptr(),
+            stride,
+            outputs,
+            state: Sweep {
+                sums: [0; ROWS],
+                tail: 0,
+                tail_entry: 0,
+            },
+            _borrow: core::marker::PhantomData,
+        })
+    }
+
+    /// Sweeps over every group of `x` (u8, or i8 if `SIGNED`) in order, widened by the
+    /// routine. `None` unless `x.len()` is a multiple of 4 and the rows fit, read up to
+    /// `x.len()`.
+    ///
+    /// What the routine reads: the input words from x to its end (none if it is empty),
+    /// and for group g < x.len()/4 the weight word at row_k + 4g, within the row as
+    /// x.len() ≤ stride.
+    #[inline(always)]
+    pub(super) fn wide<const SIGNED: bool>(
+        x: &'a [u8],
+        rows: &'a [u8],
+        stride: usize,
+        outputs: usize,
+    ) -> Option<Self> {
+        let routine: Routine = if SIGNED {
+            scratchnet_s8_wide5
+        } else {
+            scratchnet_q8_wide5
+        };
+        let range = x.as_ptr_range();
+        let ok = x.len().is_multiple_of(4) && fits(rows, stride, outputs, x.len());
+        ok.then_some(Self {
+            routine,
+            a: range.start,
+            b: range.end,
+            mb: rows.as_ptr(),
+            stride,
+            outputs,
+            state: Sweep {
+                sums: [0; ROWS],
+                tail: 0,
+                tail_entry: 0,
+            },
+            _borrow: core::marker::PhantomData,
+        })
+    }
+
+    /// The sums of rows `first .. first + ROWS`; all zero past the last output.
     #[inline(always)]
     pub(super) fn sweep(&mut self, first: usize) -> &[i32; ROWS] {
         if first + ROWS > self.outputs {
             self.state.sums = [0; ROWS];
             return &self.state.sums;
         }
-        // SAFETY: either routine (they differ only in UXTB16/SXTB16) reads the list up to its 0 (a `List` ends with its only 0
-        // and its entries are at most its `full`, checked equal to x.len()/4), input words
-        // at xb + 4e = x + 4(e − 1) for entries 1 ≤ e ≤ x.len()/4, so within x, and
-        // weight words at row_k + 4(e − 1) for rows first ≤ k < first + ROWS ≤ outputs,
-        // within `rows` (checked) since 4·(x.len()/4) ≤ stride. The tail entry reads
-        // row_k + 4·(x.len()/4), within the row because it is read only when the tail
-        // word is not zero, so x.len() > 4·(x.len()/4) and the multiple of 4 `stride`
-        // ≥ x.len() exceeds that offset by 4 at least. Unaligned word loads are allowed
-        // on ARMv7E-M while CCR.UNALIGN_TRP is clear (the reset default; the `dsp`
-        // feature states it). It writes only `state.sums`, saves and restores r4–r11
-        // (AAPCS) and uses 36 bytes of stack.
+        // SAFETY: the constructor that chose the routine checked what it reads, within the
+        // borrowed input, list or pairs, and within rows first ≤ k < first + ROWS ≤
+        // outputs of `rows` (written beside each constructor). Unaligned word loads are
+        // allowed on ARMv7E-M while CCR.UNALIGN_TRP is clear (the reset default; the `dsp`
+        // feature states it). Every routine writes only `state.sums`, saves and restores
+        // r4–r11 (AAPCS) and uses 36 bytes of stack.
         unsafe {
-            // Chosen at compile time: only the routine used is linked.
-            let sweep5 = if SIGNED {
-                scratchnet_s8_sweep5
-            } else {
-                scratchnet_q8_sweep5
-            };
-            sweep5(
-                self.list.as_ptr(),
-                self.x.as_ptr().wrapping_sub(4),
-                self.rows
-                    .as_ptr()
-                    .wrapping_add(first * self.stride)
-                    .wrapping_sub(4),
+            (self.routine)(
+                self.a,
+                self.b,
+                self.mb.wrapping_add(first * self.stride),
                 self.stride,
                 &mut self.state,
             );
