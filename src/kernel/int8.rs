@@ -17,9 +17,6 @@ const SMALL: usize = 32;
 /// entries) or, on a DSP core, a dense input's groups widened to halfword pairs.
 pub(super) const BUF_PAIRS: usize = (GROUPS + 1) / 8;
 
-/// Whether the int8 sums are the `smlad` routines' (a Cortex-M core with the DSP extension).
-const DSP: bool = cfg!(all(feature = "dsp", target_arch = "arm"));
-
 /// Outputs computed per pass: their sums stay in registers while each input word
 /// serves all of them.
 pub(super) const ROWS: usize = 5;
@@ -36,7 +33,11 @@ pub(super) struct List<'b> {
 impl<'b> List<'b> {
     /// Lists the groups of `full` in `buf`; `None` when there are more than `N − 1` (at
     /// most [`GROUPS`]).
-    #[inline(never)]
+    // Out of line on DSP cores, where the list and the dense paths share `matvec` (the
+    // int8 demo's flash under 64 KiB); inline elsewhere (out of line measured M0 +1 300
+    // instructions an inference, though the terms kernel does not call it).
+    #[cfg_attr(all(feature = "dsp", target_arch = "arm"), inline(never))]
+    #[cfg_attr(not(all(feature = "dsp", target_arch = "arm")), inline(always))]
     pub(super) fn of<const N: usize>(full: &[[u8; 4]], buf: &'b mut [u8; N]) -> Option<Self> {
         if full.len() >= N || full.len() > GROUPS {
             return None;
@@ -161,7 +162,7 @@ pub(crate) fn matvec<const SIGNED: bool>(
     stride: usize,
     x: &[u8],
     outputs: usize,
-    finish: impl FnMut(&[i32]),
+    mut finish: impl FnMut(&[i32]),
 ) {
     let (full, rest) = x.as_chunks::<4>();
     // The weights as one slice of 4-byte words; row `j` starts at word `j·sw`.
@@ -170,11 +171,6 @@ pub(crate) fn matvec<const SIGNED: bool>(
     if !stride.is_multiple_of(4) || stride < x.len() || m.len() < outputs * sw {
         return;
     }
-    // The inputs past the last full group, zero-padded to a word.
-    let tail = rest
-        .iter()
-        .rev()
-        .fold(0u32, |w, &b| (w << 8) | u32::from(b));
     // On a core without DSP instructions, the assembly's terms (when the shapes fit):
     // the groups are listed only for the plain Rust.
     #[cfg(all(not(feature = "dsp"), target_arch = "arm"))]
@@ -183,16 +179,17 @@ pub(crate) fn matvec<const SIGNED: bool>(
     let mut sweeps = super::muls::Terms::<SIGNED>::new(x, rows, stride, outputs, &mut terms);
     #[cfg(all(not(feature = "dsp"), target_arch = "arm"))]
     let listed = sweeps.is_none();
-    #[cfg(not(all(not(feature = "dsp"), target_arch = "arm")))]
+    #[cfg(not(target_arch = "arm"))]
     let listed = true;
     // One 256-byte buffer, assigned where it is used: a dense input's widened pairs (on a
     // DSP core), or the list of a large input's groups; and a small buffer for a small
     // input's list. Only what is used is zeroed (measured on the M4F, int8 MNIST: 256
     // bytes zeroed for every layer cost ~190 instructions an inference more).
     let (mut buf, mut small): ([[u32; 2]; BUF_PAIRS], [u8; SMALL]);
-    let (list, pairs): (Option<List<'_>>, &[[u32; 2]]) = if DSP && x.len() <= 4 * BUF_PAIRS {
+    #[cfg(all(feature = "dsp", target_arch = "arm"))]
+    let (list, pairs): (Option<List<'_>>, &[[u32; 2]]) = if x.len() <= 4 * BUF_PAIRS {
         buf = [[0; 2]; BUF_PAIRS];
-        match widen::<SIGNED>(full, (!rest.is_empty()).then_some(tail), &mut buf) {
+        match widen::<SIGNED>(full, (!rest.is_empty()).then(|| word(rest)), &mut buf) {
             Some(groups) => (None, buf.get(..groups).unwrap_or(&[])),
             None if full.len() < SMALL => {
                 small = [0; SMALL];
@@ -203,11 +200,6 @@ pub(crate) fn matvec<const SIGNED: bool>(
                 &[],
             ),
         }
-    } else if !listed {
-        (None, &[])
-    } else if full.len() < SMALL {
-        small = [0; SMALL];
-        (List::of(full, &mut small), &[])
     } else {
         buf = [[0; 2]; BUF_PAIRS];
         (
@@ -215,6 +207,17 @@ pub(crate) fn matvec<const SIGNED: bool>(
             &[],
         )
     };
+    #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
+    let list = if !listed {
+        None
+    } else if full.len() < SMALL {
+        small = [0; SMALL];
+        List::of(full, &mut small)
+    } else {
+        buf = [[0; 2]; BUF_PAIRS];
+        List::of::<{ GROUPS + 1 }>(full, bytemuck::cast_mut(&mut buf))
+    };
+    let tail = word(rest);
     // On a DSP core: the widened pairs of a dense input of at most 128 values; else an
     // input of whole groups with few of them zero, every group in order (a listed group
     // costs 33 instructions a sweep, one in order 30); else the listed groups.
@@ -230,9 +233,6 @@ pub(crate) fn matvec<const SIGNED: bool>(
             None => None,
         }
     };
-    // Pairs are made only for the DSP routine.
-    #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
-    let _ = pairs;
     let pass = Pass {
         list: list.as_ref(),
         full,
@@ -241,15 +241,42 @@ pub(crate) fn matvec<const SIGNED: bool>(
         sw,
         outputs,
     };
-    passes(outputs, finish, |start| {
+    let mut j = 0;
+    while j < outputs {
+        // Fewer than ROWS outputs left: the window moves back over the last ROWS rows
+        // (recomputing a few sums), and only the new ones are handed on.
+        let start = if outputs >= ROWS {
+            j.min(outputs - ROWS)
+        } else {
+            j
+        };
+        let plain;
         #[cfg(target_arch = "arm")]
-        return match &mut sweeps {
-            Some(sweeps) => *sweeps.sweep(start),
-            None => portable::<SIGNED>(&pass, start),
+        let s = match &mut sweeps {
+            Some(sweeps) => sweeps.sweep(start),
+            None => {
+                plain = portable::<SIGNED>(&pass, start);
+                &plain
+            }
         };
         #[cfg(not(target_arch = "arm"))]
-        return portable::<SIGNED>(&pass, start);
-    });
+        let s = {
+            plain = portable::<SIGNED>(&pass, start);
+            &plain
+        };
+        let end = (start + ROWS).min(outputs);
+        finish(s.get(j - start..end - start).unwrap_or(&[]));
+        j = end;
+    }
+}
+
+/// The bytes `rest` (at most four) as a word, zero-padded: the inputs past the last full
+/// group.
+#[inline(always)]
+fn word(rest: &[u8]) -> u32 {
+    rest.iter()
+        .rev()
+        .fold(0u32, |w, &b| (w << 8) | u32::from(b))
 }
 
 /// The input's full groups of four and its `tail` word (the rest, zero-padded), each
@@ -257,6 +284,7 @@ pub(crate) fn matvec<const SIGNED: bool>(
 /// `SIGNED` says), written into `buf`; their number. `None` unless there are one to [`BUF_PAIRS`] groups and at
 /// most about one in seven is all zero (with more, listing the others costs less: a listed
 /// group takes 33 instructions a sweep, a widened one 28).
+#[cfg(all(feature = "dsp", target_arch = "arm"))]
 #[inline(never)]
 fn widen<const SIGNED: bool>(
     full: &[[u8; 4]],
@@ -291,28 +319,4 @@ fn widen<const SIGNED: bool>(
         *p = pair(w);
     }
     (zeros * 33 <= groups * 5).then_some(groups)
-}
-
-/// Hands the sums of rows `0 .. outputs` to `finish` in order, [`ROWS`] at a time, from
-/// `pass(start)`: the sums of rows `start .. start + ROWS`.
-#[inline(always)]
-fn passes(
-    outputs: usize,
-    mut finish: impl FnMut(&[i32]),
-    mut pass: impl FnMut(usize) -> [i32; ROWS],
-) {
-    let mut j = 0;
-    while j < outputs {
-        // Fewer than ROWS outputs left: the window moves back over the last ROWS rows
-        // (recomputing a few sums), and only the new ones are handed on.
-        let start = if outputs >= ROWS {
-            j.min(outputs - ROWS)
-        } else {
-            j
-        };
-        let s = pass(start);
-        let end = (start + ROWS).min(outputs);
-        finish(s.get(j - start..end - start).unwrap_or(&[]));
-        j = end;
-    }
 }
