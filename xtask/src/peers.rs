@@ -290,6 +290,10 @@ pub fn peers() -> Result {
                 &[
                     "tflite::Raw::forward",
                     "scratchnet_s8_sweep5",
+                    "scratchnet_x8_dense5",
+                    "scratchnet_s8_wide5",
+                    "kernel::int8::widen",
+                    "kernel::int8::List",
                     "kernel::int8::portable"
                 ]
             ),
@@ -554,6 +558,10 @@ fn mnist_s8(root: &Path, nn: &Path, cmsis: &Path) -> Result {
                 &our_elf,
                 &[
                     "scratchnet_q8_sweep5",
+                    "scratchnet_x8_dense5",
+                    "scratchnet_q8_wide5",
+                    "kernel::int8::widen",
+                    "kernel::int8::List",
                     "quant::Raw::forward_u8",
                     "quant::Raw::affine",
                 ],
