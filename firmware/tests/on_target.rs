@@ -387,8 +387,8 @@ mod tests {
         // Five outputs a sweep: 7 and 12 move the last window back, 3 is too few (plain
         // loop); 7, 50, 13 and 130 inputs end in a partial group, 784, 100 and 128 do not.
         // On a DSP core: 7 inputs (one group of two zero) are listed, 50, 100 and 128 (at
-        // most 32 groups) widened to pairs, 784 swept in order, 130 (more than 32 groups,
-        // a partial one) listed.
+        // most 32 groups: 13, 25, 32) widened to pairs, 784 and 132 (196 and 33 groups)
+        // swept in order, 130 (more than 32 groups, a partial one) listed.
         int8_sums_are_exact::<7, 7>();
         int8_sums_are_exact::<13, 3>();
         int8_sums_are_exact::<50, 12>();
@@ -396,6 +396,7 @@ mod tests {
         int8_sums_are_exact::<100, 10>();
         int8_sums_are_exact::<128, 8>();
         int8_sums_are_exact::<130, 5>();
+        int8_sums_are_exact::<132, 6>();
     }
 
     #[test]
@@ -407,8 +408,10 @@ mod tests {
         super::s8_sums_are_exact::<13, 3>(-9);
         super::s8_sums_are_exact::<50, 12>(-10);
         super::s8_sums_are_exact::<600, 6>(-12);
-        // On a DSP core: 50 and 128 inputs widened to pairs, 600 swept in order.
+        // On a DSP core: 50 and 128 inputs widened to pairs (13 and 32 groups), 600 and
+        // 140 swept in order (150 and 35 groups).
         super::s8_sums_are_exact::<128, 7>(-11);
+        super::s8_sums_are_exact::<140, 5>(-11);
     }
 
     #[test]
