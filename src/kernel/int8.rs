@@ -3,7 +3,9 @@
 //!
 //! Layout read: `q` output-major, one row of `stride` i8 per output (`stride` a multiple of
 //! 4, at least the number of inputs, zero past them), so that four inputs and their four
-//! weights are one word each; the input as bytes, read a word (four inputs) at a time.
+//! weights are one word each; the input as bytes, read a word (four inputs) at a time, or
+//! on a DSP core (at most 128 inputs, few all-zero groups) as two words a group: its even
+//! and its odd bytes, each widened to a halfword.
 
 /// At most this many groups of four inputs (one 32-bit word each, 1 020 inputs) are
 /// listed; a wider layer visits every group.
@@ -153,9 +155,11 @@ fn portable<const SIGNED: bool>(p: &Pass<'_, '_>, first: usize) -> [i32; ROWS] {
 ///
 /// The groups of four inputs that are not all zero are listed once; every pass over
 /// [`ROWS`] outputs then visits only those, and the last partial group. On a DSP core
-/// the passes are [`smlad::Sweeps`](super::smlad::Sweeps) (assembly); on other Cortex-M
-/// cores `muls::Terms` (assembly over the non-zero inputs one by one); elsewhere plain
-/// Rust. All give the same exact integer sums.
+/// the passes are `smlad::Sweeps` (assembly), and an input with few all-zero groups is
+/// not listed: every group is read in order, widened once to halfword pairs ([`widen`]'s
+/// layout) when there are at most 128 inputs; on other Cortex-M cores `muls::Terms`
+/// (assembly over the non-zero inputs one by one); elsewhere plain Rust. All give the
+/// same exact integer sums.
 #[inline(always)]
 pub(crate) fn matvec<const SIGNED: bool>(
     rows: &[u8],
