@@ -76,6 +76,24 @@ pub fn multiply_by_quantized_multiplier(x: i32, multiplier: i32, shift: i32) -> 
     )
 }
 
+/// [`multiply_by_quantized_multiplier`] for what a blob's check lets through, `M ≥ 0` and
+/// `−31 ≤ n ≤ 30`: the same value without the clamps of `n` and the saturation case
+/// (`a = b = −2³¹`, which needs `M = −2³¹`).
+#[inline(always)]
+fn mbqm_checked(x: i32, multiplier: i32, shift: i32) -> i32 {
+    let left = shift.max(0) as u32;
+    // (Clamped all the same: one `USAT`, and no shift past 31 whatever the input.)
+    let right = (-shift).clamp(0, 31) as u32;
+    // ⌊(x·2ˡ·M + 2³⁰)/2³¹⌋, as in `saturating_rounding_doubling_high_mul`; below 2³¹ in
+    // magnitude for M < 2³¹.
+    let high = ((i64::from(x.wrapping_shl(left)) * i64::from(multiplier) + (1 << 30)) >> 31) as i32;
+    // `rounding_divide_by_pot(high, right)` for right ≤ 31.
+    let mask = (1u32 << right).wrapping_sub(1);
+    let remainder = high as u32 & mask;
+    let threshold = (mask >> 1) + u32::from(high < 0);
+    (high >> right) + i32::from(remainder > threshold)
+}
+
 /// TFLite's `QuantizeMultiplier`: the `(M, n)` with `M·2ⁿ⁻³¹ ≈ real`, `2³⁰ ≤ M < 2³¹`
 /// (`M = round(f·2³¹)` for `real = f·2ⁿ`, `0.5 ≤ f < 1`, halves away from zero); `(0, 0)`
 /// for zero and for values below about 2⁻³², as TFLite flushes them. `None` for a negative
@@ -277,7 +295,7 @@ impl<'a> Raw<'a> {
         kernel::matvec::<true>(self.rows, self.stride, x, outs.len(), |sums| {
             for (&sum, (((&b, &m), &n), y)) in sums.iter().zip(&mut outs) {
                 let acc = sum.wrapping_add(b);
-                let v = multiply_by_quantized_multiplier(acc, m, n).wrapping_add(z);
+                let v = mbqm_checked(acc, m, n).wrapping_add(z);
                 *y = v.clamp(lo, hi) as i8;
             }
         });
@@ -469,6 +487,63 @@ mod tests {
                 gemmlowp(a, b),
                 "{a} {b}"
             );
+        }
+    }
+
+    /// `mbqm_checked` equals `multiply_by_quantized_multiplier` and the two roundings done
+    /// on exact integers (the high product floor-divided after adding 2³⁰, then divided by
+    /// 2ʳ rounding halves away from zero) for every shift it takes, on edge values and two
+    /// million pseudo-random cases with `M ≥ 0`.
+    #[test]
+    fn the_checked_multiply_is_tflites() {
+        fn exact(x: i32, m: i32, n: i32) -> i32 {
+            let (l, r) = (n.max(0), (-n).max(0));
+            let t = (i128::from(x.wrapping_shl(l as u32)) * i128::from(m) + (1 << 30)) >> 31;
+            if r == 0 {
+                return t as i32;
+            }
+            let (d, half) = (1i128 << r, 1i128 << (r - 1));
+            let q = (t.abs() + half) / d;
+            (if t < 0 { -q } else { q }) as i32
+        }
+        let check = |x: i32, m: i32, n: i32| {
+            let want = exact(x, m, n);
+            assert_eq!(
+                multiply_by_quantized_multiplier(x, m, n),
+                want,
+                "{x} {m} {n}"
+            );
+            assert_eq!(mbqm_checked(x, m, n), want, "{x} {m} {n}");
+        };
+        let xs = [
+            i32::MIN,
+            i32::MIN + 1,
+            -(1 << 30),
+            -3,
+            -1,
+            0,
+            1,
+            3,
+            1 << 30,
+            i32::MAX,
+        ];
+        let ms = [0, 1, 1 << 30, (1 << 30) + 1, i32::MAX - 1, i32::MAX];
+        for n in -31..=30 {
+            for x in xs {
+                for m in ms {
+                    check(x, m, n);
+                }
+            }
+        }
+        let mut r = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..2_000_000 {
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
+            let x = r as i32 >> (r >> 59);
+            let m = ((r >> 32) as i32).max(0) >> ((r >> 40) & 3);
+            let n = ((r >> 45) % 62) as i32 - 31;
+            check(x, m, n);
         }
     }
 
