@@ -394,9 +394,14 @@ mod tests {
         int8_sums_are_exact::<50, 12>();
         int8_sums_are_exact::<784, 5>();
         int8_sums_are_exact::<100, 10>();
-        int8_sums_are_exact::<128, 8>();
-        int8_sums_are_exact::<130, 5>();
-        int8_sums_are_exact::<132, 6>();
+        // The paths only the DSP routines have (the M0 board's flash holds the f32 model's
+        // tests with five shapes, not eight).
+        #[cfg(feature = "dsp")]
+        {
+            int8_sums_are_exact::<128, 8>();
+            int8_sums_are_exact::<130, 5>();
+            int8_sums_are_exact::<132, 6>();
+        }
     }
 
     #[test]
@@ -409,9 +414,12 @@ mod tests {
         super::s8_sums_are_exact::<50, 12>(-10);
         super::s8_sums_are_exact::<600, 6>(-12);
         // On a DSP core: 50 and 128 inputs widened to pairs (13 and 32 groups), 600 and
-        // 140 swept in order (150 and 35 groups).
-        super::s8_sums_are_exact::<128, 7>(-11);
-        super::s8_sums_are_exact::<140, 5>(-11);
+        // 140 swept in order (150 and 35 groups); the last two only there.
+        #[cfg(feature = "dsp")]
+        {
+            super::s8_sums_are_exact::<128, 7>(-11);
+            super::s8_sums_are_exact::<140, 5>(-11);
+        }
     }
 
     #[test]
