@@ -32,6 +32,14 @@ pub trait Entry: Copy + sealed::Sealed {
     fn all_zero(quad: &[Self; 4]) -> bool {
         quad.iter().all(|e| e.is_zero())
     }
+    /// The entries as f32 values when that is what they are (a kernel may read them in
+    /// place).
+    #[doc(hidden)]
+    #[inline(always)]
+    fn as_f32s(entries: &[Self]) -> Option<&[f32]> {
+        let _ = entries;
+        None
+    }
 }
 
 impl Entry for f32 {
@@ -42,6 +50,10 @@ impl Entry for f32 {
     #[inline(always)]
     fn value(self) -> f32 {
         self
+    }
+    #[inline(always)]
+    fn as_f32s(entries: &[f32]) -> Option<&[f32]> {
+        Some(entries)
     }
 }
 

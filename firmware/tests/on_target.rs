@@ -241,6 +241,24 @@ fn f32_kernel_is_the_formula<const IN: usize, const OUT: usize>() {
         &got,
         IN,
     );
+    // Dense f32 inputs (read in place on FPU cores when at most one in eight is zero; the
+    // only cores with that path, and the M0's flash has no room for this copy): every
+    // input non-zero but x[1] = −0, whose products are added.
+    #[cfg(target_abi = "eabihf")]
+    for (i, v) in x.iter_mut().enumerate() {
+        *v = if i == 1 {
+            -0.0
+        } else if *v == 0.0 {
+            (i as f32 + 1.5) / 7.0
+        } else {
+            *v
+        };
+    }
+    #[cfg(target_abi = "eabihf")]
+    {
+        layer.affine(&x, &mut got);
+        f32_formula(w.as_flattened(), &b, &|i| x[i], &got, IN);
+    }
 }
 
 #[defmt_test::tests]
