@@ -1,7 +1,10 @@
 //! The int8 kernel's passes on a Cortex-M DSP core, in assembly: its five sums, two
-//! prepared inputs, row pointer and loop state take all fourteen general registers, which
-//! `asm!` blocks inside Rust code cannot have (the compiler keeps some), so the loop is one
-//! function of its own. Layout read: [`int8`](super::int8)'s.
+//! prepared inputs, row pointers and loop state take all fourteen general registers, which
+//! `asm!` blocks inside Rust code cannot have (the compiler keeps some), so each loop is a
+//! function of its own. Three routines, one [`Sweeps`] type: the listed groups of a sparse
+//! input (`sweep5`), a dense input's groups widened once to halfword pairs (`dense5`), a
+//! longer dense input's groups widened in the routine (`wide5`). Layout read:
+//! [`int8`](super::int8)'s.
 #![allow(unsafe_code)]
 
 use super::int8::{List, ROWS};
@@ -134,12 +137,13 @@ macro_rules! sweep5 {
 }
 sweep5!("scratchnet_q8_sweep5", "uxtb16");
 sweep5!("scratchnet_s8_sweep5", "sxtb16");
-// scratchnet_x8_dense5(pairs, end, mb, stride, sums): for each group g (the pairs from
+// scratchnet_x8_dense5(pairs, end, mb, stride, sweep): for each group g (the pairs from
 // `pairs` to `end`, two words each: the group's inputs widened to halfwords, even bytes
 // then odd ones), the weight word at mb + 4g + k·stride of each of the five rows k is
 // split into halfword pairs (SXTB16) and two SMLADs add its four products to row k's sum.
 // Every group is visited, in order: no list to read, no row address to form (rows 0–2
-// from r2, rows 3–4 from r4, both moved on by the loads' write-back), no input to widen.
+// from r2, rows 3–4 from r4, both moved on by the loads' write-back), no input to widen;
+// the sums go to sweep.sums.
 //
 // Registers: r0 pairs, r1 end, r2 row 0, r3 stride, r4 row 3, r5 r6 the input pairs,
 // r7 r8 the weight word and its pair, r9 r10 r11 r12 lr the five sums.
