@@ -412,6 +412,20 @@ impl Model<'_> {
 mod tests {
     use super::*;
 
+    /// The i32 edge values both multiply tests try: the ends, ±2³⁰, and small values.
+    const EDGES: [i32; 10] = [
+        i32::MIN,
+        i32::MIN + 1,
+        -(1 << 30),
+        -3,
+        -1,
+        0,
+        1,
+        3,
+        1 << 30,
+        i32::MAX,
+    ];
+
     /// gemmlowp's functions worked by hand.
     #[test]
     fn the_fixed_point_helpers_round_as_gemmlowp() {
@@ -456,20 +470,8 @@ mod tests {
             let nudge = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
             ((ab + nudge) / (1i64 << 31)) as i32
         }
-        let edges = [
-            i32::MIN,
-            i32::MIN + 1,
-            -(1 << 30),
-            -3,
-            -1,
-            0,
-            1,
-            3,
-            1 << 30,
-            i32::MAX,
-        ];
-        for a in edges {
-            for b in edges {
+        for a in EDGES {
+            for b in EDGES {
                 assert_eq!(
                     saturating_rounding_doubling_high_mul(a, b),
                     gemmlowp(a, b),
@@ -516,21 +518,9 @@ mod tests {
             );
             assert_eq!(mbqm_checked(x, m, n), want, "{x} {m} {n}");
         };
-        let xs = [
-            i32::MIN,
-            i32::MIN + 1,
-            -(1 << 30),
-            -3,
-            -1,
-            0,
-            1,
-            3,
-            1 << 30,
-            i32::MAX,
-        ];
         let ms = [0, 1, 1 << 30, (1 << 30) + 1, i32::MAX - 1, i32::MAX];
         for n in -31..=30 {
-            for x in xs {
+            for x in EDGES {
                 for m in ms {
                     check(x, m, n);
                 }
