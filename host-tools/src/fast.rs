@@ -3,16 +3,16 @@
 //!
 //! The core's kernels are written for a Cortex-M4F (a few registers, no vector unit). Here
 //! every layer keeps all of its sums in vector registers (outputs padded to lanes of 8),
-//! the exponentials of a layer are computed eight at a time by a lane-wise copy of the
-//! core's `libm::expf`, the program uses AVX2 when the CPU has it, and a batch is shared
+//! the exponentials of a layer are computed eight at a time by the core's lane-wise copy
+//! of its `exp_table`, the program uses AVX2 when the CPU has it, and a batch is shared
 //! among the CPU's cores. Nothing is reordered: each sum adds the same products in the same
 //! order as the core (`acc += x·w` with two roundings, bias last; where the core skips a
 //! zero input this code may add its ±0 products instead, which changes no bit), and every
-//! exponential takes `expf`'s own steps, so the results are the core's to the last bit.
-//! `tests/fast.rs` checks that on all 10 000 test images, and the exponential against
-//! `libm::expf` on a sample of all f32 (on every f32 with `--ignored`).
+//! exponential takes `exp_table`'s own steps, so the results are the core's to the last bit.
+//! `tests/fast.rs` checks that on all 10 000 test images, and the lane-wise exponential
+//! against `exp_table` on a sample of all f32 (on every f32 with `--ignored`).
 
-use scratchnet::math::{EXP_IS_EXACT, exp};
+use scratchnet::math::{EXP_IS_TABLE, exp};
 use scratchnet::{Activation, Classification, Error, MNIST_PIXELS, Mnist, normalize_pixel};
 
 /// The network's activations are not the book's (sigmoid, sigmoid, softmax), which is all
@@ -273,10 +273,10 @@ fn sigmoid_all<const P: usize>(a: &mut [f32; P]) {
 }
 
 /// The core's `exp` on every lane: eight at a time by [`exp_lanes`] when that is
-/// `libm::expf` (the default), one at a time otherwise (the `fast-exp` feature).
+/// `exp_table` (the default), one at a time otherwise (the `fast-exp` feature).
 #[inline(always)]
 fn exp_all<const P: usize>(a: &mut [f32; P]) {
-    if EXP_IS_EXACT {
+    if EXP_IS_TABLE {
         for chunk in a.as_chunks_mut::<LANES>().0 {
             exp_lanes(chunk);
         }
@@ -287,59 +287,14 @@ fn exp_all<const P: usize>(a: &mut [f32; P]) {
     }
 }
 
-// musl's expf constants, by their bits (as the `libm` crate writes them).
-const LN2_HI: f32 = f32::from_bits(0x3f31_7200);
-const LN2_LO: f32 = f32::from_bits(0x35bf_be8e);
-const INV_LN2: f32 = f32::from_bits(0x3fb8_aa3b);
-const P1: f32 = f32::from_bits(0x3e2a_aa8f);
-const P2: f32 = f32::from_bits(0xbb35_5215);
-
-/// `libm::expf` on eight lanes at once, equal to it bit for bit.
-///
-/// For `2⁻¹⁴ < |x| < 87.34` (bits of `|x|` in `(0x39000000, 0x42aeac50)`) every lane takes
-/// `expf`'s main path with branches turned into selects: `k` from `x/ln 2` rounded (or ±1
-/// near `±ln 2`, 0 below `ln 2 / 2`), `x − k·ln2_hi − k·ln2_lo`, the same rational
-/// approximation, and `y·2ᵏ` with `k ∈ [−126, 126]`, which is `scalbnf`'s one multiply in that
-/// range. With `k = 0` the steps are `expf`'s `k = 0` branch exactly (`x − 0·ln2_hi = x`,
-/// `lo = 0`, `y·1 = y`). Any other lane (tiny, huge, NaN) is recomputed by `libm::expf`.
+/// The core's [`exp_table`](scratchnet::math::exp_table) on eight lanes at once, equal to
+/// it bit for bit (the core's own lane-wise copy, compiled here for the CPU at hand).
 #[inline(always)]
 fn exp_lanes(x: &mut [f32; LANES]) {
-    let mut y = [0.0f32; LANES];
-    let mut main = [false; LANES];
-    for l in 0..LANES {
-        let v = x[l];
-        let hx = v.to_bits() & 0x7fff_ffff;
-        let negative = v.to_bits() >> 31 != 0;
-        let rounded = (INV_LN2 * v + if negative { -0.5 } else { 0.5 }) as i32;
-        let k = if hx > 0x3f85_1592 {
-            rounded
-        } else if hx > 0x3eb1_7218 {
-            if negative { -1 } else { 1 }
-        } else {
-            0
-        };
-        let kf = k as f32;
-        let hi = v - kf * LN2_HI;
-        let lo = kf * LN2_LO;
-        let r = hi - lo;
-        let rr = r * r;
-        let c = r - rr * (P1 + rr * P2);
-        let e = 1.0 + (r * c / (2.0 - c) - lo + hi);
-        // Wrapping: lanes outside the main path (k out of range) are recomputed below.
-        let scale = f32::from_bits((0x7f_i32.wrapping_add(k) as u32) << 23);
-        y[l] = e * scale;
-        main[l] = hx > 0x3900_0000 && hx < 0x42ae_ac50;
-    }
-    if main.iter().all(|&m| m) {
-        *x = y;
-    } else {
-        for l in 0..LANES {
-            x[l] = if main[l] { y[l] } else { exp(x[l]) };
-        }
-    }
+    scratchnet::math::exp_table_lanes(x);
 }
 
-/// [`exp_lanes`] for tests: `libm::expf` of each value of `x` (the core's `exp` when it is
+/// [`exp_lanes`] for tests: `exp_table` of each value of `x` (the core's `exp` when it is
 /// that).
 #[doc(hidden)]
 pub fn exp8_for_tests(x: [f32; LANES]) -> [f32; LANES] {

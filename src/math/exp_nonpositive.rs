@@ -12,7 +12,7 @@
 //! `−104 < x < −2⁻²⁵` (measured 0.517; `libm::expf` is 0.91 there), normal and subnormal
 //! results alike: `cargo test --release -p scratchnet exp_nonpositive_on_every_input --
 //! --ignored`, 7 s. Outside that range the result is exact (1 or 0), and above 0 it is
-//! `libm::expf`.
+//! [`exp_table`](super::exp_table).
 
 /// `log₂e · 2⁶³`, as its high and low words.
 const LOG2E_Q63: (u32, u32) = (0xb8aa_3b29, 0x5c17_f0bb);
@@ -38,7 +38,7 @@ const POW2_Q31: [u32; 64] = [
 ///
 /// Within 0.52 ulp of the true `e^x` for every f32 in `−104 < x < −2⁻²⁵` (measured on all
 /// of them: 0.517; `libm::expf` 0.91). `x ≥ −2⁻²⁵` (`±0.0` included) gives 1, `x ≤ −104`
-/// (and −∞) 0, NaN NaN; above 0 it is `libm::expf(x)`.
+/// (and −∞) 0, NaN NaN; above 0 it is [`exp_table(x)`](super::exp_table).
 #[inline]
 pub fn exp_nonpositive(x: f32) -> f32 {
     let bits = x.to_bits();
@@ -76,7 +76,8 @@ fn outside(x: f32) -> f32 {
     if a > 0x7f80_0000 {
         x
     } else if bits >> 31 == 0 && a != 0 {
-        libm::expf(x)
+        // Not the softmax's (its arguments are never positive): the other exponential.
+        super::exp_table::exp_table_out_of_line(x)
     } else if a <= 0x3300_0000 {
         // −2⁻²⁵ ≤ x ≤ 0: e^x > 1 − 2⁻²⁵, which rounds to 1.
         1.0
@@ -163,7 +164,7 @@ mod tests {
             (-0.5, 0x3f1b_4598),   // 0.606 530 66
             (-10.0, 0x383e_6bce),  // 4.539 993e-5
             (-87.0, 0x00b3_3687),  // 1.645 811 4e-38, the smallest normals' binade
-            (-100.0, 0x0000_001b), // 3.72e-44: 27 units of 2⁻¹⁴⁹
+            (-100.0, 0x0000_001b), // 3.78e-44: 27 units of 2⁻¹⁴⁹
             (-2.6, 0x3d98_1cc0),   // 0.074 273 585
             (-0.001, 0x3f7f_be7f), // 0.999 000 5
             (-50.0, 0x1b69_2beb),  // 1.928 75e-22
@@ -188,7 +189,7 @@ mod tests {
         assert_eq!(exp_nonpositive(-104.0), 0.0);
         assert_eq!(exp_nonpositive(f32::NEG_INFINITY), 0.0);
         assert!(exp_nonpositive(f32::NAN).is_nan());
-        assert_eq!(exp_nonpositive(2.0), libm::expf(2.0));
+        assert_eq!(exp_nonpositive(2.0), super::super::exp_table(2.0));
         // Just above and below e^x = 2⁻¹⁵⁰ (x = −103.972 08): the smallest subnormal, then 0.
         assert_eq!(exp_nonpositive(-103.97).to_bits(), 1);
         assert_eq!(exp_nonpositive(-103.975).to_bits(), 0);
