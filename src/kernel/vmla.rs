@@ -342,17 +342,22 @@ pub(super) fn sums<'x, X: Input<'x>>(w: &[f32], x: X, a: &mut [f32]) {
     let entries = x.entries().get(..rows).unwrap_or(x.entries());
     // f32 inputs with few zeros (at most one in eight: a sigmoid's outputs) are read in
     // place, every one of them: a zero adds ±0 to sums that start at +0, which changes no
-    // bit, and listing the inputs cost more than it skips.
-    // The count stops 16 inputs at a time, past the limit (in an image's first rows).
+    // bit, and listing the inputs cost more than it skips. Which path is a matter of speed
+    // only (the same bits either way), so the zeros are counted on every fourth input (a
+    // quarter of the count's cost: the book's network −450 instructions on the M4F), and
+    // the count stops 16 inputs at a time, past the limit (in an image's first rows).
     if let Some(xs) = X::Entry::as_f32s(entries) {
-        let limit = xs.len() / 8;
+        let limit = xs.len().div_ceil(4) / 8;
         let mut zeros = 0;
         let is_zero = |v: &f32| v.to_bits() << 1 == 0;
         let (sixteens, rest) = xs.as_chunks::<16>();
         let dense = sixteens.iter().all(|c| {
-            zeros += c.iter().filter(|v| is_zero(v)).count();
+            zeros += [c[0], c[4], c[8], c[12]]
+                .iter()
+                .filter(|v| is_zero(v))
+                .count();
             zeros <= limit
-        }) && zeros + rest.iter().filter(|v| is_zero(v)).count() <= limit;
+        }) && zeros + rest.iter().step_by(4).filter(|v| is_zero(v)).count() <= limit;
         if dense {
             run_dense(w, xs, a, plan);
             return;
