@@ -123,7 +123,7 @@ impl Activation {
     ///
     /// Never inlined: unrolled into every layer it cost the firmware ~5 KB of flash, for
     /// about 100 instructions an inference. The sigmoid has a loop of its own
-    /// ([`sigmoid_all`]), the others call their function for each value.
+    /// (out of line), the others call their function for each value.
     #[inline(never)]
     pub fn apply(self, a: &mut [f32]) {
         let h: fn(f32) -> f32 = match self {
