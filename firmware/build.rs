@@ -130,7 +130,9 @@ fn run() -> Result<(), String> {
          /// Test images where the int8 model agrees with numpy on the host.\n\
          pub const INT8_AGREE: u32 = {};\n\
          /// Whether numpy's predictions were found (else agreement is not checked).\n\
-         pub const HAVE_REFERENCE: bool = {};\n",
+         pub const HAVE_REFERENCE: bool = {};\n\
+         /// `scratchnet::math::exp_fingerprint()` computed on the host.\n\
+         pub const EXP_FINGERPRINT: u32 = {:#010x};\n",
         path_str(&out.join("images.u8"))?,
         path_str(&out.join("labels.u8"))?,
         path_str(&out.join("reference.u8"))?,
@@ -139,7 +141,8 @@ fn run() -> Result<(), String> {
         set.images.len(),
         int8_correct,
         int8_agree,
-        have_reference
+        have_reference,
+        scratchnet::math::exp_fingerprint()
     );
     write_if_changed(&out.join("host_paths.rs"), paths.as_bytes())
 }

@@ -43,6 +43,30 @@ pub fn exp(x: f32) -> f32 {
     }
 }
 
+/// A fingerprint of [`exp_table`]'s and [`exp_nonpositive`]'s results (their bits, NaN as
+/// one pattern, folded by FNV-1a a word at a time) over a fixed spread of inputs: every
+/// 65 537th f32 bit pattern (both signs, every binade, ±0, ±∞, NaN), 4 096 inputs from −104
+/// to −86.5 (the subnormal results and the main path's lower end) and 1 024 around the
+/// overflow. The firmware's build script computes it on the host and an on-target test
+/// on the device: equal, the exponentials give the same bits there — soft-float cores and
+/// cold paths included.
+#[doc(hidden)]
+pub fn exp_fingerprint() -> u32 {
+    let mut h = 0x811c_9dc5u32;
+    let mut fold = |v: f32| {
+        let bits = if v.is_nan() { 0x7fc0_0000 } else { v.to_bits() };
+        h = (h ^ bits).wrapping_mul(0x0100_0193);
+    };
+    let spread = (0..=u32::MAX / 65_537).map(|k| f32::from_bits(k.wrapping_mul(65_537)));
+    let low = (0..4096u16).map(|k| -104.0 + f32::from(k) * (17.5 / 4096.0));
+    let high = (0..1024u16).map(|k| 88.70 + f32::from(k) * (0.04 / 1024.0));
+    for x in spread.chain(low).chain(high) {
+        fold(exp_table(x));
+        fold(exp_nonpositive(x));
+    }
+    h
+}
+
 /// e^x to within one unit in the last place: musl's `expf` through the `libm` crate.
 #[inline]
 pub fn exp_exact(x: f32) -> f32 {

@@ -345,6 +345,18 @@ mod tests {
     }
 
     #[test]
+    #[cfg(not(feature = "int8"))]
+    fn the_exponentials_are_the_hosts() {
+        // exp_table (the sigmoid's) and exp_nonpositive (the softmax's) over 70 657 inputs
+        // spread over every f32 and dense in their cold paths' ranges: the same bits as on
+        // the host (soft-float library calls on M0 and M3, the FPU elsewhere).
+        defmt::assert_eq!(
+            scratchnet::math::exp_fingerprint(),
+            scratchnet_firmware::host_paths::EXP_FINGERPRINT
+        );
+    }
+
+    #[test]
     fn the_books_toy_network() {
         static W1: [[f32; 3]; 2] = [[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]];
         static W2: [[f32; 2]; 3] = [[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]];
