@@ -139,14 +139,8 @@ fn mul_wide_halves(a: u32, b: u32) -> u64 {
 mod tests {
     use super::*;
 
-    /// Distance from the f64 exponential in units of the f32 result's last place.
     fn ulps(x: f32) -> f64 {
-        let want = f64::from(x).exp();
-        let got = f64::from(exp_nonpositive(x));
-        // The ulp of the correctly rounded result (2⁻¹⁴⁹ below the normal range).
-        let field = ((want as f32).to_bits() >> 23).max(1);
-        let ulp = 2f64.powi(field as i32 - 150);
-        (got - want).abs() / ulp
+        super::super::ulps_from_exp(x, exp_nonpositive(x))
     }
 
     fn worst_on(bits: impl Iterator<Item = u32>) -> (f64, f32) {

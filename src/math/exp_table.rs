@@ -199,14 +199,8 @@ fn steps(x: f32) -> (i32, f32, f32) {
 mod tests {
     use super::*;
 
-    /// Distance from the f64 exponential in units of the f32 result's last place (the ulp of
-    /// the correctly rounded result; 2⁻¹⁴⁹ below the normal range).
     fn ulps(x: f32) -> f64 {
-        let want = f64::from(x).exp();
-        let got = f64::from(exp_table(x));
-        let field = ((want as f32).to_bits() >> 23).max(1);
-        let ulp = 2f64.powi(field as i32 - 150);
-        (got - want).abs() / ulp
+        super::super::ulps_from_exp(x, exp_table(x))
     }
 
     /// The worst distance over the finite non-zero results among `bits` (both signs).
