@@ -178,7 +178,7 @@ pub(crate) fn matvec<const SIGNED: bool>(
     // On a core without DSP instructions, the assembly's terms (when the shapes fit):
     // the groups are listed only for the plain Rust.
     #[cfg(all(not(feature = "dsp"), target_arch = "arm"))]
-    let mut terms = [0u32; super::muls::TERMS];
+    let mut terms = [[0u32; 2]; super::muls::TERMS];
     #[cfg(all(not(feature = "dsp"), target_arch = "arm"))]
     let mut sweeps = super::muls::Terms::<SIGNED>::new(x, rows, stride, outputs, &mut terms);
     #[cfg(all(not(feature = "dsp"), target_arch = "arm"))]

@@ -5,155 +5,153 @@
 //! read: [`int8`](super::int8)'s (output-major rows of `stride` i8), each weight by one
 //! `LDRSB`.
 //!
-//! The non-zero inputs are listed once as terms, one word each: `(i << 8) | x[i]`. A pass
-//! then takes every term through five rows: `LDRSB` the row's weight, `MULS` by the input,
-//! `ADD` to the row's sum (kept in a high register) — 22 instructions a term for five
-//! multiply-adds, against about 15 a multiply-add for the plain Rust on Cortex-M0.
-//! The sums are exact wrapping i32, the portable kernel's.
+//! The non-zero inputs are listed once as terms, two words each: the index `i` and the
+//! value `x[i]` (zero- or sign-extended). A pass then takes every term through five rows:
+//! `LDRSB` the row's weight, `MULS` by the input, `ADD` to the row's sum (kept in a high
+//! register). The rows' addresses are in registers (rows 0–2 of the pass, then, after one
+//! `ADDS` of `3·stride` to the index, rows 3–4), so a term costs one `LDM` of its two words,
+//! 15 instructions for its five multiply-adds and one `ADDS`; two terms a turn of the loop
+//! share its test: 18 instructions a term, against about 15 a multiply-add for the plain
+//! Rust on Cortex-M0. The sums are exact wrapping i32, the portable kernel's.
 #![allow(unsafe_code)]
 
 use super::int8::ROWS;
 
-/// At most this many terms are listed at once (1 KiB of stack, the caller's). An input with more
-/// non-zero values is taken a window of terms at a time, listed again on every pass.
+/// At most this many terms are listed at once (2 KiB of stack, the caller's). An input with
+/// more non-zero values is taken a window of terms at a time, listed again on every pass.
 pub(super) const TERMS: usize = 256;
+
+/// One listed input: its index and its value, extended to 32 bits (`[i, x[i]]`).
+pub(super) type Term = [u32; 2];
 
 // The routine below is written for five rows.
 const _: () = assert!(ROWS == 5);
 
-// scratchnet_q8_muls5(terms, end, base, stride, sums): for each term word t in
-// [terms, end), x = t & 0xFF (sign-extended for i8 inputs) and p = base + (t >> 8); the
-// five rows' weights are the bytes at p + stride, p + 2·stride, …, p + 5·stride; each is
-// multiplied by x and added to its sum. The five sums are read from and written back to
-// `sums`.
+// scratchnet_i8_muls5(terms, end, row0, stride, sums): for each term [i, x] in
+// [terms, end), the five weights at row0 + i + k·stride (k = 0..5, i8) are multiplied by x
+// and added to the five sums, read from and written back to `sums`.
 //
-// Registers: r0 p, r1 stride, r2 2·stride, r3 x, r4 weight/product, r5 term pointer,
-// r6 3·stride, r7 base; the sums in r8–r12; lr the end of the terms.
-// Per term: 22 instructions for five multiply-adds.
+// Registers: r0 i, r1 row0, r2 row0 + stride, r3 x, r4 weight/product, r5 term pointer,
+// r6 row0 + 2·stride, r7 3·stride; the sums in r8–r12; lr the end of the terms.
+// Per two terms: 36 instructions for ten multiply-adds (an odd term first enters the loop
+// at its second half).
 #[cfg(not(scratchnet_thumb2))]
-macro_rules! muls5 {
-    ($name:literal, $ext:literal) => {
-        core::arch::global_asm!(concat!(
-            ".section .text.",
-            $name,
-            ",\"ax\",%progbits\n",
-            ".syntax unified\n",
-            ".thumb\n",
-            ".global ",
-            $name,
-            "\n",
-            ".type ",
-            $name,
-            ",%function\n",
-            ".p2align 2\n",
-            ".thumb_func\n",
-            $name,
-            ":\n",
-            "push {{r4-r7, lr}}\n",
-            "mov r4, r8\n",
-            "mov r5, r9\n",
-            "mov r6, r10\n",
-            "mov r7, r11\n",
-            "push {{r4-r7}}\n",
-            // The fifth argument, above the nine saved words.
-            "ldr r4, [sp, #36]\n",
-            "ldr r5, [r4, #0]\n",
-            "mov r8, r5\n",
-            "ldr r5, [r4, #4]\n",
-            "mov r9, r5\n",
-            "ldr r5, [r4, #8]\n",
-            "mov r10, r5\n",
-            "ldr r5, [r4, #12]\n",
-            "mov r11, r5\n",
-            "ldr r5, [r4, #16]\n",
-            "mov r12, r5\n",
-            "mov lr, r1\n",
-            "mov r5, r0\n",
-            "mov r7, r2\n",
-            "mov r1, r3\n",
-            "lsls r2, r3, #1\n",
-            "adds r6, r2, r1\n",
-            "cmp r5, lr\n",
-            "beq 2f\n",
-            "1:\n",
-            "ldm r5!, {{r3}}\n",
-            "lsrs r0, r3, #8\n",
-            $ext,
-            " r3, r3\n",
-            "adds r0, r0, r7\n",
-            "ldrsb r4, [r0, r1]\n",
-            "muls r4, r3, r4\n",
-            "add r8, r4\n",
-            "ldrsb r4, [r0, r2]\n",
-            "muls r4, r3, r4\n",
-            "add r9, r4\n",
-            "ldrsb r4, [r0, r6]\n",
-            "muls r4, r3, r4\n",
-            "add r10, r4\n",
-            "adds r0, r0, r6\n",
-            "ldrsb r4, [r0, r1]\n",
-            "muls r4, r3, r4\n",
-            "add r11, r4\n",
-            "ldrsb r4, [r0, r2]\n",
-            "muls r4, r3, r4\n",
-            "add r12, r4\n",
-            "cmp r5, lr\n",
-            "bne 1b\n",
-            "2:\n",
-            "ldr r4, [sp, #36]\n",
-            "mov r5, r8\n",
-            "str r5, [r4, #0]\n",
-            "mov r5, r9\n",
-            "str r5, [r4, #4]\n",
-            "mov r5, r10\n",
-            "str r5, [r4, #8]\n",
-            "mov r5, r11\n",
-            "str r5, [r4, #12]\n",
-            "mov r5, r12\n",
-            "str r5, [r4, #16]\n",
-            "pop {{r4-r7}}\n",
-            "mov r8, r4\n",
-            "mov r9, r5\n",
-            "mov r10, r6\n",
-            "mov r11, r7\n",
-            "pop {{r4-r7, pc}}\n",
-            ".size ",
-            $name,
-            ", . - ",
-            $name,
-            "\n",
-        ));
-    };
-}
-#[cfg(not(scratchnet_thumb2))]
-muls5!("scratchnet_q8_muls5", "uxtb");
-#[cfg(not(scratchnet_thumb2))]
-muls5!("scratchnet_s8_muls5", "sxtb");
+core::arch::global_asm!(
+    ".section .text.scratchnet_i8_muls5,\"ax\",%progbits",
+    ".syntax unified",
+    ".thumb",
+    ".global scratchnet_i8_muls5",
+    ".type scratchnet_i8_muls5,%function",
+    ".p2align 2",
+    ".thumb_func",
+    "scratchnet_i8_muls5:",
+    "push {{r4-r7, lr}}",
+    "mov r4, r8",
+    "mov r5, r9",
+    "mov r6, r10",
+    "mov r7, r11",
+    "push {{r4-r7}}",
+    // The fifth argument, above the nine saved words.
+    "ldr r4, [sp, #36]",
+    "ldr r5, [r4, #0]",
+    "mov r8, r5",
+    "ldr r5, [r4, #4]",
+    "mov r9, r5",
+    "ldr r5, [r4, #8]",
+    "mov r10, r5",
+    "ldr r5, [r4, #12]",
+    "mov r11, r5",
+    "ldr r5, [r4, #16]",
+    "mov r12, r5",
+    "mov lr, r1",
+    "mov r5, r0",
+    "subs r0, r1, r0",
+    "lsls r7, r3, #1",
+    "adds r7, r7, r3",
+    "movs r1, r2",
+    "adds r2, r1, r3",
+    "adds r6, r2, r3",
+    // (end − terms)/8 terms: an odd number (the first one by the second half), none, even.
+    "lsrs r0, r0, #4",
+    "bcs 2f",
+    "beq 3f",
+    "1:",
+    "ldm r5!, {{r0, r3}}",
+    "ldrsb r4, [r0, r1]",
+    "muls r4, r3, r4",
+    "add r8, r4",
+    "ldrsb r4, [r0, r2]",
+    "muls r4, r3, r4",
+    "add r9, r4",
+    "ldrsb r4, [r0, r6]",
+    "muls r4, r3, r4",
+    "add r10, r4",
+    "adds r0, r0, r7",
+    "ldrsb r4, [r0, r1]",
+    "muls r4, r3, r4",
+    "add r11, r4",
+    "ldrsb r4, [r0, r2]",
+    "muls r4, r3, r4",
+    "add r12, r4",
+    "2:",
+    "ldm r5!, {{r0, r3}}",
+    "ldrsb r4, [r0, r1]",
+    "muls r4, r3, r4",
+    "add r8, r4",
+    "ldrsb r4, [r0, r2]",
+    "muls r4, r3, r4",
+    "add r9, r4",
+    "ldrsb r4, [r0, r6]",
+    "muls r4, r3, r4",
+    "add r10, r4",
+    "adds r0, r0, r7",
+    "ldrsb r4, [r0, r1]",
+    "muls r4, r3, r4",
+    "add r11, r4",
+    "ldrsb r4, [r0, r2]",
+    "muls r4, r3, r4",
+    "add r12, r4",
+    "cmp r5, lr",
+    "bne 1b",
+    "3:",
+    "ldr r4, [sp, #36]",
+    "mov r5, r8",
+    "str r5, [r4, #0]",
+    "mov r5, r9",
+    "str r5, [r4, #4]",
+    "mov r5, r10",
+    "str r5, [r4, #8]",
+    "mov r5, r11",
+    "str r5, [r4, #12]",
+    "mov r5, r12",
+    "str r5, [r4, #16]",
+    "pop {{r4-r7}}",
+    "mov r8, r4",
+    "mov r9, r5",
+    "mov r10, r6",
+    "mov r11, r7",
+    "pop {{r4-r7, pc}}",
+    ".size scratchnet_i8_muls5, . - scratchnet_i8_muls5",
+);
 
 #[cfg(not(scratchnet_thumb2))]
 unsafe extern "C" {
-    fn scratchnet_q8_muls5(
-        terms: *const u32,
-        end: *const u32,
-        base: *const u8,
-        stride: usize,
-        sums: *mut [i32; ROWS],
-    );
-    fn scratchnet_s8_muls5(
-        terms: *const u32,
-        end: *const u32,
-        base: *const u8,
+    fn scratchnet_i8_muls5(
+        terms: *const Term,
+        end: *const Term,
+        row0: *const u8,
         stride: usize,
         sums: *mut [i32; ROWS],
     );
 }
 
-/// Lists the non-zero inputs of `x` from `from` on as terms `(i << 8) | x[i]` into `buf`,
+/// Lists the non-zero inputs of `x` from `from` on as terms `[i, x[i]]` into `buf` (`x[i]`
+/// sign-extended if `SIGNED`, else zero-extended),
 /// until it is full; returns how many, and where the listing stopped (`x.len()` when
 /// every input was seen). Aligned words of four zero inputs are passed over a word at a
 /// time (most of an MNIST image's are).
 #[inline(always)]
-fn list(x: &[u8], from: usize, buf: &mut [u32; TERMS]) -> (usize, usize) {
+fn list<const SIGNED: bool>(x: &[u8], from: usize, buf: &mut [Term; TERMS]) -> (usize, usize) {
     let mut n = 0;
     let rest = x.get(from..).unwrap_or(&[]);
     let (head, words, tail) = bytemuck::pod_align_to::<u8, u32>(rest);
@@ -163,7 +161,12 @@ fn list(x: &[u8], from: usize, buf: &mut [u32; TERMS]) -> (usize, usize) {
             if n == TERMS {
                 return false;
             }
-            buf[n] = ((i as u32) << 8) | u32::from(v);
+            let v = if SIGNED {
+                i32::from(v as i8) as u32
+            } else {
+                u32::from(v)
+            };
+            buf[n] = [i as u32, v];
             n += 1;
         }
         true
@@ -199,7 +202,7 @@ pub(super) struct Terms<'a, const SIGNED: bool> {
     rows: &'a [u8],
     stride: usize,
     outputs: usize,
-    buf: &'a mut [u32; TERMS],
+    buf: &'a mut [Term; TERMS],
     /// The terms listed in `buf`, and whether they are all of the input's.
     listed: usize,
     all: bool,
@@ -207,27 +210,25 @@ pub(super) struct Terms<'a, const SIGNED: bool> {
 }
 
 impl<'a, const SIGNED: bool> Terms<'a, SIGNED> {
-    /// `None` unless there are at least [`ROWS`] outputs, `stride` is at least `x.len()`
-    /// (below 2²⁴, so that an index fits a term), and `rows` holds `outputs` rows. The
-    /// terms are listed in `buf`.
+    /// `None` unless there are at least [`ROWS`] outputs, `stride` is at least `x.len()`,
+    /// and `rows` holds `outputs` rows. The terms are listed in `buf`.
     #[inline(always)]
     pub(super) fn new(
         x: &'a [u8],
         rows: &'a [u8],
         stride: usize,
         outputs: usize,
-        buf: &'a mut [u32; TERMS],
+        buf: &'a mut [Term; TERMS],
     ) -> Option<Self> {
         let fits = outputs >= ROWS
             && stride >= x.len()
-            && stride < 1 << 24
             && outputs
                 .checked_mul(stride)
                 .is_some_and(|end| end <= rows.len());
         if !fits {
             return None;
         }
-        let (listed, next) = list(x, 0, buf);
+        let (listed, next) = list::<SIGNED>(x, 0, buf);
         Some(Self {
             x,
             rows,
@@ -253,7 +254,7 @@ impl<'a, const SIGNED: bool> Terms<'a, SIGNED> {
         } else {
             let mut from = 0;
             while from < self.x.len() {
-                let (listed, next) = list(self.x, from, self.buf);
+                let (listed, next) = list::<SIGNED>(self.x, from, self.buf);
                 self.listed = listed;
                 self.run(first);
                 from = next;
@@ -266,37 +267,24 @@ impl<'a, const SIGNED: bool> Terms<'a, SIGNED> {
     #[inline(always)]
     fn run(&mut self, first: usize) {
         let terms = &self.buf[..self.listed.min(TERMS)];
-        // SAFETY: the routine (any of the four: `MULS` or `MLA`, each with UXTB or SXTB;
-        // the same contract, checked for each by the on-target tests) reads the words of
-        // `terms` (a slice, from its start to its end) and, for each, the bytes at
-        // base + i + k·stride for k = 1..=5, with base = rows + (first − 1)·stride, i.e.
-        // row first + k − 1 at column i: every term's i is below x.len() ≤ stride
-        // (`list` makes terms only of x's indices), and first + ROWS ≤ outputs (checked
-        // above) with outputs·stride ≤ rows.len() (checked in `new`), so each byte is in
-        // `rows`. It writes only `self.sums`, saves and restores r4–r11 (AAPCS), and uses
-        // 36 bytes of stack. Byte loads and word loads of the aligned `u32` terms only:
-        // no unaligned access (which faults on ARMv6-M).
+        // SAFETY: the routine (`MULS` on Thumb-1, `MLA` on Thumb-2: the same contract,
+        // checked for each by the on-target tests) reads the words of `terms` (a slice, from
+        // its start to its end) and, for each term [i, x], the bytes at row0 + i + k·stride
+        // for k = 0..5, with row0 = rows + first·stride, i.e. row first + k at column i:
+        // every term's i is below x.len() ≤ stride (`list` makes terms only of x's indices),
+        // and first + ROWS ≤ outputs (checked above) with outputs·stride ≤ rows.len()
+        // (checked in `new`), so each byte is in `rows`. It writes only `self.sums`, saves
+        // and restores r4–r11 (AAPCS), and uses 36 bytes of stack. Byte loads and word loads
+        // of the aligned `u32` terms only: no unaligned access (which faults on ARMv6-M).
         unsafe {
-            // Thumb-2 cores (M3; M4/M7/M33 without `dsp`): `MLA`, 16 instructions a term.
             #[cfg(scratchnet_thumb2)]
-            let routine = if SIGNED {
-                super::mla::scratchnet_s8_mla5
-            } else {
-                super::mla::scratchnet_q8_mla5
-            };
+            let routine = super::mla::scratchnet_i8_mla5;
             #[cfg(not(scratchnet_thumb2))]
-            let routine = if SIGNED {
-                scratchnet_s8_muls5
-            } else {
-                scratchnet_q8_muls5
-            };
+            let routine = scratchnet_i8_muls5;
             routine(
                 terms.as_ptr(),
                 terms.as_ptr_range().end,
-                self.rows
-                    .as_ptr()
-                    .wrapping_add(first * self.stride)
-                    .wrapping_sub(self.stride),
+                self.rows.as_ptr().wrapping_add(first * self.stride),
                 self.stride,
                 &mut self.sums,
             );
