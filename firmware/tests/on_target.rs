@@ -414,12 +414,14 @@ mod tests {
 
     #[test]
     fn int8_kernel_on_odd_shapes() {
-        // Five outputs a sweep: 7 and 12 move the last window back, 3 is too few (plain
-        // loop); 7, 50, 13 and 130 inputs end in a partial group, 784, 100 and 128 do not.
+        // Five outputs a sweep: 103 and 12 move the last window back, 3 is too few (plain
+        // loop), 103 is more than the 100 sums one call of the routine for cores without
+        // DSP instructions computes; 7, 50, 13 and 130 inputs end in a partial group, 784,
+        // 100 and 128 do not.
         // On a DSP core: 7 inputs (one group of two zero) are listed, 50, 100 and 128 (at
         // most 32 groups: 13, 25, 32) widened to pairs, 784 and 132 (196 and 33 groups)
         // swept in order, 130 (more than 32 groups, a partial one) listed.
-        int8_sums_are_exact::<7, 7>();
+        int8_sums_are_exact::<7, 103>();
         int8_sums_are_exact::<13, 3>();
         int8_sums_are_exact::<50, 12>();
         int8_sums_are_exact::<784, 5>();

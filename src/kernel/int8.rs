@@ -175,16 +175,16 @@ pub(crate) fn matvec<const SIGNED: bool>(
     if !stride.is_multiple_of(4) || stride < x.len() || m.len() < outputs * sw {
         return;
     }
-    // On a core without DSP instructions, the assembly's terms (when the shapes fit):
-    // the groups are listed only for the plain Rust.
+    // On a core without DSP instructions, the assembly's terms (when the shapes fit),
+    // every output in one go; else the groups are listed for the plain Rust.
     #[cfg(all(not(feature = "dsp"), target_arch = "arm"))]
-    let mut terms = [[0u32; 2]; super::muls::TERMS];
+    let mut terms = [const { core::mem::MaybeUninit::uninit() }; super::muls::TERMS];
     #[cfg(all(not(feature = "dsp"), target_arch = "arm"))]
-    let mut sweeps = super::muls::Terms::<SIGNED>::new(x, rows, stride, outputs, &mut terms);
-    #[cfg(all(not(feature = "dsp"), target_arch = "arm"))]
-    let listed = sweeps.is_none();
-    #[cfg(not(target_arch = "arm"))]
-    let listed = true;
+    if let Some(mut terms) = super::muls::Terms::<SIGNED>::new(x, rows, stride, outputs, &mut terms)
+    {
+        terms.all(finish);
+        return;
+    }
     // One 256-byte buffer, assigned where it is used: a dense input's widened pairs (on a
     // DSP core), or the list of a large input's groups; and a small buffer for a small
     // input's list. Only what is used is zeroed (measured on the M4F, int8 MNIST: 256
@@ -212,9 +212,7 @@ pub(crate) fn matvec<const SIGNED: bool>(
         )
     };
     #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
-    let list = if !listed {
-        None
-    } else if full.len() < SMALL {
+    let list = if full.len() < SMALL {
         small = [0; SMALL];
         List::of(full, &mut small)
     } else {
@@ -256,7 +254,7 @@ pub(crate) fn matvec<const SIGNED: bool>(
             j
         };
         let plain;
-        #[cfg(target_arch = "arm")]
+        #[cfg(all(feature = "dsp", target_arch = "arm"))]
         let s = match &mut sweeps {
             Some(sweeps) => sweeps.sweep(start),
             None => {
@@ -264,7 +262,7 @@ pub(crate) fn matvec<const SIGNED: bool>(
                 &plain
             }
         };
-        #[cfg(not(target_arch = "arm"))]
+        #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
         let s = {
             plain = portable::<SIGNED>(&pass, start);
             &plain

@@ -15,14 +15,16 @@ use super::muls::Term;
 // The routine below is written for five rows.
 const _: () = assert!(ROWS == 5);
 
-// scratchnet_i8_mla5(terms, end, row0, stride, sums): as scratchnet_i8_muls5 — for each
-// term [i, x] in [terms, end), the five weights at row0 + i + k·stride (k = 0..5, i8) are
-// multiplied by x and added to the five sums, read from and written back to `sums`.
+// scratchnet_i8_mla5(terms, end, row0, stride, sums, passes): as scratchnet_i8_muls5 —
+// `passes` passes; pass p adds, for each term [i, x] in [terms, end), the five weights at
+// row0 + 5p·stride + i + k·stride (k = 0..5, i8) times x to sums[5p + k], read from and
+// written back to `sums`.
 //
-// Registers: r0 term pointer, r1 end, r2 3·stride, r3 row0, r4 row0 + stride,
-// r5 row0 + 2·stride, r6 i, r7 x, r12 weight; the sums in r8–r11 and lr.
+// Registers: r0 term pointer, r1 end, r2 3·stride, r3 the pass's row 0, r4 its row 1,
+// r5 its row 2, r6 i, r7 x, r12 weight; the sums in r8–r11 and lr. On the stack: the
+// sums' pointer, the terms' start, 5·stride, the passes left.
 // Per two terms: 26 instructions for ten multiply-adds (an odd term first enters the loop
-// at its second half).
+// at its second half); about 20 a pass around them.
 core::arch::global_asm!(
     ".section .text.scratchnet_i8_mla5,\"ax\",%progbits",
     ".syntax unified",
@@ -33,18 +35,26 @@ core::arch::global_asm!(
     ".thumb_func",
     "scratchnet_i8_mla5:",
     "push {{r4-r11, lr}}",
-    // The fifth argument, above the nine saved words.
-    "ldr r12, [sp, #36]",
-    "ldr r8, [r12, #0]",
-    "ldr r9, [r12, #4]",
-    "ldr r10, [r12, #8]",
-    "ldr r11, [r12, #12]",
-    "ldr lr, [r12, #16]",
+    "sub sp, #16",
+    // The fifth and sixth arguments, above the nine saved words and the four locals.
+    "ldr r12, [sp, #52]",
+    "str r12, [sp, #0]",
+    "ldr r12, [sp, #56]",
+    "str r12, [sp, #12]",
+    "str r0, [sp, #4]",
     "add r4, r2, r3",
     "add r5, r4, r3",
     "add r6, r3, r3, lsl #1",
+    "add r7, r6, r3, lsl #1",
+    "str r7, [sp, #8]",
     "mov r3, r2",
     "mov r2, r6",
+    "cmp r12, #0",
+    "beq 9f",
+    "4:",
+    "ldr r12, [sp, #0]",
+    "ldm r12, {{r8-r11, lr}}",
+    "ldr r0, [sp, #4]",
     // (end − terms)/8 terms: an odd number (the first one by the second half), none, even.
     "subs r6, r1, r0",
     "lsrs r6, r6, #4",
@@ -79,12 +89,19 @@ core::arch::global_asm!(
     "cmp r0, r1",
     "bne 1b",
     "3:",
-    "ldr r12, [sp, #36]",
-    "str r8, [r12, #0]",
-    "str r9, [r12, #4]",
-    "str r10, [r12, #8]",
-    "str r11, [r12, #12]",
-    "str lr, [r12, #16]",
+    "ldr r12, [sp, #0]",
+    "stm r12!, {{r8-r11, lr}}",
+    "str r12, [sp, #0]",
+    "ldr r6, [sp, #8]",
+    "add r3, r3, r6",
+    "add r4, r4, r6",
+    "add r5, r5, r6",
+    "ldr r6, [sp, #12]",
+    "subs r6, r6, #1",
+    "str r6, [sp, #12]",
+    "bne 4b",
+    "9:",
+    "add sp, #16",
     "pop {{r4-r11, pc}}",
     ".size scratchnet_i8_mla5, . - scratchnet_i8_mla5",
 );
@@ -96,6 +113,7 @@ unsafe extern "C" {
         end: *const Term,
         row0: *const u8,
         stride: usize,
-        sums: *mut [i32; ROWS],
+        sums: *mut i32,
+        passes: usize,
     );
 }

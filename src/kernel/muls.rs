@@ -15,9 +15,12 @@
 //! Rust on Cortex-M0. The sums are exact wrapping i32, the portable kernel's.
 #![allow(unsafe_code)]
 
+use core::mem::MaybeUninit;
+
 use super::int8::ROWS;
 
-/// At most this many terms are listed at once (2 KiB of stack, the caller's). An input with
+/// At most this many terms are listed at once (2 KiB of stack, the caller's, left
+/// uninitialized: zeroing it took a `memclr` call a layer). An input with
 /// more non-zero values is taken a window of terms at a time, listed again on every pass.
 pub(super) const TERMS: usize = 256;
 
@@ -27,14 +30,16 @@ pub(super) type Term = [u32; 2];
 // The routine below is written for five rows.
 const _: () = assert!(ROWS == 5);
 
-// scratchnet_i8_muls5(terms, end, row0, stride, sums): for each term [i, x] in
-// [terms, end), the five weights at row0 + i + k·stride (k = 0..5, i8) are multiplied by x
-// and added to the five sums, read from and written back to `sums`.
+// scratchnet_i8_muls5(terms, end, row0, stride, sums, passes): `passes` passes; pass p
+// adds, for each term [i, x] in [terms, end), the five weights at
+// row0 + 5p·stride + i + k·stride (k = 0..5, i8) times x to sums[5p + k], read from and
+// written back to `sums` (5·passes i32).
 //
-// Registers: r0 i, r1 row0, r2 row0 + stride, r3 x, r4 weight/product, r5 term pointer,
-// r6 row0 + 2·stride, r7 3·stride; the sums in r8–r12; lr the end of the terms.
+// Registers: r0 i, r1 the pass's row 0, r2 its row 1, r3 x, r4 weight/product, r5 term
+// pointer, r6 its row 2, r7 3·stride; the sums in r8–r12; lr the end of the terms. On the
+// stack: the sums' pointer, the terms' start, their length in bytes, the passes left.
 // Per two terms: 36 instructions for ten multiply-adds (an odd term first enters the loop
-// at its second half).
+// at its second half); about 45 a pass around them.
 #[cfg(not(scratchnet_thumb2))]
 core::arch::global_asm!(
     ".section .text.scratchnet_i8_muls5,\"ax\",%progbits",
@@ -51,27 +56,38 @@ core::arch::global_asm!(
     "mov r6, r10",
     "mov r7, r11",
     "push {{r4-r7}}",
-    // The fifth argument, above the nine saved words.
-    "ldr r4, [sp, #36]",
-    "ldr r5, [r4, #0]",
-    "mov r8, r5",
-    "ldr r5, [r4, #4]",
-    "mov r9, r5",
-    "ldr r5, [r4, #8]",
-    "mov r10, r5",
-    "ldr r5, [r4, #12]",
-    "mov r11, r5",
-    "ldr r5, [r4, #16]",
-    "mov r12, r5",
+    "sub sp, #16",
+    // The fifth and sixth arguments, above the nine saved words and the four locals.
+    "ldr r4, [sp, #52]",
+    "str r4, [sp, #0]",
+    "ldr r4, [sp, #56]",
+    "str r4, [sp, #12]",
+    "str r0, [sp, #4]",
     "mov lr, r1",
-    "mov r5, r0",
     "subs r0, r1, r0",
+    "str r0, [sp, #8]",
     "lsls r7, r3, #1",
     "adds r7, r7, r3",
     "movs r1, r2",
     "adds r2, r1, r3",
     "adds r6, r2, r3",
+    "cmp r4, #0",
+    "beq 9f",
+    "4:",
+    "ldr r4, [sp, #0]",
+    "ldr r0, [r4, #0]",
+    "mov r8, r0",
+    "ldr r0, [r4, #4]",
+    "mov r9, r0",
+    "ldr r0, [r4, #8]",
+    "mov r10, r0",
+    "ldr r0, [r4, #12]",
+    "mov r11, r0",
+    "ldr r0, [r4, #16]",
+    "mov r12, r0",
+    "ldr r5, [sp, #4]",
     // (end − terms)/8 terms: an odd number (the first one by the second half), none, even.
+    "ldr r0, [sp, #8]",
     "lsrs r0, r0, #4",
     "bcs 2f",
     "beq 3f",
@@ -114,17 +130,32 @@ core::arch::global_asm!(
     "cmp r5, lr",
     "bne 1b",
     "3:",
-    "ldr r4, [sp, #36]",
-    "mov r5, r8",
-    "str r5, [r4, #0]",
-    "mov r5, r9",
-    "str r5, [r4, #4]",
-    "mov r5, r10",
-    "str r5, [r4, #8]",
-    "mov r5, r11",
-    "str r5, [r4, #12]",
-    "mov r5, r12",
-    "str r5, [r4, #16]",
+    "ldr r4, [sp, #0]",
+    "mov r0, r8",
+    "str r0, [r4, #0]",
+    "mov r0, r9",
+    "str r0, [r4, #4]",
+    "mov r0, r10",
+    "str r0, [r4, #8]",
+    "mov r0, r11",
+    "str r0, [r4, #12]",
+    "mov r0, r12",
+    "str r0, [r4, #16]",
+    "adds r4, #20",
+    "str r4, [sp, #0]",
+    // The next pass's rows: 5·stride on (stride = r2 − r1, 3·stride in r7).
+    "subs r0, r2, r1",
+    "lsls r0, r0, #1",
+    "adds r0, r0, r7",
+    "adds r1, r1, r0",
+    "adds r2, r2, r0",
+    "adds r6, r6, r0",
+    "ldr r0, [sp, #12]",
+    "subs r0, #1",
+    "str r0, [sp, #12]",
+    "bne 4b",
+    "9:",
+    "add sp, #16",
     "pop {{r4-r7}}",
     "mov r8, r4",
     "mov r9, r5",
@@ -141,7 +172,8 @@ unsafe extern "C" {
         end: *const Term,
         row0: *const u8,
         stride: usize,
-        sums: *mut [i32; ROWS],
+        sums: *mut i32,
+        passes: usize,
     );
 }
 
@@ -151,7 +183,11 @@ unsafe extern "C" {
 /// every input was seen). Aligned words of four zero inputs are passed over a word at a
 /// time (most of an MNIST image's are).
 #[inline(always)]
-fn list<const SIGNED: bool>(x: &[u8], from: usize, buf: &mut [Term; TERMS]) -> (usize, usize) {
+fn list<const SIGNED: bool>(
+    x: &[u8],
+    from: usize,
+    buf: &mut [MaybeUninit<Term>; TERMS],
+) -> (usize, usize) {
     let mut n = 0;
     let rest = x.get(from..).unwrap_or(&[]);
     let (head, words, tail) = bytemuck::pod_align_to::<u8, u32>(rest);
@@ -166,7 +202,7 @@ fn list<const SIGNED: bool>(x: &[u8], from: usize, buf: &mut [Term; TERMS]) -> (
             } else {
                 u32::from(v)
             };
-            buf[n] = [i as u32, v];
+            buf[n].write([i as u32, v]);
             n += 1;
         }
         true
@@ -195,6 +231,10 @@ fn list<const SIGNED: bool>(x: &[u8], from: usize, buf: &mut [Term; TERMS]) -> (
     (n, x.len())
 }
 
+/// Outputs whose sums one call of the routine computes (20 passes), kept on the stack
+/// before they are handed on: one call a layer of the book's network.
+const CHUNK: usize = 20 * ROWS;
+
 /// One layer's passes, checked once: the input (u8, or i8 if `SIGNED`), its terms, and
 /// `outputs` rows of `stride` bytes.
 pub(super) struct Terms<'a, const SIGNED: bool> {
@@ -202,11 +242,11 @@ pub(super) struct Terms<'a, const SIGNED: bool> {
     rows: &'a [u8],
     stride: usize,
     outputs: usize,
-    buf: &'a mut [Term; TERMS],
-    /// The terms listed in `buf`, and whether they are all of the input's.
+    buf: &'a mut [MaybeUninit<Term>; TERMS],
+    /// The terms listed in `buf` (its first `listed` entries are written), and whether
+    /// they are all of the input's.
     listed: usize,
     all: bool,
-    sums: [i32; ROWS],
 }
 
 impl<'a, const SIGNED: bool> Terms<'a, SIGNED> {
@@ -218,7 +258,7 @@ impl<'a, const SIGNED: bool> Terms<'a, SIGNED> {
         rows: &'a [u8],
         stride: usize,
         outputs: usize,
-        buf: &'a mut [Term; TERMS],
+        buf: &'a mut [MaybeUninit<Term>; TERMS],
     ) -> Option<Self> {
         let fits = outputs >= ROWS
             && stride >= x.len()
@@ -237,56 +277,85 @@ impl<'a, const SIGNED: bool> Terms<'a, SIGNED> {
             buf,
             listed,
             all: next == x.len(),
-            sums: [0; ROWS],
         })
     }
 
-    /// The sums of rows `first .. first + ROWS` over the input's non-zero values; all
-    /// zero past the last output.
+    /// Every output's sum over the input's non-zero values, handed to `finish` in order,
+    /// at most [`CHUNK`] at a time: whole passes of [`ROWS`] outputs from the chunk's
+    /// first; the layer's last few outputs, if fewer than [`ROWS`] are left, by one more
+    /// pass over its last [`ROWS`] rows (a few sums computed again, only the new ones
+    /// handed on).
     #[inline(always)]
-    pub(super) fn sweep(&mut self, first: usize) -> &[i32; ROWS] {
-        self.sums = [0; ROWS];
-        if first + ROWS > self.outputs {
-            return &self.sums;
-        }
-        if self.all {
-            self.run(first);
-        } else {
-            let mut from = 0;
-            while from < self.x.len() {
-                let (listed, next) = list::<SIGNED>(self.x, from, self.buf);
-                self.listed = listed;
-                self.run(first);
-                from = next;
+    pub(super) fn all(&mut self, mut finish: impl FnMut(&[i32])) {
+        let mut sums = [0i32; CHUNK];
+        let mut j = 0;
+        while j < self.outputs {
+            let n = (self.outputs - j).min(CHUNK);
+            let whole = n / ROWS * ROWS;
+            let mut last = [0i32; ROWS];
+            let Some(out) = sums.get_mut(..whole) else {
+                return;
+            };
+            out.fill(0);
+            // One window of terms: the whole passes, then the last one if any.
+            let mut window = |t: &Self| {
+                t.run(j, whole / ROWS, out);
+                if whole < n {
+                    t.run(t.outputs - ROWS, 1, &mut last);
+                }
+            };
+            if self.all {
+                window(self);
+            } else {
+                // More non-zero inputs than `TERMS`: listed again a window at a time.
+                let mut from = 0;
+                while from < self.x.len() {
+                    let (listed, next) = list::<SIGNED>(self.x, from, self.buf);
+                    self.listed = listed;
+                    window(self);
+                    from = next;
+                }
             }
+            finish(out);
+            if whole < n {
+                finish(last.get(ROWS - (n - whole)..).unwrap_or(&[]));
+            }
+            j += n;
         }
-        &self.sums
     }
 
-    /// Adds the listed terms' products with rows `first .. first + ROWS` to the sums.
+    /// Adds the listed terms' products with rows `first .. first + passes·ROWS` to
+    /// `sums` (one an output); nothing unless those rows are outputs and `sums` holds them.
     #[inline(always)]
-    fn run(&mut self, first: usize) {
+    fn run(&self, first: usize, passes: usize, sums: &mut [i32]) {
+        if first + passes * ROWS > self.outputs || sums.len() < passes * ROWS || passes == 0 {
+            return;
+        }
+        // The listed terms: written by `list` (its count), never read past.
         let terms = &self.buf[..self.listed.min(TERMS)];
         // SAFETY: the routine (`MULS` on Thumb-1, `MLA` on Thumb-2: the same contract,
-        // checked for each by the on-target tests) reads the words of `terms` (a slice, from
-        // its start to its end) and, for each term [i, x], the bytes at row0 + i + k·stride
-        // for k = 0..5, with row0 = rows + first·stride, i.e. row first + k at column i:
-        // every term's i is below x.len() ≤ stride (`list` makes terms only of x's indices),
-        // and first + ROWS ≤ outputs (checked above) with outputs·stride ≤ rows.len()
-        // (checked in `new`), so each byte is in `rows`. It writes only `self.sums`, saves
-        // and restores r4–r11 (AAPCS), and uses 36 bytes of stack. Byte loads and word loads
-        // of the aligned `u32` terms only: no unaligned access (which faults on ARMv6-M).
+        // checked for each by the on-target tests) reads the words of `terms` (a slice of
+        // entries `list` wrote, from its start to its end) and, for each term [i, x] and
+        // pass p < passes, the bytes at row0 + i + (5p + k)·stride for k = 0..5, with
+        // row0 = rows + first·stride, i.e. row first + 5p + k at column i: every term's i
+        // is below x.len() ≤ stride (`list` makes terms only of x's indices), and
+        // first + 5·passes ≤ outputs (checked above) with outputs·stride ≤ rows.len()
+        // (checked in `new`), so each byte is in `rows`. It reads and writes the
+        // 5·passes ≤ sums.len() words of `sums` (checked above) and nothing else, saves and
+        // restores r4–r11 (AAPCS), and uses 52 bytes of stack. Byte loads and word loads
+        // of aligned words only: no unaligned access (which faults on ARMv6-M).
         unsafe {
             #[cfg(scratchnet_thumb2)]
             let routine = super::mla::scratchnet_i8_mla5;
             #[cfg(not(scratchnet_thumb2))]
             let routine = scratchnet_i8_muls5;
             routine(
-                terms.as_ptr(),
-                terms.as_ptr_range().end,
+                terms.as_ptr().cast::<Term>(),
+                terms.as_ptr_range().end.cast::<Term>(),
                 self.rows.as_ptr().wrapping_add(first * self.stride),
                 self.stride,
-                &mut self.sums,
+                sums.as_mut_ptr(),
+                passes,
             );
         }
     }
