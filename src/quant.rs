@@ -17,7 +17,7 @@ use crate::error::{Error, Result, Shape};
 use crate::kernel::int8 as kernel;
 use crate::network::Network;
 use crate::params::Params;
-use crate::requant::{HiddenIndex, SOFT_FLOAT, table_index, value};
+use crate::requant::{HiddenIndex, Prepared, SOFT_FLOAT, table_index, value_by_factor};
 
 /// Quantizes row-major `inputs × outputs` f32 weights per output channel:
 /// `s[j] = maxᵢ |W[i][j]| / 127` (1 for an all-zero column), `q[j][i] = round(W[i][j]/s[j])`,
@@ -93,6 +93,24 @@ static SIGMOID_U8: [u8; 512] = [
     255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
 ];
 
+/// `z[k] = SIGMOID_U8[index]` for each of `sums`, the index from the output's constants
+/// `per[k]` and bias `b[k]`. Out of the kernel's pass loop, whose live values crowded the
+/// index's arithmetic on Thumb-1.
+#[inline(never)]
+fn sigmoid_prepared(h: &HiddenIndex, sums: &[i32], per: &[PerOutput], b: &[f32], z: &mut [u8]) {
+    for (&sum, ((p, &b), z)) in sums.iter().zip(per.iter().zip(b).zip(z)) {
+        *z = SIGMOID_U8[h.index_prepared(p.index, sum, || p.factor, b)];
+    }
+}
+
+/// [`sigmoid_prepared`] with the constants worked out here from the scales `s`.
+#[inline(never)]
+fn sigmoid_unprepared(h: &HiddenIndex, sums: &[i32], s: &[f32], b: &[f32], z: &mut [u8]) {
+    for (&sum, ((&s, &b), z)) in sums.iter().zip(s.iter().zip(b).zip(z)) {
+        *z = SIGMOID_U8[h.index_prepared(h.prepare(s, b), sum, || h.factor(s), b)];
+    }
+}
+
 /// `round(255 · sigmoid(a))`, within one unit, by table: the u8 activation of a hidden layer.
 #[inline]
 pub fn sigmoid_u8(a: f32) -> u8 {
@@ -119,6 +137,28 @@ fn activate_u8(activation: Activation, a: f32, d_out: f32) -> u8 {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QDense<'a, const IN: usize, const OUT: usize> {
     raw: Raw<'a>,
+    /// On a core without FPU (where f32 arithmetic is library calls): each output's
+    /// constants, worked out when the layer is loaded (12 bytes an output).
+    #[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
+    per: [PerOutput; OUT],
+}
+
+/// What a soft-float core works out once for each output of a typed layer: the factor
+/// `fl(s/d_in)` of its value (a division) and, for a sigmoid layer, the integer estimate's
+/// constants of its table index.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct PerOutput {
+    factor: f32,
+    index: Prepared,
+}
+
+impl PerOutput {
+    /// Before it is worked out.
+    #[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
+    const NONE: Self = Self {
+        factor: 0.0,
+        index: Prepared::NONE,
+    };
 }
 
 impl<'a, const IN: usize, const OUT: usize> QDense<'a, IN, OUT> {
@@ -127,7 +167,28 @@ impl<'a, const IN: usize, const OUT: usize> QDense<'a, IN, OUT> {
     /// a 4-byte-aligned address (its f32 biases and scales are read in place).
     pub fn from_layer(layer: &ModelLayer<'a>, index: usize) -> Result<Self> {
         crate::chain::check_shape(layer, index, IN, OUT)?;
-        Raw::of(layer, index).map(|raw| Self { raw })
+        let raw = Raw::of(layer, index)?;
+        #[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
+        let per = {
+            let mut per = [PerOutput::NONE; OUT];
+            raw.per_output(&mut per);
+            per
+        };
+        Ok(Self {
+            raw,
+            #[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
+            per,
+        })
+    }
+
+    /// What the soft-float paths read for each output: worked out at load on a core
+    /// without FPU, none elsewhere.
+    #[inline(always)]
+    fn per(&self) -> &[PerOutput] {
+        #[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
+        return &self.per;
+        #[cfg(not(all(target_arch = "arm", not(target_abi = "eabihf"))))]
+        return &[];
     }
 
     /// The activation.
@@ -143,12 +204,12 @@ impl<'a, const IN: usize, const OUT: usize> QDense<'a, IN, OUT> {
     /// The layer's u8 outputs `round(h(A)·d_out)` for u8 inputs `x` (`d_out`, the blob's
     /// output divisor: 255 for sigmoid, by its table).
     pub fn forward_u8(&self, x: &[u8; IN], z: &mut [u8; OUT]) {
-        self.raw.forward_u8(x, z);
+        self.raw.forward_u8(x, z, self.per());
     }
 
     /// The layer's values `A` (before its activation) for u8 inputs `x`.
     pub fn affine(&self, x: &[u8; IN], a: &mut [f32; OUT]) {
-        self.raw.affine(x, a);
+        self.raw.affine(x, a, self.per());
     }
 }
 
@@ -208,46 +269,88 @@ impl<'a> Raw<'a> {
 }
 
 impl Raw<'_> {
-    /// `A[j] = (Σᵢ x[i]·q[j][i]) · s[j]/d_in + B[j]` for each of `outs` in order.
-    #[inline(always)]
-    fn values<T>(&self, x: &[u8], outs: &mut [T], mut out: impl FnMut(&mut T, f32)) {
+    /// Each output's [`PerOutput`], into `per` (one an output).
+    #[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
+    #[inline(never)]
+    fn per_output(&self, per: &mut [PerOutput]) {
         let d_in = self.input_divisor();
+        let h = HiddenIndex::new(d_in);
+        let sigmoid = self.activation == Activation::Sigmoid;
+        for ((p, &s), &b) in per.iter_mut().zip(self.scales).zip(self.biases) {
+            *p = PerOutput {
+                factor: s / d_in,
+                index: if sigmoid {
+                    h.prepare(s, b)
+                } else {
+                    Prepared::NONE
+                },
+            };
+        }
+    }
+
+    /// `A[j] = (Σᵢ x[i]·q[j][i]) · s[j]/d_in + B[j]` for each of `outs` in order; with
+    /// `per` for every output (a typed layer on a soft-float core), by its factors.
+    #[inline(always)]
+    fn values<T>(
+        &self,
+        x: &[u8],
+        outs: &mut [T],
+        per: &[PerOutput],
+        mut out: impl FnMut(&mut T, f32),
+    ) {
+        let d_in = self.input_divisor();
+        let mut per = per.iter();
         let mut outs = self.scales.iter().zip(self.biases).zip(outs.iter_mut());
         kernel::matvec::<false>(self.rows, self.stride, x, outs.len(), |sums| {
             for (&sum, ((&s, &b), o)) in sums.iter().zip(&mut outs) {
-                out(o, value(sum, s, d_in, b));
+                // The factor `fl(s/d_in)`: worked out at load for a typed layer on a
+                // soft-float core (a division saved an output), else here.
+                let factor = if SOFT_FLOAT {
+                    per.next().map_or_else(|| s / d_in, |p| p.factor)
+                } else {
+                    s / d_in
+                };
+                out(o, value_by_factor(sum, factor, b));
             }
         });
     }
 
     /// `z[j] = round(h(A[j])·d_out)`.
     #[inline(never)]
-    fn forward_u8(&self, x: &[u8], z: &mut [u8]) {
+    fn forward_u8(&self, x: &[u8], z: &mut [u8], per: &[PerOutput]) {
         let (activation, d_out) = (self.activation, self.output_divisor());
         if SOFT_FLOAT && activation == Activation::Sigmoid {
-            self.sigmoid_in_integers(x, z);
+            self.sigmoid_in_integers(x, z, per);
         } else {
-            self.values(x, z, |z, a| *z = activate_u8(activation, a, d_out));
+            self.values(x, z, per, |z, a| *z = activate_u8(activation, a, d_out));
         }
     }
 
     /// A sigmoid layer's `z[j]` in soft float: the table's index in integers (the same
-    /// index as the f32 formula's; [`HiddenIndex`]).
+    /// index as the f32 formula's; [`HiddenIndex`]), with `per`'s constants when it has
+    /// every output's (a typed layer's).
     #[inline(always)]
-    fn sigmoid_in_integers(&self, x: &[u8], z: &mut [u8]) {
+    fn sigmoid_in_integers(&self, x: &[u8], z: &mut [u8], per: &[PerOutput]) {
         let h = HiddenIndex::new(self.input_divisor());
-        let mut outs = self.scales.iter().zip(self.biases).zip(z.iter_mut());
-        kernel::matvec::<false>(self.rows, self.stride, x, outs.len(), |sums| {
-            for (&sum, ((&s, &b), z)) in sums.iter().zip(&mut outs) {
-                *z = SIGMOID_U8[h.index(sum, s, b)];
+        let outputs = z.len();
+        let mut j = 0;
+        kernel::matvec::<false>(self.rows, self.stride, x, outputs, |sums| {
+            let (b, z) = (
+                self.biases.get(j..).unwrap_or(&[]),
+                z.get_mut(j..).unwrap_or(&mut []),
+            );
+            match per.get(j..) {
+                Some(per) if !per.is_empty() => sigmoid_prepared(&h, sums, per, b, z),
+                _ => sigmoid_unprepared(&h, sums, self.scales.get(j..).unwrap_or(&[]), b, z),
             }
+            j += sums.len();
         });
     }
 
     /// `A[j] = (Σᵢ x[i]·q[j][i]) · s[j]/d_in + B[j]`.
     #[inline(never)]
-    fn affine(&self, x: &[u8], a: &mut [f32]) {
-        self.values(x, a, |a, v| *a = v);
+    fn affine(&self, x: &[u8], a: &mut [f32], per: &[PerOutput]) {
+        self.values(x, a, per, |a, v| *a = v);
     }
 }
 
@@ -318,8 +421,8 @@ impl Model<'_> {
             .filter_map(|(k, l)| Raw::of(&l, k).ok());
         crate::chain::ping_pong(x, &mut scratch[..needed], hidden, |_, src, dst| {
             match (raws.next(), dst) {
-                (Some(raw), Some(dst)) => raw.forward_u8(src, dst),
-                (Some(raw), None) => raw.affine(src, out),
+                (Some(raw), Some(dst)) => raw.forward_u8(src, dst, &[]),
+                (Some(raw), None) => raw.affine(src, out, &[]),
                 (None, _) => {}
             }
         });

@@ -14,10 +14,12 @@
 //! step, that step is the f32 formula's; otherwise (one hidden output in about 1 300 on the
 //! MNIST test images) the f32 formula is computed. The index is therefore the f32 one on every core, bit for bit.
 
-/// `A = Σ·s/d_in + B` in f32, as every int8 layer (and the host) computes it.
+/// `A = Σ·s/d_in + B` in f32 as every int8 layer (and the host) computes it:
+/// `fl(fl(Σ)·factor) + B` with `factor = fl(s/d_in)` (worked out once an output on a
+/// soft-float core, else where it is used).
 #[inline(always)]
-pub(crate) fn value(sum: i32, s: f32, d_in: f32, b: f32) -> f32 {
-    sum as f32 * (s / d_in) + b
+pub(crate) fn value_by_factor(sum: i32, factor: f32, b: f32) -> f32 {
+    sum as f32 * factor + b
 }
 
 /// The sigmoid table's last entry.
@@ -74,12 +76,12 @@ fn index_from_bits(b: u32) -> usize {
     }
 }
 
-/// `table_index(value(..))`: the f32 formula, out of line for [`HiddenIndex::index`] on
-/// Thumb-1 (taken for about one hidden output in 1 300).
+/// `table_index(value_by_factor(..))`: the f32 formula, out of line for
+/// [`HiddenIndex::index_prepared`] on Thumb-1 (taken for about one hidden output in 1 300).
 #[cold]
 #[inline(never)]
-fn by_formula(sum: i32, s: f32, d_in: f32, b: f32) -> usize {
-    table_index(value(sum, s, d_in, b))
+fn by_formula(sum: i32, factor: f32, b: f32) -> usize {
+    table_index(value_by_factor(sum, factor, b))
 }
 
 /// The sign, biased exponent and 24-bit significand (hidden bit set) of a normal f32, in
@@ -91,7 +93,7 @@ fn normal_parts(x: f32) -> Option<(bool, i32, u32)> {
     (e != 0 && e != 255).then_some((b >> 31 != 0, e, (b & 0x007f_ffff) | 0x0080_0000))
 }
 
-/// A hidden sigmoid layer's table index `table_index(value(Σ, s, d_in, B))`, for soft-float
+/// A hidden sigmoid layer's table index `table_index(fl(fl(Σ)·fl(s/d_in)) + B)`, for soft-float
 /// cores: in integers when that is certain to give the same index, by the f32 formula when
 /// it is not.
 ///
@@ -120,26 +122,55 @@ impl HiddenIndex {
         Self { d_in, q }
     }
 
-    /// `table_index(value(sum, s, d_in, b))`.
-    #[inline(always)]
+    /// `table_index(fl(fl(sum)·fl(s/d_in)) + b)`.
+    #[cfg(test)]
     pub(crate) fn index(&self, sum: i32, s: f32, b: f32) -> usize {
-        self.estimate(sum, s, b).unwrap_or_else(|| {
+        self.index_prepared(self.prepare(s, b), sum, || self.factor(s), b)
+    }
+
+    /// The factor `fl(s/d_in)` of an output's value.
+    #[inline(always)]
+    pub(crate) fn factor(&self, s: f32) -> f32 {
+        s / self.d_in
+    }
+
+    /// `table_index(fl(fl(sum)·factor()) + b)` for `p = self.prepare(s, b)` and
+    /// `factor() = fl(s/d_in)`: [`index`](Self::index) with the output's constants worked
+    /// out before (`factor` is called only when the estimate is not certain).
+    #[inline(always)]
+    pub(crate) fn index_prepared(
+        &self,
+        p: Prepared,
+        sum: i32,
+        factor: impl FnOnce() -> f32,
+        b: f32,
+    ) -> usize {
+        self.estimate_prepared(p, sum).unwrap_or_else(|| {
             // Out of line on Thumb-1, whose eight low registers the inlined formula crowds
             // (M0 −1 335 instructions an inference); inline on Thumb-2 (out of line there
             // measured M3 +614).
             if cfg!(scratchnet_thumb2) {
-                table_index(value(sum, s, self.d_in, b))
+                table_index(value_by_factor(sum, factor(), b))
             } else {
-                by_formula(sum, s, self.d_in, b)
+                by_formula(sum, factor(), b)
             }
         })
     }
 
     /// The index when the integer estimate is certain of it. In 32-bit integer operations
     /// only (ARMv6-M has no 64-bit multiply or shift: those are library calls too).
-    #[inline(always)]
+    #[cfg(test)]
     fn estimate(&self, sum: i32, s: f32, b: f32) -> Option<usize> {
-        let (mq, eq) = self.q?;
+        self.estimate_prepared(self.prepare(s, b), sum)
+    }
+
+    /// The estimate's constants for an output with scale `s` and bias `b`: what does not
+    /// depend on the sum.
+    #[inline(always)]
+    pub(crate) fn prepare(&self, s: f32, b: f32) -> Prepared {
+        let Some((mq, eq)) = self.q else {
+            return Prepared::NONE;
+        };
         // A positive normal `s` (the sign bit makes the exponent field 256 or more).
         let es = (s.to_bits() >> 23) as i32;
         let ms = (s.to_bits() & 0x007f_ffff) | 0x0080_0000;
@@ -148,7 +179,7 @@ impl HiddenIndex {
         // g·2^(es + eq − 276), g ∈ [2²², 2²⁴) the significands' product's top 24 bits.
         let k = 276 - es - eq;
         if neg || k < 0 || es + eq < 150 {
-            return None;
+            return Prepared::NONE;
         }
         let g = top24(ms, mq);
         // ⌊|B|·2²¹⌋ (within one unit), below 2³⁰: B = ±m·2^(eb − 150); 0 for ±0 and
@@ -160,31 +191,91 @@ impl HiddenIndex {
         let mb = (bits & 0x007f_ffff) | 0x0080_0000;
         let kb = eb - 129;
         if kb > 6 {
-            return None;
+            return Prepared::NONE;
         }
         let mag = if kb >= 0 {
             mb << kb
         } else {
             mb >> (-kb).min(31)
         } as i32;
+        // k ≤ 126 here (es + eq ≥ 150): it fits the top byte, and `gk` is never `NONE`'s.
         let bf = if bits >> 31 != 0 { -mag } else { mag };
-        // |P| = ⌊|Σ|·g / 2^k⌋ (or one less on Thumb-1) when below 2³⁰. Past it, with |B| below
-        // 2²⁹, Σ's sign decides: |V| is then above 2²⁹ − 2²⁴ units, far past either end
-        // (and far past both errors, 2⁻²⁰ of |P|).
-        let p = match wide_product_shifted(sum.unsigned_abs(), g, k as u32) {
-            Some(p) if p < 1 << 30 => p as i32,
-            _ if mag < 1 << 29 => return Some(if sum < 0 { 0 } else { LAST }),
-            _ => return None,
-        };
-        let p = if sum < 0 { -p } else { p };
-        // |v| < 2³¹: each term is below 2³⁰, 2²⁴ and the margin below 2²⁵.
-        let v = p + bf + (1 << 24);
-        let margin = (p.unsigned_abs() >> 18) as i32 + (mag >> 20) + 16;
-        // The index is monotonic in V: the same at both ends, the same between.
-        let step = |v: i32| (v >> 16).clamp(0, LAST as i32) as usize;
-        let (lo, hi) = (step(v - margin), step(v + margin));
-        (lo == hi).then_some(lo)
+        Prepared {
+            gk: g | (k as u32) << 24,
+            c: bf + (1 << 24),
+            slack: (mag >> 20) + 16,
+        }
     }
+
+    /// The index when the integer estimate with the constants `p` is certain of it.
+    #[inline(always)]
+    fn estimate_prepared(&self, p: Prepared, sum: i32) -> Option<usize> {
+        let (k, a) = (p.gk >> 24, sum.unsigned_abs());
+        // |P| = ⌊|Σ|·g / 2^k⌋ (or one less on Thumb-1) when below 2³⁰ (`u32::MAX` when it
+        // does not fit 32 bits). Thumb-1's usual case straight: [`shifted_small`] with both
+        // shifts below 32.
+        let pm = if !cfg!(scratchnet_thumb2) && a < 1 << 20 && (12..32).contains(&k) {
+            let (gh, gl) = ((p.gk << 8) >> 20, (p.gk << 20) >> 20);
+            ((a * gh) >> (k - 12)) + ((a * gl) >> k)
+        } else if p.gk == Prepared::NONE.gk {
+            return None;
+        } else {
+            wide_product_shifted(a, p.gk & 0x00ff_ffff, k).unwrap_or(u32::MAX)
+        };
+        if pm >= 1 << 30 {
+            return saturated(sum, p.c);
+        }
+        // |v| < 2³¹: each term is below 2³⁰, 2²⁴ and the margin below 2²⁵.
+        let pm = pm as i32;
+        let v = if sum < 0 { p.c - pm } else { p.c + pm };
+        let margin = (pm >> 18) + p.slack;
+        // The index is monotonic in V: the same at both ends, the same between.
+        let lo = (v - margin) >> 16;
+        if lo == (v + margin) >> 16 && lo as u32 <= LAST as u32 {
+            Some(lo as usize)
+        } else {
+            clamped(v, margin)
+        }
+    }
+}
+
+/// [`HiddenIndex`]'s decision past `|P| = 2³⁰`: with `|B|` below 2²⁹ (`c − 2²⁴ = ±⌊|B|·2²¹⌋`),
+/// Σ's sign decides: `|V|` is then above 2²⁹ − 2²⁴ units, far past either end (and far
+/// past both errors, 2⁻²⁰ of `|P|`).
+#[cold]
+fn saturated(sum: i32, c: i32) -> Option<usize> {
+    ((c - (1 << 24)).unsigned_abs() < 1 << 29).then_some(if sum < 0 { 0 } else { LAST })
+}
+
+/// [`HiddenIndex`]'s decision when `V ± margin` are not on one step inside the table:
+/// both ends clamped to it, the index if they agree.
+#[cold]
+fn clamped(v: i32, margin: i32) -> Option<usize> {
+    let step = |v: i32| (v >> 16).clamp(0, LAST as i32) as usize;
+    let (lo, hi) = (step(v - margin), step(v + margin));
+    (lo == hi).then_some(lo)
+}
+
+/// [`HiddenIndex`]'s constants for one output (its scale and bias), worked out once: a
+/// soft-float core keeps them for every output of a typed layer ([`QDense`](crate::QDense)).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Prepared {
+    /// `g` (bits 0–23) and the shift `k` (bits 24–31); all ones when the integer estimate
+    /// does not apply (the f32 formula decides every index).
+    gk: u32,
+    /// `±⌊|B|·2²¹⌋ + 2²⁴` (`⌊|B|·2²¹⌋` within one unit, below 2³⁰).
+    c: i32,
+    /// The margin's part that does not depend on the sum: `⌊|B|·2²¹⌋/2²⁰ + 16`.
+    slack: i32,
+}
+
+impl Prepared {
+    /// No estimate: the f32 formula decides.
+    pub(crate) const NONE: Self = Self {
+        gk: u32::MAX,
+        c: 0,
+        slack: 0,
+    };
 }
 
 /// The top 24 bits of the product of two 24-bit significands (at least 2⁴⁶), at most 2
@@ -315,7 +406,7 @@ mod tests {
 
     /// The f32 formula's index, with an FPU's arithmetic (the host's).
     fn float_index(sum: i32, s: f32, d_in: f32, b: f32) -> usize {
-        (((value(sum, s, d_in, b) + 8.0) * 32.0) as usize).min(511)
+        (((sum as f32 * (s / d_in) + b + 8.0) * 32.0) as usize).min(511)
     }
 
     /// A small xorshift, for reproducible cases.
