@@ -56,7 +56,15 @@ fn run() -> Result<(), String> {
     println!("cargo:rustc-link-arg=-Tdefmt.x");
 
     assets::write_model(&manifest, &out)?;
-    let int8 = assets::write_model_as(&manifest, &out.join("mnist-int8.scnt"), Precision::Int8)?;
+    // Cores without FPU (thumbv6m, thumbv7m, thumbv8m.base: no `eabihf`) get the int8
+    // model with its soft-float constants: the same numbers, fewer emulated f32 operations.
+    let target = std::env::var("TARGET").unwrap_or_default();
+    let int8_precision = if target.starts_with("thumb") && !target.ends_with("eabihf") {
+        Precision::Int8SoftFloat
+    } else {
+        Precision::Int8
+    };
+    let int8 = assets::write_model_as(&manifest, &out.join("mnist-int8.scnt"), int8_precision)?;
     let set = assets::test_set(&manifest)?;
     // Before the damage below: the user binary's default is the book's intact model.
     user_model(&out, &set)?;

@@ -102,6 +102,12 @@ pub enum Error {
         /// Index of the layer (0-based).
         layer: usize,
     },
+    /// An int8 layer's stored constants for cores without FPU are not those its scales,
+    /// biases and input divisor give.
+    WrongConstants {
+        /// Index of the layer (0-based).
+        layer: usize,
+    },
     /// The model is not the network shape that was asked for.
     ShapeMismatch {
         /// Index of the first layer that differs (or the layer count, when counts differ).
@@ -208,6 +214,10 @@ impl fmt::Display for Error {
             Error::QuantizationMismatch { layer } => write!(
                 f,
                 "layer {layer}: its input quantization differs from the previous layer's output (or it mixes TFLite int8 with another element type)"
+            ),
+            Error::WrongConstants { layer } => write!(
+                f,
+                "layer {layer}: its stored soft-float constants differ from those its scales, biases and input divisor give"
             ),
             Error::ShapeMismatch {
                 layer,

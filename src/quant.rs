@@ -93,13 +93,14 @@ static SIGMOID_U8: [u8; 512] = [
     255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
 ];
 
-/// `z[k] = SIGMOID_U8[index]` for each of `sums`, the index from the output's constants
-/// `per[k]` and bias `b[k]`. Out of the kernel's pass loop, whose live values crowded the
-/// index's arithmetic on Thumb-1.
+/// `z[k] = SIGMOID_U8[index]` for each of `sums`, the index from the output's stored
+/// constants `per[k]` and bias `b[k]`. Out of the kernel's pass loop, whose live values
+/// crowded the index's arithmetic on Thumb-1.
 #[inline(never)]
-fn sigmoid_prepared(h: &HiddenIndex, sums: &[i32], per: &[PerOutput], b: &[f32], z: &mut [u8]) {
-    for (&sum, ((p, &b), z)) in sums.iter().zip(per.iter().zip(b).zip(z)) {
-        *z = SIGMOID_U8[h.index_prepared(p.index, sum, || p.factor, b)];
+fn sigmoid_prepared(h: &HiddenIndex, sums: &[i32], per: &[Constants], b: &[f32], z: &mut [u8]) {
+    for (&sum, ((w, &b), z)) in sums.iter().zip(per.iter().zip(b).zip(z)) {
+        let p = Prepared::from_words(w);
+        *z = SIGMOID_U8[h.index_prepared(p, sum, || f32::from_bits(w[0]), b)];
     }
 }
 
@@ -137,29 +138,13 @@ fn activate_u8(activation: Activation, a: f32, d_out: f32) -> u8 {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QDense<'a, const IN: usize, const OUT: usize> {
     raw: Raw<'a>,
-    /// On a core without FPU (where f32 arithmetic is library calls): each output's
-    /// constants, worked out when the layer is loaded (12 bytes an output).
-    #[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
-    per: [PerOutput; OUT],
 }
 
-/// What a soft-float core works out once for each output of a typed layer: the factor
-/// `fl(s/d_in)` of its value (a division) and, for a sigmoid layer, the integer estimate's
-/// constants of its table index.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct PerOutput {
-    factor: f32,
-    index: Prepared,
-}
-
-impl PerOutput {
-    /// Before it is worked out.
-    #[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
-    const NONE: Self = Self {
-        factor: 0.0,
-        index: Prepared::NONE,
-    };
-}
+/// The four words a soft-float core reads for each output of an int8 layer stored with its
+/// constants ([`ElementType::I8SoftFloat`](crate::ElementType::I8SoftFloat)): the factor
+/// `fl(s/d_in)` of its value (f32 bits), then, for a sigmoid layer, its table index's
+/// integer constants ([`Prepared`]).
+type Constants = [u32; 4];
 
 impl<'a, const IN: usize, const OUT: usize> QDense<'a, IN, OUT> {
     /// A typed view of an int8 blob layer: [`Error::ShapeMismatch`] unless `IN × OUT`,
@@ -167,28 +152,7 @@ impl<'a, const IN: usize, const OUT: usize> QDense<'a, IN, OUT> {
     /// a 4-byte-aligned address (its f32 biases and scales are read in place).
     pub fn from_layer(layer: &ModelLayer<'a>, index: usize) -> Result<Self> {
         crate::chain::check_shape(layer, index, IN, OUT)?;
-        let raw = Raw::of(layer, index)?;
-        #[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
-        let per = {
-            let mut per = [PerOutput::NONE; OUT];
-            raw.per_output(&mut per);
-            per
-        };
-        Ok(Self {
-            raw,
-            #[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
-            per,
-        })
-    }
-
-    /// What the soft-float paths read for each output: worked out at load on a core
-    /// without FPU, none elsewhere.
-    #[inline(always)]
-    fn per(&self) -> &[PerOutput] {
-        #[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
-        return &self.per;
-        #[cfg(not(all(target_arch = "arm", not(target_abi = "eabihf"))))]
-        return &[];
+        Raw::of(layer, index).map(|raw| Self { raw })
     }
 
     /// The activation.
@@ -204,12 +168,12 @@ impl<'a, const IN: usize, const OUT: usize> QDense<'a, IN, OUT> {
     /// The layer's u8 outputs `round(h(A)·d_out)` for u8 inputs `x` (`d_out`, the blob's
     /// output divisor: 255 for sigmoid, by its table).
     pub fn forward_u8(&self, x: &[u8; IN], z: &mut [u8; OUT]) {
-        self.raw.forward_u8(x, z, self.per());
+        self.raw.forward_u8(x, z);
     }
 
     /// The layer's values `A` (before its activation) for u8 inputs `x`.
     pub fn affine(&self, x: &[u8; IN], a: &mut [f32; OUT]) {
-        self.raw.affine(x, a, self.per());
+        self.raw.affine(x, a);
     }
 }
 
@@ -225,6 +189,10 @@ struct Raw<'a> {
     /// firmware's model views big enough to be copied with `memcpy`, +1.5 KB of flash).
     scales: &'a [f32],
     activation: Activation,
+    /// On a core without FPU: each output's [`Constants`], when the blob has them (else
+    /// empty: they are worked out as needed).
+    #[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
+    constants: &'a [Constants],
 }
 
 impl<'a> Raw<'a> {
@@ -264,49 +232,38 @@ impl<'a> Raw<'a> {
             biases: aligned(layer.biases())?,
             scales: aligned(q.scales_and_divisors())?,
             activation: layer.activation(),
+            #[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
+            constants: bytemuck::try_cast_slice(q.soft_float_constants())
+                .map_err(|_| Error::BadSpan { layer: index })?,
         })
+    }
+
+    /// Each output's constants, if the blob has them (on a core without FPU; elsewhere
+    /// none: the f32 arithmetic they save is a few instructions there).
+    #[inline(always)]
+    fn constants(&self) -> &'a [Constants] {
+        #[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
+        return self.constants;
+        #[cfg(not(all(target_arch = "arm", not(target_abi = "eabihf"))))]
+        return &[];
     }
 }
 
 impl Raw<'_> {
-    /// Each output's [`PerOutput`], into `per` (one an output).
-    #[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
-    #[inline(never)]
-    fn per_output(&self, per: &mut [PerOutput]) {
-        let d_in = self.input_divisor();
-        let h = HiddenIndex::new(d_in);
-        let sigmoid = self.activation == Activation::Sigmoid;
-        for ((p, &s), &b) in per.iter_mut().zip(self.scales).zip(self.biases) {
-            *p = PerOutput {
-                factor: s / d_in,
-                index: if sigmoid {
-                    h.prepare(s, b)
-                } else {
-                    Prepared::NONE
-                },
-            };
-        }
-    }
-
-    /// `A[j] = (Σᵢ x[i]·q[j][i]) · s[j]/d_in + B[j]` for each of `outs` in order; with
-    /// `per` for every output (a typed layer on a soft-float core), by its factors.
+    /// `A[j] = (Σᵢ x[i]·q[j][i]) · s[j]/d_in + B[j]` for each of `outs` in order (with the
+    /// stored factors `fl(s/d_in)` when there are constants, on a soft-float core).
     #[inline(always)]
-    fn values<T>(
-        &self,
-        x: &[u8],
-        outs: &mut [T],
-        per: &[PerOutput],
-        mut out: impl FnMut(&mut T, f32),
-    ) {
+    fn values<T>(&self, x: &[u8], outs: &mut [T], mut out: impl FnMut(&mut T, f32)) {
         let d_in = self.input_divisor();
-        let mut per = per.iter();
+        let mut per = self.constants().iter();
         let mut outs = self.scales.iter().zip(self.biases).zip(outs.iter_mut());
         kernel::matvec::<false>(self.rows, self.stride, x, outs.len(), |sums| {
             for (&sum, ((&s, &b), o)) in sums.iter().zip(&mut outs) {
-                // The factor `fl(s/d_in)`: worked out at load for a typed layer on a
-                // soft-float core (a division saved an output), else here.
+                // The factor `fl(s/d_in)`: stored with the constants for a soft-float core
+                // (a division saved an output), else worked out here.
                 let factor = if SOFT_FLOAT {
-                    per.next().map_or_else(|| s / d_in, |p| p.factor)
+                    per.next()
+                        .map_or_else(|| s / d_in, |w| f32::from_bits(w[0]))
                 } else {
                     s / d_in
                 };
@@ -317,20 +274,21 @@ impl Raw<'_> {
 
     /// `z[j] = round(h(A[j])·d_out)`.
     #[inline(never)]
-    fn forward_u8(&self, x: &[u8], z: &mut [u8], per: &[PerOutput]) {
+    fn forward_u8(&self, x: &[u8], z: &mut [u8]) {
         let (activation, d_out) = (self.activation, self.output_divisor());
         if SOFT_FLOAT && activation == Activation::Sigmoid {
-            self.sigmoid_in_integers(x, z, per);
+            self.sigmoid_in_integers(x, z);
         } else {
-            self.values(x, z, per, |z, a| *z = activate_u8(activation, a, d_out));
+            self.values(x, z, |z, a| *z = activate_u8(activation, a, d_out));
         }
     }
 
     /// A sigmoid layer's `z[j]` in soft float: the table's index in integers (the same
-    /// index as the f32 formula's; [`HiddenIndex`]), with `per`'s constants when it has
-    /// every output's (a typed layer's).
+    /// index as the f32 formula's; [`HiddenIndex`]), from the stored constants when the
+    /// blob has them.
     #[inline(always)]
-    fn sigmoid_in_integers(&self, x: &[u8], z: &mut [u8], per: &[PerOutput]) {
+    fn sigmoid_in_integers(&self, x: &[u8], z: &mut [u8]) {
+        let per = self.constants();
         let h = HiddenIndex::new(self.input_divisor());
         let outputs = z.len();
         let mut j = 0;
@@ -349,8 +307,8 @@ impl Raw<'_> {
 
     /// `A[j] = (Σᵢ x[i]·q[j][i]) · s[j]/d_in + B[j]`.
     #[inline(never)]
-    fn affine(&self, x: &[u8], a: &mut [f32], per: &[PerOutput]) {
-        self.values(x, a, per, |a, v| *a = v);
+    fn affine(&self, x: &[u8], a: &mut [f32]) {
+        self.values(x, a, |a, v| *a = v);
     }
 }
 
@@ -421,8 +379,8 @@ impl Model<'_> {
             .filter_map(|(k, l)| Raw::of(&l, k).ok());
         crate::chain::ping_pong(x, &mut scratch[..needed], hidden, |_, src, dst| {
             match (raws.next(), dst) {
-                (Some(raw), Some(dst)) => raw.forward_u8(src, dst, &[]),
-                (Some(raw), None) => raw.affine(src, out, &[]),
+                (Some(raw), Some(dst)) => raw.forward_u8(src, dst),
+                (Some(raw), None) => raw.affine(src, out),
                 (None, _) => {}
             }
         });

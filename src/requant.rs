@@ -276,23 +276,40 @@ impl Prepared {
         c: 0,
         slack: 0,
     };
-}
 
-/// The top 24 bits of the product of two 24-bit significands (at least 2⁴⁶), at most 2
-/// under the exact `⌊m·q / 2²⁴⌋`: one `UMULL` on Thumb-2 cores, three 12-bit multiplies
-/// on Thumb-1 ones (low × low dropped).
-#[inline(always)]
-fn top24(m: u32, q: u32) -> u32 {
-    if cfg!(scratchnet_thumb2) {
-        ((u64::from(m) * u64::from(q)) >> 24) as u32
-    } else {
-        top24_thumb1(m, q)
+    /// As stored after an output's factor (words 1–3 of [`soft_float_words`]).
+    #[inline(always)]
+    pub(crate) fn from_words(w: &[u32; 4]) -> Self {
+        Self {
+            gk: w[1],
+            c: w[2] as i32,
+            slack: w[3] as i32,
+        }
     }
 }
 
-/// [`top24`] from 12-bit halves: `m₁q₁ + ⌊(m₁q₀ + m₀q₁) / 2¹²⌋`.
+/// What a core without FPU reads for an int8 layer's output, stored in the blob by the
+/// converter (element type [`I8SoftFloat`](crate::ElementType::I8SoftFloat)) and checked
+/// against this function when it is loaded: the factor `fl(s/d_in)` of the output's value
+/// (f32 bits), then, for a sigmoid layer, its table index's [`Prepared`] constants
+/// (`NONE`'s for any other layer).
+pub(crate) fn soft_float_words(s: f32, b: f32, d_in: f32, sigmoid: bool) -> [u32; 4] {
+    let h = HiddenIndex::new(d_in);
+    let p = if sigmoid {
+        h.prepare(s, b)
+    } else {
+        Prepared::NONE
+    };
+    [h.factor(s).to_bits(), p.gk, p.c as u32, p.slack as u32]
+}
+
+/// The top 24 bits of the product of two 24-bit significands (at least 2⁴⁶), at most 2
+/// under the exact `⌊m·q / 2²⁴⌋`: `m₁q₁ + ⌊(m₁q₀ + m₀q₁) / 2¹²⌋` from 12-bit halves (low ×
+/// low dropped) on every core, so that a layer's constants are the same everywhere (the
+/// converter stores them for cores without FPU, and each core checks them when it loads
+/// the blob).
 #[inline(always)]
-fn top24_thumb1(m: u32, q: u32) -> u32 {
+fn top24(m: u32, q: u32) -> u32 {
     let (m1, m0, q1, q0) = (m >> 12, m & 0xfff, q >> 12, q & 0xfff);
     m1 * q1 + ((m1 * q0 + m0 * q1) >> 12)
 }
@@ -460,7 +477,7 @@ mod tests {
             // Significands: 24 bits with the top one set.
             let (m, q) = (a >> 8 | 0x80_0000, g | 0x80_0000);
             let exact = (u64::from(m) * u64::from(q)) >> 24;
-            let top = u64::from(top24_thumb1(m, q));
+            let top = u64::from(top24(m, q));
             assert!(top <= exact && exact <= top + 2, "{m} · {q}");
             // Small products, shifted: exact or one below.
             let (a, k) = (a >> 12, 12 + (g & 31));

@@ -244,7 +244,7 @@ fn damage_is_refused_with_its_error() {
     b[19] = 7; // no such activation
     assert_eq!(load(&reseal(b)), Err(Error::Malformed));
     let mut b = good.clone();
-    b[20] = 3; // no such element type (f32 0, int8 1, TFLite int8 2)
+    b[20] = 4; // no such element type (f32 0, int8 1, TFLite int8 2, int8 + constants 3)
     assert_eq!(load(&reseal(b)), Err(Error::Malformed));
     let mut b = good.clone();
     b[25] = 1; // padding not zero
@@ -460,6 +460,7 @@ fn int8_models_run_only_where_their_kernel_is_exact() {
                 scales: s,
                 input_divisor: d_in,
                 output_divisor: d_out,
+                soft_float: false,
             },
             biases: b,
         }
@@ -525,6 +526,79 @@ fn int8_models_run_only_where_their_kernel_is_exact() {
         encoded_len(&[layer(Activation::Sigmoid, 255.0, 10.0, &Q4, &S2, &B2)]),
         Err(Error::Malformed)
     );
+}
+
+/// int8 layers with their soft-float constants (`--quantize int8-soft-float`): four words an
+/// output after the divisors — the factor `fl(s/d_in)`, then a sigmoid layer's index
+/// constants (all ones and zeros for other activations) — the same logits, and a changed
+/// constant refused when the blob is loaded.
+#[test]
+fn soft_float_constants_are_stored_and_checked() {
+    // Output-major rows: output 0 = [1, -1], output 1 = [2, -2]; sigmoid, then identity.
+    static Q4: [i8; 4] = [1, -1, 2, -2];
+    static S2: [f32; 2] = [0.5, 0.25];
+    static B2: [f32; 2] = [0.0, 1.0];
+    let layer = |activation, d_in, d_out, soft_float| LayerSpec {
+        shape: Shape {
+            inputs: 2,
+            outputs: 2,
+        },
+        activation,
+        weights: Weights::I8 {
+            values: &Q4,
+            scales: &S2,
+            input_divisor: d_in,
+            output_divisor: d_out,
+            soft_float,
+        },
+        biases: &B2,
+    };
+    let net = |soft| {
+        write(&[
+            layer(Activation::Sigmoid, 255.0, 255.0, soft),
+            layer(Activation::Identity, 255.0, 255.0, soft),
+        ])
+    };
+    let (plain, soft) = (net(false), net(true));
+    // 16 bytes an output more: the constants end each layer's parameters.
+    assert_eq!(soft.len(), plain.len() + 4 * 16);
+    let model = Model::from_bytes(&soft).unwrap();
+    for l in model.layers() {
+        assert_eq!(l.element(), scratchnet::ElementType::I8SoftFloat);
+    }
+    // The last layer's constants are the blob's last 32 bytes: its factors s/255 (worked
+    // out here) and no index constants (identity).
+    let words: Vec<u32> = soft[soft.len() - 32..]
+        .chunks_exact(4)
+        .map(|w| u32::from_le_bytes(w.try_into().unwrap()))
+        .collect();
+    let factor = |s: f32| (s / 255.0).to_bits();
+    assert_eq!(
+        words,
+        [factor(0.5), u32::MAX, 0, 0, factor(0.25), u32::MAX, 0, 0]
+    );
+    // The sigmoid layer's: its factors, and index constants (not the "none" words).
+    let first = &soft[soft.len() - 96..soft.len() - 64];
+    assert_eq!(first[0..4], factor(0.5).to_le_bytes());
+    assert_ne!(first[4..8], u32::MAX.to_le_bytes());
+    // The same logits as without them (the constants change no number on any core).
+    let run = |blob: &[u8]| {
+        let blob = Aligned::new(blob);
+        let model = Model::from_bytes(blob.bytes()).unwrap();
+        let mut out = [0.0; 2];
+        model.logits_u8(&[255, 7], &mut [0; 4], &mut out).unwrap();
+        out
+    };
+    assert_eq!(run(&soft), run(&plain));
+    // One bit of a stored factor, of an index constant: refused, naming the layer.
+    for (at, layer) in [(soft.len() - 32, 1), (soft.len() - 96 + 4, 0)] {
+        let mut bad = soft.clone();
+        bad[at] ^= 1;
+        assert_eq!(
+            Model::from_bytes(&reseal(bad)),
+            Err(Error::WrongConstants { layer })
+        );
+    }
 }
 
 /// One design for any depth: a typed four-layer f32 network from a blob gives the run-time

@@ -107,6 +107,7 @@ fn int8_sums_are_exact<const IN: usize, const OUT: usize>() {
             scales: &[255.0; OUT],
             input_divisor: 255.0,
             output_divisor: 255.0,
+            soft_float: false,
         },
         biases: &[0.0; OUT],
     };

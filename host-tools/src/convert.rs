@@ -149,6 +149,17 @@ pub enum Precision {
     /// ([`scratchnet::quantize`]): about a quarter of the size. Hidden layers must be
     /// sigmoid (their outputs, in `[0, 1]`, are stored as u8).
     Int8,
+    /// [`Int8`](Self::Int8) with each output's constants for cores without FPU
+    /// ([`scratchnet::ElementType::I8SoftFloat`]: 16 bytes an output more; the same
+    /// numbers, fewer instructions on Cortex-M0/M0+/M3/M23).
+    Int8SoftFloat,
+}
+
+impl Precision {
+    /// Whether the weights are int8 (with or without the soft-float constants).
+    pub fn is_int8(self) -> bool {
+        matches!(self, Precision::Int8 | Precision::Int8SoftFloat)
+    }
 }
 
 /// What to convert to: the activations (one per layer; `None`: the book's chapter-3
@@ -468,7 +479,7 @@ fn build(
             "step is a perceptron's activation, not a trained network's".into(),
         ));
     }
-    if options.precision == Precision::Int8
+    if options.precision.is_int8()
         && let Some(k) = activations[..n - 1]
             .iter()
             .position(|a| !matches!(a, Activation::Sigmoid | Activation::Relu))
@@ -527,11 +538,13 @@ fn build(
     }
     let divisors = match options.precision {
         Precision::F32 => Vec::new(),
-        Precision::Int8 => int8_divisors(&layers, options.calibration.as_deref())?,
+        Precision::Int8 | Precision::Int8SoftFloat => {
+            int8_divisors(&layers, options.calibration.as_deref())?
+        }
     };
     let quantized: Vec<(Vec<i8>, Vec<f32>)> = match options.precision {
         Precision::F32 => Vec::new(),
-        Precision::Int8 => layers
+        Precision::Int8 | Precision::Int8SoftFloat => layers
             .iter()
             .map(|(shape, _, w, _)| {
                 let mut values = vec![0i8; w.data.len()];
@@ -554,6 +567,7 @@ fn build(
                     scales,
                     input_divisor,
                     output_divisor,
+                    soft_float: options.precision == Precision::Int8SoftFloat,
                 },
                 _ => Weights::F32(&w.data),
             },
@@ -568,7 +582,7 @@ fn build(
         (model.parameter_count(), model.crc())
     };
     let int8_agreement = match (options.precision, options.calibration.as_deref()) {
-        (Precision::Int8, Some(rows)) => Some(int8_agreement(&layers, &blob, rows)?),
+        (p, Some(rows)) if p.is_int8() => Some(int8_agreement(&layers, &blob, rows)?),
         _ => None,
     };
     Ok(Converted {

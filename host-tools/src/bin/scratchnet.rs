@@ -45,8 +45,10 @@ enum Command {
         /// The blob to write (written atomically: on error no file is left).
         #[arg(short, long)]
         output: PathBuf,
-        /// Store the weights as per-output-channel int8 (with f32 scales) instead of f32.
-        #[arg(long, value_name = "int8")]
+        /// Store the weights as per-output-channel int8 (with f32 scales) instead of f32;
+        /// int8-soft-float adds what cores without FPU (Cortex-M0/M3) would otherwise
+        /// compute in emulated f32 at every inference.
+        #[arg(long, value_name = "int8|int8-soft-float")]
         quantize: Option<Quantize>,
         /// One activation per layer, comma-separated, from sigmoid, relu, identity,
         /// softmax (softmax only last), e.g. relu,relu,softmax. Default: the book's
@@ -177,6 +179,9 @@ impl From<ActivationArg> for scratchnet::Activation {
 enum Quantize {
     /// Symmetric int8 weights, one scale per output channel.
     Int8,
+    /// int8, with each output's constants for cores without FPU (Cortex-M0/M0+/M3/M23):
+    /// 16 bytes an output more, the same numbers in fewer instructions there.
+    Int8SoftFloat,
 }
 
 #[derive(Subcommand)]
@@ -242,6 +247,7 @@ fn run(command: Command) -> Result<()> {
                 calibration,
                 precision: match quantize {
                     Some(Quantize::Int8) => convert::Precision::Int8,
+                    Some(Quantize::Int8SoftFloat) => convert::Precision::Int8SoftFloat,
                     None => convert::Precision::F32,
                 },
                 activations: activations.map(|a| a.into_iter().map(Into::into).collect()),
