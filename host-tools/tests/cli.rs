@@ -467,6 +467,25 @@ fn convert_quantize_int8_then_inspect_and_eval() {
     let out = stdout(bin().arg("eval").arg(&blob));
     assert!(out.contains("accuracy: 0.9352 (9352/10000)\n"), "{out}");
     assert!(out.contains("agreement: 9995/10000\n"), "{out}");
+    // With the constants for cores without FPU: 16 bytes for each of the 160 outputs more,
+    // the same results.
+    let soft = dir.path().join("mnist-int8-soft.scnt");
+    let out = stdout(
+        bin()
+            .arg("convert")
+            .arg(book_pickle())
+            .args(["--quantize", "int8-soft-float", "-o"])
+            .arg(&soft),
+    );
+    assert!(out.contains("bytes: 49296"), "{out}");
+    let out = stdout(bin().arg("inspect").arg(&soft));
+    assert!(
+        out.contains("layer 0: 784×50 sigmoid int8 (with soft-float constants)"),
+        "{out}"
+    );
+    let out = stdout(bin().arg("eval").arg(&soft));
+    assert!(out.contains("accuracy: 0.9352 (9352/10000)\n"), "{out}");
+    assert!(out.contains("agreement: 9995/10000\n"), "{out}");
     let err = stderr_of_failure(
         bin()
             .arg("convert")

@@ -572,7 +572,8 @@ fn cmd_eval(
 }
 
 /// `true` when `bytes` is the blob `scratchnet convert` makes of the book's
-/// `sample_weight.pkl` (found by the data rule), f32 or int8.
+/// `sample_weight.pkl` (found by the data rule), f32 or int8 (with or without the
+/// soft-float constants).
 fn is_books_model(bytes: &[u8]) -> bool {
     let Some(pkl) = data::find(data::WEIGHTS)
         .ok()
@@ -580,9 +581,13 @@ fn is_books_model(bytes: &[u8]) -> bool {
     else {
         return false;
     };
-    [convert::Precision::F32, convert::Precision::Int8]
-        .into_iter()
-        .any(|p| convert::convert_pickle_as(&pkl, p).is_ok_and(|c| c.blob == bytes))
+    [
+        convert::Precision::F32,
+        convert::Precision::Int8,
+        convert::Precision::Int8SoftFloat,
+    ]
+    .into_iter()
+    .any(|p| convert::convert_pickle_as(&pkl, p).is_ok_and(|c| c.blob == bytes))
 }
 
 /// Any model on rows of values, of any shape and depth, through the core's run-time-shaped
