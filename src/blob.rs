@@ -39,7 +39,8 @@
 //!   integer constants of its table index (`g | k << 24`, `±⌊|B|·2²¹⌋ + 2²⁴`,
 //!   `⌊|B|·2²¹⌋/2²⁰ + 16`, see `requant.rs`; `0xFFFFFFFF, 0, 0` for other activations).
 //!   They must be exactly what the scales, biases and `d_in` give ([`Error::WrongConstants`]
-//!   otherwise).
+//!   otherwise; checked wherever the blob is loaded but on Arm cores with an FPU, which
+//!   never read them).
 //! * **TFLite int8 layers** (TensorFlow Lite's `FULLY_CONNECTED` with int8 activations,
 //!   see [`crate::tflite`]): `q` as for int8 layers, then `outputs` i32 biases *with the
 //!   input zero point folded in* (`b[j] − z_in·Σᵢ q[j][i]`), `outputs` i32 multipliers
@@ -503,6 +504,35 @@ fn read_layer(
     Ok((layer, next_table, s_end))
 }
 
+/// [`Error::WrongConstants`] unless an [`ElementType::I8SoftFloat`] layer's stored
+/// constants are exactly what its scales, biases and input divisor give.
+#[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
+fn check_constants(layer: &ModelLayer<'_>, q: &QuantizedWeights<'_>, index: usize) -> Result<()> {
+    if layer.element != ElementType::I8SoftFloat {
+        return Ok(());
+    }
+    let sigmoid = layer.activation == Activation::Sigmoid;
+    let stored = q.soft_float.as_chunks::<16>().0;
+    let agree = stored.len() == layer.biases().len()
+        && stored
+            .iter()
+            .zip(q.scales().iter().zip(layer.biases().iter()))
+            .all(|(words, (s, b))| {
+                let want = soft_float_words(s, b, q.input_divisor(), sigmoid);
+                words
+                    .as_chunks::<4>()
+                    .0
+                    .iter()
+                    .zip(want)
+                    .all(|(w, v)| u32::from_le_bytes(*w) == v)
+            });
+    if agree {
+        Ok(())
+    } else {
+        Err(Error::WrongConstants { layer: index })
+    }
+}
+
 /// The values checks of one layer, after [`read_layer`]: finite parameters, zero row
 /// padding, positive scales, TFLite parameters in range and chained to `previous`.
 fn check_values(
@@ -551,27 +581,11 @@ fn check_values(
             return Err(Error::Malformed);
         }
         // The constants for cores without FPU: exactly what the scales, biases and input
-        // divisor give (a core that reads them computes what the others do).
-        let sigmoid = layer.activation == Activation::Sigmoid;
-        let stored = q.soft_float.as_chunks::<16>().0;
-        let agree = || {
-            stored.len() == layer.biases().len()
-                && stored
-                    .iter()
-                    .zip(q.scales().iter().zip(layer.biases().iter()))
-                    .all(|(words, (s, b))| {
-                        let want = soft_float_words(s, b, q.input_divisor(), sigmoid);
-                        words
-                            .as_chunks::<4>()
-                            .0
-                            .iter()
-                            .zip(want)
-                            .all(|(w, v)| u32::from_le_bytes(*w) == v)
-                    })
-        };
-        if layer.element == ElementType::I8SoftFloat && !agree() {
-            return Err(Error::WrongConstants { layer: index });
-        }
+        // divisor give (a core that reads them computes what the others do). Not checked on
+        // Arm cores with an FPU, which never read them (the check's code, ~1 KB, would
+        // take the int8 firmware past 64 KiB there).
+        #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
+        check_constants(layer, &q, index)?;
     }
     #[cfg(not(feature = "tflite"))]
     if layer.element == ElementType::TfliteI8 {
