@@ -15,14 +15,14 @@ use super::muls::Term;
 // The routine below is written for five rows.
 const _: () = assert!(ROWS == 5);
 
-// scratchnet_i8_mla5(terms, end, row0, stride, sums, passes): as scratchnet_i8_muls5 —
-// `passes` passes; pass p adds, for each term [i, x] in [terms, end), the five weights at
-// row0 + 5p·stride + i + k·stride (k = 0..5, i8) times x to sums[5p + k], read from and
-// written back to `sums`.
+// scratchnet_i8_mla5(terms, end, row0, stride, sums, passes, fresh): as
+// scratchnet_i8_muls5 — `passes` passes; pass p adds, for each term [i, x] in [terms, end),
+// the five weights at row0 + 5p·stride + i + k·stride (k = 0..5, i8) times x to
+// sums[5p + k], from zero if `fresh` is not 0, else to what is there.
 //
 // Registers: r0 term pointer, r1 end, r2 3·stride, r3 the pass's row 0, r4 its row 1,
 // r5 its row 2, r6 i, r7 x, r12 weight; the sums in r8–r11 and lr. On the stack: the
-// sums' pointer, the terms' start, 5·stride, the passes left.
+// sums' pointer, the terms' start, 5·stride, the passes left, `fresh`.
 // Per two terms: 26 instructions for ten multiply-adds (an odd term first enters the loop
 // at its second half); about 20 a pass around them.
 core::arch::global_asm!(
@@ -35,11 +35,13 @@ core::arch::global_asm!(
     ".thumb_func",
     "scratchnet_i8_mla5:",
     "push {{r4-r11, lr}}",
-    "sub sp, #16",
-    // The fifth and sixth arguments, above the nine saved words and the four locals.
-    "ldr r12, [sp, #52]",
-    "str r12, [sp, #0]",
+    "sub sp, #20",
+    // The fifth to seventh arguments, above the nine saved words and the five locals.
+    "ldr r12, [sp, #64]",
+    "str r12, [sp, #16]",
     "ldr r12, [sp, #56]",
+    "str r12, [sp, #0]",
+    "ldr r12, [sp, #60]",
     "str r12, [sp, #12]",
     "str r0, [sp, #4]",
     "add r4, r2, r3",
@@ -52,8 +54,20 @@ core::arch::global_asm!(
     "cmp r12, #0",
     "beq 9f",
     "4:",
+    // The sums from zero (`fresh`) or from `sums`.
+    "ldr r12, [sp, #16]",
+    "cmp r12, #0",
+    "beq 5f",
+    "mov r8, #0",
+    "mov r9, #0",
+    "mov r10, #0",
+    "mov r11, #0",
+    "mov lr, #0",
+    "b 6f",
+    "5:",
     "ldr r12, [sp, #0]",
     "ldm r12, {{r8-r11, lr}}",
+    "6:",
     "ldr r0, [sp, #4]",
     // (end − terms)/8 terms: an odd number (the first one by the second half), none, even.
     "subs r6, r1, r0",
@@ -101,7 +115,7 @@ core::arch::global_asm!(
     "str r6, [sp, #12]",
     "bne 4b",
     "9:",
-    "add sp, #16",
+    "add sp, #20",
     "pop {{r4-r11, pc}}",
     ".size scratchnet_i8_mla5, . - scratchnet_i8_mla5",
 );
@@ -115,5 +129,6 @@ unsafe extern "C" {
         stride: usize,
         sums: *mut i32,
         passes: usize,
+        fresh: u32,
     );
 }

@@ -30,14 +30,15 @@ pub(super) type Term = [u32; 2];
 // The routine below is written for five rows.
 const _: () = assert!(ROWS == 5);
 
-// scratchnet_i8_muls5(terms, end, row0, stride, sums, passes): `passes` passes; pass p
-// adds, for each term [i, x] in [terms, end), the five weights at
-// row0 + 5p·stride + i + k·stride (k = 0..5, i8) times x to sums[5p + k], read from and
-// written back to `sums` (5·passes i32).
+// scratchnet_i8_muls5(terms, end, row0, stride, sums, passes, fresh): `passes` passes;
+// pass p adds, for each term [i, x] in [terms, end), the five weights at
+// row0 + 5p·stride + i + k·stride (k = 0..5, i8) times x to sums[5p + k], written to
+// `sums` (5·passes i32): from zero if `fresh` is not 0, else added to what is there.
 //
 // Registers: r0 i, r1 the pass's row 0, r2 its row 1, r3 x, r4 weight/product, r5 term
 // pointer, r6 its row 2, r7 3·stride; the sums in r8–r12; lr the end of the terms. On the
-// stack: the sums' pointer, the terms' start, their length in bytes, the passes left.
+// stack: the sums' pointer, the terms' start, their length in bytes, the passes left,
+// `fresh`.
 // Per two terms: 36 instructions for ten multiply-adds (an odd term first enters the loop
 // at its second half); about 45 a pass around them.
 #[cfg(not(scratchnet_thumb2))]
@@ -56,11 +57,13 @@ core::arch::global_asm!(
     "mov r6, r10",
     "mov r7, r11",
     "push {{r4-r7}}",
-    "sub sp, #16",
-    // The fifth and sixth arguments, above the nine saved words and the four locals.
-    "ldr r4, [sp, #52]",
-    "str r4, [sp, #0]",
+    "sub sp, #20",
+    // The fifth to seventh arguments, above the nine saved words and the five locals.
+    "ldr r4, [sp, #64]",
+    "str r4, [sp, #16]",
     "ldr r4, [sp, #56]",
+    "str r4, [sp, #0]",
+    "ldr r4, [sp, #60]",
     "str r4, [sp, #12]",
     "str r0, [sp, #4]",
     "mov lr, r1",
@@ -74,6 +77,18 @@ core::arch::global_asm!(
     "cmp r4, #0",
     "beq 9f",
     "4:",
+    // The sums from zero (`fresh`) or from `sums`.
+    "ldr r0, [sp, #16]",
+    "cmp r0, #0",
+    "beq 5f",
+    "movs r0, #0",
+    "mov r8, r0",
+    "mov r9, r0",
+    "mov r10, r0",
+    "mov r11, r0",
+    "mov r12, r0",
+    "b 6f",
+    "5:",
     "ldr r4, [sp, #0]",
     "ldr r0, [r4, #0]",
     "mov r8, r0",
@@ -85,6 +100,7 @@ core::arch::global_asm!(
     "mov r11, r0",
     "ldr r0, [r4, #16]",
     "mov r12, r0",
+    "6:",
     "ldr r5, [sp, #4]",
     // (end − terms)/8 terms: an odd number (the first one by the second half), none, even.
     "ldr r0, [sp, #8]",
@@ -155,7 +171,7 @@ core::arch::global_asm!(
     "str r0, [sp, #12]",
     "bne 4b",
     "9:",
-    "add sp, #16",
+    "add sp, #20",
     "pop {{r4-r7}}",
     "mov r8, r4",
     "mov r9, r5",
@@ -174,6 +190,7 @@ unsafe extern "C" {
         stride: usize,
         sums: *mut i32,
         passes: usize,
+        fresh: u32,
     );
 }
 
@@ -234,6 +251,8 @@ fn list<const SIGNED: bool>(
 /// Outputs whose sums one call of the routine computes (20 passes), kept on the stack
 /// before they are handed on: one call a layer of the book's network.
 const CHUNK: usize = 20 * ROWS;
+// `all` divides by ROWS as (n·205) >> 10, exact for n below 1024.
+const _: () = assert!(ROWS == 5 && CHUNK < 1024);
 
 /// One layer's passes, checked once: the input (u8, or i8 if `SIGNED`), its terms, and
 /// `outputs` rows of `stride` bytes.
@@ -250,8 +269,9 @@ pub(super) struct Terms<'a, const SIGNED: bool> {
 }
 
 impl<'a, const SIGNED: bool> Terms<'a, SIGNED> {
-    /// `None` unless there are at least [`ROWS`] outputs, `stride` is at least `x.len()`,
-    /// and `rows` holds `outputs` rows. The terms are listed in `buf`.
+    /// `None` unless there are at least [`ROWS`] outputs (below 2¹⁶), `stride` is at least
+    /// `x.len()` (and below 2¹⁶), and `rows` holds `outputs` rows. The terms are listed in
+    /// `buf`.
     #[inline(always)]
     pub(super) fn new(
         x: &'a [u8],
@@ -260,11 +280,13 @@ impl<'a, const SIGNED: bool> Terms<'a, SIGNED> {
         outputs: usize,
         buf: &'a mut [MaybeUninit<Term>; TERMS],
     ) -> Option<Self> {
+        // Both below 2¹⁶, so that their product fits (a checked 32-bit product is a 64-bit
+        // library call on Thumb-1); wider layers take the plain Rust.
         let fits = outputs >= ROWS
             && stride >= x.len()
-            && outputs
-                .checked_mul(stride)
-                .is_some_and(|end| end <= rows.len());
+            && outputs < 1 << 16
+            && stride < 1 << 16
+            && outputs * stride <= rows.len();
         if !fits {
             return None;
         }
@@ -287,22 +309,26 @@ impl<'a, const SIGNED: bool> Terms<'a, SIGNED> {
     /// handed on).
     #[inline(always)]
     pub(super) fn all(&mut self, mut finish: impl FnMut(&[i32])) {
-        let mut sums = [0i32; CHUNK];
+        // Written by the routine (from zero, on a layer's first window) before it is read.
+        let mut sums = [const { MaybeUninit::<i32>::uninit() }; CHUNK];
         let mut j = 0;
         while j < self.outputs {
             let n = (self.outputs - j).min(CHUNK);
-            let whole = n / ROWS * ROWS;
+            // n / ROWS without a division (a library call on Thumb-1): exact for n < 1024.
+            let whole = (n * 205 >> 10) * ROWS;
             let mut last = [0i32; ROWS];
             let Some(out) = sums.get_mut(..whole) else {
                 return;
             };
-            out.fill(0);
-            // One window of terms: the whole passes, then the last one if any.
+            // One window of terms: the whole passes, then the last one if any; the first
+            // window's sums start from zero.
+            let mut fresh = true;
             let mut window = |t: &Self| {
-                t.run(j, whole / ROWS, out);
+                t.run(j, whole / ROWS, out, fresh);
                 if whole < n {
-                    t.run(t.outputs - ROWS, 1, &mut last);
+                    t.run(t.outputs - ROWS, 1, &mut last, fresh);
                 }
+                fresh = false;
             };
             if self.all {
                 window(self);
@@ -316,6 +342,14 @@ impl<'a, const SIGNED: bool> Terms<'a, SIGNED> {
                     from = next;
                 }
             }
+            if fresh {
+                // No window ran (it always does: an input of more than `TERMS` values
+                // has one): nothing was written.
+                return;
+            }
+            // SAFETY: the first window's call (`fresh`) wrote all `whole` sums of `out`
+            // (5·passes of them; `run` calls the routine unless `whole` is 0).
+            let out = unsafe { core::slice::from_raw_parts(out.as_ptr().cast::<i32>(), whole) };
             finish(out);
             if whole < n {
                 finish(last.get(ROWS - (n - whole)..).unwrap_or(&[]));
@@ -325,9 +359,12 @@ impl<'a, const SIGNED: bool> Terms<'a, SIGNED> {
     }
 
     /// Adds the listed terms' products with rows `first .. first + passes·ROWS` to
-    /// `sums` (one an output); nothing unless those rows are outputs and `sums` holds them.
+    /// `sums` (one an output; from zero if `fresh`); nothing unless those rows are
+    /// outputs and `sums` holds them.
     #[inline(always)]
-    fn run(&self, first: usize, passes: usize, sums: &mut [i32]) {
+    fn run<T>(&self, first: usize, passes: usize, sums: &mut [T], fresh: bool) {
+        // `T` is `i32` or `MaybeUninit<i32>`: four bytes an output.
+        const { assert!(size_of::<T>() == 4 && align_of::<T>() == 4) };
         if first + passes * ROWS > self.outputs || sums.len() < passes * ROWS || passes == 0 {
             return;
         }
@@ -340,10 +377,12 @@ impl<'a, const SIGNED: bool> Terms<'a, SIGNED> {
         // row0 = rows + first·stride, i.e. row first + 5p + k at column i: every term's i
         // is below x.len() ≤ stride (`list` makes terms only of x's indices), and
         // first + 5·passes ≤ outputs (checked above) with outputs·stride ≤ rows.len()
-        // (checked in `new`), so each byte is in `rows`. It reads and writes the
-        // 5·passes ≤ sums.len() words of `sums` (checked above) and nothing else, saves and
-        // restores r4–r11 (AAPCS), and uses 52 bytes of stack. Byte loads and word loads
-        // of aligned words only: no unaligned access (which faults on ARMv6-M).
+        // (checked in `new`), so each byte is in `rows`. It writes the 5·passes ≤ sums.len()
+        // words of `sums` (checked above; 4-byte aligned words, `T` is `i32` or its
+        // `MaybeUninit`), reading them first only when not `fresh` (then they were written
+        // by the previous window's call), and nothing else; it saves and restores r4–r11
+        // (AAPCS) and uses 56 bytes of stack. Byte loads and word loads of aligned words
+        // only: no unaligned access (which faults on ARMv6-M).
         unsafe {
             #[cfg(scratchnet_thumb2)]
             let routine = super::mla::scratchnet_i8_mla5;
@@ -354,8 +393,9 @@ impl<'a, const SIGNED: bool> Terms<'a, SIGNED> {
                 terms.as_ptr_range().end.cast::<Term>(),
                 self.rows.as_ptr().wrapping_add(first * self.stride),
                 self.stride,
-                sums.as_mut_ptr(),
+                sums.as_mut_ptr().cast::<i32>(),
                 passes,
+                u32::from(fresh),
             );
         }
     }
