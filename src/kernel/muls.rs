@@ -315,7 +315,7 @@ impl<'a, const SIGNED: bool> Terms<'a, SIGNED> {
         while j < self.outputs {
             let n = (self.outputs - j).min(CHUNK);
             // n / ROWS without a division (a library call on Thumb-1): exact for n < 1024.
-            let whole = (n * 205 >> 10) * ROWS;
+            let whole = ((n * 205) >> 10) * ROWS;
             let mut last = [0i32; ROWS];
             let Some(out) = sums.get_mut(..whole) else {
                 return;
