@@ -2,10 +2,11 @@
 //! linker scripts.
 //!
 //! The model takes the template's path (`firmware/template`): the int8 `.scnt` named by
-//! `SCRATCHNET_MODEL` (`scratchnet convert --quantize int8`), checked here with the code
-//! that runs it (this application needs the book's 784-50-100-10 shape), so a damaged or
-//! mismatched model is a build error. Without it, the book's `sample_weight.pkl` is
-//! converted to int8.
+//! `SCRATCHNET_MODEL` (`scratchnet convert --quantize int8-soft-float`, or `int8`: the
+//! same numbers, without the constants that save this FPU-less core emulated f32 work),
+//! checked here with the code that runs it (this application needs the book's
+//! 784-50-100-10 shape), so a damaged or mismatched model is a build error. Without it, the
+//! book's `sample_weight.pkl` is converted to int8 with those constants.
 
 use scratchnet_host::assets::{self, write_if_changed};
 use scratchnet_host::convert::Precision;
@@ -46,7 +47,11 @@ fn main() {
                 write_if_changed(&out.join("mnist-int8.scnt"), &blob)?;
             }
             None => {
-                assets::write_model_as(&manifest, &out.join("mnist-int8.scnt"), Precision::Int8)?;
+                assets::write_model_as(
+                    &manifest,
+                    &out.join("mnist-int8.scnt"),
+                    Precision::Int8SoftFloat,
+                )?;
             }
         }
         let set = assets::test_set(&manifest)?;
