@@ -98,11 +98,29 @@ static SIGMOID_U8: [u8; 512] = [
 /// crowded the index's arithmetic on Thumb-1.
 #[inline(never)]
 fn sigmoid_prepared(h: &HiddenIndex, sums: &[i32], per: &[Constants], b: &[f32], z: &mut [u8]) {
-    for (&sum, ((w, &b), z)) in sums.iter().zip(per.iter().zip(b).zip(z)) {
-        let p = Prepared::from_words(w);
-        *z = SIGMOID_U8[h.index_prepared(p, sum, || f32::from_bits(w[0]), b)];
+    for (k, (&sum, (w, z))) in sums.iter().zip(per.iter().zip(z)).enumerate() {
+        let i = match h.estimate_prepared(Prepared::from_words(w), sum) {
+            Some(i) => i,
+            None => undecided(h, sum, w, b, k),
+        };
+        *z = SIGMOID_U8[i & LAST_INDEX];
     }
 }
+
+/// The table index of the f32 formula for output `k` of [`sigmoid_prepared`] (the integer
+/// estimate was not certain of it): out of line, so that the loop keeps only the biases'
+/// slice live.
+#[cold]
+#[inline(never)]
+fn undecided(h: &HiddenIndex, sum: i32, w: &Constants, b: &[f32], k: usize) -> usize {
+    let b = b.get(k).copied().unwrap_or(0.0);
+    h.index_prepared(Prepared::from_words(w), sum, || f32::from_bits(w[0]), b)
+}
+
+/// The sigmoid table's last index (its length is a power of two: `& LAST_INDEX` keeps an
+/// index in it without a bounds check).
+const LAST_INDEX: usize = SIGMOID_U8.len() - 1;
+const _: () = assert!(SIGMOID_U8.len().is_power_of_two());
 
 /// [`sigmoid_prepared`] with the constants worked out here from the scales `s`.
 #[inline(never)]

@@ -209,7 +209,7 @@ impl HiddenIndex {
 
     /// The index when the integer estimate with the constants `p` is certain of it.
     #[inline(always)]
-    fn estimate_prepared(&self, p: Prepared, sum: i32) -> Option<usize> {
+    pub(crate) fn estimate_prepared(&self, p: Prepared, sum: i32) -> Option<usize> {
         let (k, a) = (p.gk >> 24, sum.unsigned_abs());
         // |P| = ⌊|Σ|·g / 2^k⌋ (or one less on Thumb-1) when below 2³⁰ (`u32::MAX` when it
         // does not fit 32 bits). Thumb-1's usual case straight: [`shifted_small`] with both
