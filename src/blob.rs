@@ -154,7 +154,9 @@ pub struct QuantizedWeights<'a> {
     pub stride: usize,
     /// The scales (one per output), then the input and output divisors, as stored.
     scales_and_divisors: Params<'a>,
-    /// Each output's four words for cores without FPU (`I8SoftFloat`), or nothing.
+    /// Each output's four words for cores without FPU (`I8SoftFloat`), or nothing (not
+    /// kept on Arm cores with an FPU, which never read them).
+    #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
     soft_float: &'a [u8],
 }
 
@@ -303,12 +305,13 @@ impl<'a> ModelLayer<'a> {
     pub fn quantized(&self) -> Option<QuantizedWeights<'a>> {
         matches!(self.element, ElementType::I8 | ElementType::I8SoftFloat).then(|| {
             let (w, b, rest) = self.sections();
-            let (s, soft_float) = rest.split_at((b.len() + 8).min(rest.len()));
+            let (s, _soft_float) = rest.split_at((b.len() + 8).min(rest.len()));
             QuantizedWeights {
                 rows: bytemuck::cast_slice::<u8, i8>(w),
                 stride: self.stride(),
                 scales_and_divisors: f32s(s),
-                soft_float,
+                #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
+                soft_float: _soft_float,
             }
         })
     }
