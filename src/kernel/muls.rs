@@ -198,54 +198,59 @@ unsafe extern "C" {
 /// sign-extended if `SIGNED`, else zero-extended),
 /// until it is full; returns how many, and where the listing stopped (`x.len()` when
 /// every input was seen). Aligned words of four zero inputs are passed over a word at a
-/// time (most of an MNIST image's are).
-#[inline(always)]
+/// time (most of an MNIST image's are). Out of line, writing through a slot iterator:
+/// inlined into the layer's code, with an index, its loop kept the count and the bound on
+/// the stack (measured, M0 int8: 78 691 → 77 523 out of line, → 76 480 with the slots).
+#[inline(never)]
 fn list<const SIGNED: bool>(
     x: &[u8],
     from: usize,
     buf: &mut [MaybeUninit<Term>; TERMS],
 ) -> (usize, usize) {
-    let mut n = 0;
     let rest = x.get(from..).unwrap_or(&[]);
     let (head, words, tail) = bytemuck::pod_align_to::<u8, u32>(rest);
+    // The free slots, in order: a pointer and its end (no index to scale a term).
+    let mut slots = buf.iter_mut();
     // Adds the input at `i` if it is not zero; false when `buf` is full (and it is not).
     let mut add = |i: usize, v: u8| {
         if v != 0 {
-            if n == TERMS {
+            let Some(slot) = slots.next() else {
                 return false;
-            }
+            };
             let v = if SIGNED {
                 i32::from(v as i8) as u32
             } else {
                 u32::from(v)
             };
-            buf[n].write([i as u32, v]);
-            n += 1;
+            slot.write([i as u32, v]);
         }
         true
     };
-    for (i, &v) in (from..).zip(head) {
-        if !add(i, v) {
-            return (n, i);
+    let stopped = 'scan: {
+        for (i, &v) in (from..).zip(head) {
+            if !add(i, v) {
+                break 'scan i;
+            }
         }
-    }
-    let first = from + head.len();
-    for (w, word) in words.iter().enumerate() {
-        if *word != 0 {
-            for (k, v) in word.to_ne_bytes().into_iter().enumerate() {
-                let i = first + 4 * w + k;
-                if !add(i, v) {
-                    return (n, i);
+        let first = from + head.len();
+        for (w, word) in words.iter().enumerate() {
+            if *word != 0 {
+                for (k, v) in word.to_ne_bytes().into_iter().enumerate() {
+                    let i = first + 4 * w + k;
+                    if !add(i, v) {
+                        break 'scan i;
+                    }
                 }
             }
         }
-    }
-    for (i, &v) in (first + 4 * words.len()..).zip(tail) {
-        if !add(i, v) {
-            return (n, i);
+        for (i, &v) in (first + 4 * words.len()..).zip(tail) {
+            if !add(i, v) {
+                break 'scan i;
+            }
         }
-    }
-    (n, x.len())
+        x.len()
+    };
+    (TERMS - slots.len(), stopped)
 }
 
 /// Outputs whose sums one call of the routine computes (20 passes), kept on the stack
