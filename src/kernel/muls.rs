@@ -21,7 +21,8 @@ use super::int8::ROWS;
 
 /// At most this many terms are listed at once (2 KiB of stack, the caller's, left
 /// uninitialized: zeroing it took a `memclr` call a layer). An input with
-/// more non-zero values is taken a window of terms at a time, listed again on every pass.
+/// more non-zero values is taken a window of terms at a time, listed again for every
+/// chunk of outputs.
 pub(super) const TERMS: usize = 256;
 
 /// One listed input: its index and its value, extended to 32 bits (`[i, x[i]]`).
