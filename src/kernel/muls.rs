@@ -16,6 +16,7 @@
 #![allow(unsafe_code)]
 
 use core::mem::MaybeUninit;
+use core::slice::IterMut;
 
 use super::int8::ROWS;
 
@@ -195,13 +196,122 @@ unsafe extern "C" {
     );
 }
 
+// scratchnet_q8_list(words, end, i, slot, limit) (and scratchnet_s8_list, for i8 inputs):
+// for each word of four inputs in [words, end), the first input's index `i` (then i + 4 for
+// the next word), a term [i + k, x[k]] for each of its non-zero bytes, written at `slot`
+// on, x zero-extended (s8: sign-extended) — while `slot ≤ limit` (four slots free) before
+// each word that is not all zero. Returns the word pointer where it stopped (`end` when
+// every word was listed) in r0 and the next free slot in r1 (a u64).
+//
+// Registers: r0 word pointer, r1 end, r2 i, r3 slot, r4 the word, r5 i + k, r6 x, r7 limit.
+// A zero word: 6 instructions; a non-zero one: 8, and 4 or 5 a non-zero byte, 2 or 3 a zero.
+macro_rules! list_routine {
+    ($name:literal, $ext:literal) => {
+        core::arch::global_asm!(concat!(
+            ".section .text.",
+            $name,
+            ",\"ax\",%progbits\n",
+            ".syntax unified\n",
+            ".thumb\n",
+            ".global ",
+            $name,
+            "\n",
+            ".type ",
+            $name,
+            ",%function\n",
+            ".p2align 2\n",
+            ".thumb_func\n",
+            $name,
+            ":\n",
+            "push {{r4-r7, lr}}\n",
+            // The fifth argument, above the five saved words.
+            "ldr r7, [sp, #20]\n",
+            "cmp r0, r1\n",
+            "beq 9f\n",
+            "1:\n",
+            "ldm r0!, {{r4}}\n",
+            "cmp r4, #0\n",
+            "bne 2f\n",
+            "adds r2, #4\n",
+            "cmp r0, r1\n",
+            "bne 1b\n",
+            "b 9f\n",
+            "2:\n",
+            "cmp r3, r7\n",
+            "bhi 8f\n",
+            "lsls r6, r4, #24\n",
+            "beq 3f\n",
+            $ext,
+            " r6, r6, #24\n",
+            "stm r3!, {{r2, r6}}\n",
+            "3:\n",
+            "lsls r6, r4, #16\n",
+            $ext,
+            " r6, r6, #24\n",
+            "beq 4f\n",
+            "adds r5, r2, #1\n",
+            "stm r3!, {{r5, r6}}\n",
+            "4:\n",
+            "lsls r6, r4, #8\n",
+            $ext,
+            " r6, r6, #24\n",
+            "beq 5f\n",
+            "adds r5, r2, #2\n",
+            "stm r3!, {{r5, r6}}\n",
+            "5:\n",
+            $ext,
+            " r6, r4, #24\n",
+            "beq 6f\n",
+            "adds r5, r2, #3\n",
+            "stm r3!, {{r5, r6}}\n",
+            "6:\n",
+            "adds r2, #4\n",
+            "cmp r0, r1\n",
+            "bne 1b\n",
+            "b 9f\n",
+            // No room for this word's terms: it is not listed.
+            "8:\n",
+            "subs r0, #4\n",
+            "9:\n",
+            "mov r1, r3\n",
+            "pop {{r4-r7, pc}}\n",
+            ".size ",
+            $name,
+            ", . - ",
+            $name,
+            "\n",
+        ));
+    };
+}
+list_routine!("scratchnet_q8_list", "lsrs");
+list_routine!("scratchnet_s8_list", "asrs");
+
+unsafe extern "C" {
+    fn scratchnet_q8_list(
+        words: *const u32,
+        end: *const u32,
+        i: u32,
+        slot: *mut Term,
+        limit: *const Term,
+    ) -> u64;
+    fn scratchnet_s8_list(
+        words: *const u32,
+        end: *const u32,
+        i: u32,
+        slot: *mut Term,
+        limit: *const Term,
+    ) -> u64;
+}
+
 /// Lists the non-zero inputs of `x` from `from` on as terms `[i, x[i]]` into `buf` (`x[i]`
 /// sign-extended if `SIGNED`, else zero-extended),
 /// until it is full; returns how many, and where the listing stopped (`x.len()` when
-/// every input was seen). Aligned words of four zero inputs are passed over a word at a
-/// time (most of an MNIST image's are). Out of line, writing through a slot iterator:
-/// inlined into the layer's code, with an index, its loop kept the count and the bound on
-/// the stack (measured, M0 int8: 78 691 → 77 523 out of line, → 76 480 with the slots).
+/// every input was seen). The input's aligned words go to the routine above while four
+/// slots are free (a word of four zero inputs passed over at once: most of an MNIST
+/// image's are), the rest byte by byte here. Out of line, writing through a slot iterator
+/// (inlined into the layer's code, with an index, its loop kept the count and the bound on
+/// the stack: measured, M0 int8, 78 691 → 76 480 out of line with the slots; the routine
+/// → 73 715).
 #[inline(never)]
 fn list<const SIGNED: bool>(
     x: &[u8],
@@ -212,46 +322,97 @@ fn list<const SIGNED: bool>(
     let (head, words, tail) = bytemuck::pod_align_to::<u8, u32>(rest);
     // The free slots, in order: a pointer and its end (no index to scale a term).
     let mut slots = buf.iter_mut();
-    // Adds the input at `i` if it is not zero; false when `buf` is full (and it is not).
-    let mut add = |i: usize, v: u8| {
-        if v != 0 {
-            let Some(slot) = slots.next() else {
-                return false;
-            };
-            let v = if SIGNED {
-                i32::from(v as i8) as u32
-            } else {
-                u32::from(v)
-            };
-            slot.write([i as u32, v]);
-        }
-        true
-    };
     let stopped = 'scan: {
         for (i, &v) in (from..).zip(head) {
-            if !add(i, v) {
+            if !add::<SIGNED>(&mut slots, i, v) {
                 break 'scan i;
             }
         }
         let first = from + head.len();
-        for (w, word) in words.iter().enumerate() {
+        let (done, left) = listed_words::<SIGNED>(words, first, slots);
+        slots = left;
+        for (w, word) in words.iter().enumerate().skip(done) {
             if *word != 0 {
                 for (k, v) in word.to_ne_bytes().into_iter().enumerate() {
                     let i = first + 4 * w + k;
-                    if !add(i, v) {
+                    if !add::<SIGNED>(&mut slots, i, v) {
                         break 'scan i;
                     }
                 }
             }
         }
         for (i, &v) in (first + 4 * words.len()..).zip(tail) {
-            if !add(i, v) {
+            if !add::<SIGNED>(&mut slots, i, v) {
                 break 'scan i;
             }
         }
         x.len()
     };
     (TERMS - slots.len(), stopped)
+}
+
+/// Adds the input at `i` if it is not zero; false when there is no free slot (and it is not).
+#[inline(always)]
+fn add<const SIGNED: bool>(slots: &mut IterMut<'_, MaybeUninit<Term>>, i: usize, v: u8) -> bool {
+    if v != 0 {
+        let Some(slot) = slots.next() else {
+            return false;
+        };
+        let v = if SIGNED {
+            i32::from(v as i8) as u32
+        } else {
+            u32::from(v)
+        };
+        slot.write([i as u32, v]);
+    }
+    true
+}
+
+/// The routine's part of [`list`]: `words` (the first one's first input at index `first`)
+/// listed into `slots` while four are free; how many words it listed, and the slots left.
+#[inline(always)]
+fn listed_words<'b, const SIGNED: bool>(
+    words: &[u32],
+    first: usize,
+    slots: IterMut<'b, MaybeUninit<Term>>,
+) -> (usize, IterMut<'b, MaybeUninit<Term>>) {
+    let room = slots.into_slice();
+    let Some(last4) = room.len().checked_sub(4) else {
+        return (0, room.iter_mut());
+    };
+    if words.is_empty() || first > u32::MAX as usize - 4 * words.len() {
+        return (0, room.iter_mut());
+    }
+    let start = room.as_mut_ptr().cast::<Term>();
+    let limit = start.wrapping_add(last4).cast_const();
+    // SAFETY: the routine reads the words of `words` (from its start to its end, aligned
+    // u32) and writes whole terms (two aligned words) at `start` on, each at a slot no
+    // higher than the last of the four it made sure were free (`slot ≤ limit`, the fourth
+    // slot from the end of `room`, before each word's at most four terms), so only into
+    // `room`; the indices it writes, `first` + 4·words + 3 at most, fit 32 bits (checked
+    // above). It saves and restores r4–r7 and uses 20 bytes of stack. Its results are a
+    // word pointer in [words, end] and a slot pointer in [start, limit + 4 slots].
+    let ret = unsafe {
+        let routine = if SIGNED {
+            scratchnet_s8_list
+        } else {
+            scratchnet_q8_list
+        };
+        routine(
+            words.as_ptr(),
+            words.as_ptr_range().end,
+            first as u32,
+            start,
+            limit,
+        )
+    };
+    let (word_at, slot_at) = (ret as u32 as usize, (ret >> 32) as usize);
+    let done = word_at.saturating_sub(words.as_ptr() as usize) / 4;
+    let written = slot_at.saturating_sub(start as usize) / size_of::<Term>();
+    (
+        done.min(words.len()),
+        room.get_mut(written..).unwrap_or(&mut []).iter_mut(),
+    )
 }
 
 /// Outputs whose sums one call of the routine computes (20 passes), kept on the stack
