@@ -75,9 +75,10 @@
 //! assert!((y[0] - 0.31682708).abs() < 1e-6 && (y[1] - 0.69627909).abs() < 1e-6);
 //! ```
 #![no_std]
-// Unsafe code is denied everywhere but the four assembly kernels in `kernel` (`vmla`: f32
+// Unsafe code is denied everywhere but the five assembly kernels in `kernel` (`vmla`: f32
 // on FPU cores, `smlad`: int8 on DSP cores, `mla`: int8 on other Thumb-2 cores, `muls`:
-// int8 on Thumb-1 cores), whose measured speed needs them.
+// int8 on Thumb-1 cores, `index`: an int8 sigmoid layer's table indices on Thumb-1), whose
+// measured speed needs them.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -117,6 +118,8 @@ pub use perceptron::{
     AND, GATES, Gate, NAND, OR, Perceptron, TRUTH_TABLE_INPUTS, TwoLayerPerceptron, XOR, and, nand,
     or, xor,
 };
+#[doc(hidden)]
+pub use quant::sigmoid_index_check;
 pub use quant::{QDense, QMnist, QNetwork3, quantize, sigmoid_u8};
 #[cfg(feature = "tflite")]
 pub use tflite::TDense;

@@ -98,12 +98,110 @@ static SIGMOID_U8: [u8; 512] = [
 /// crowded the index's arithmetic on Thumb-1.
 #[inline(never)]
 fn sigmoid_prepared(h: &HiddenIndex, sums: &[i32], per: &[Constants], b: &[f32], z: &mut [u8]) {
+    // On Thumb-1 the usual case in assembly (`kernel::index`), the others here one by one.
+    #[cfg(all(
+        target_arch = "arm",
+        not(scratchnet_thumb2),
+        not(target_abi = "eabihf")
+    ))]
+    {
+        let n = sums.len().min(per.len()).min(z.len());
+        let mut k = 0;
+        while k < n {
+            let (Some(s), Some(w), Some(zk)) = (sums.get(k..), per.get(k..), z.get_mut(k..)) else {
+                return;
+            };
+            k += crate::kernel::index::decided(s, w, zk, &SIGMOID_U8);
+            if let (Some(&sum), Some(w), Some(zk)) = (sums.get(k), per.get(k), z.get_mut(k)) {
+                *zk = SIGMOID_U8[one_index(h, sum, w, b, k) & LAST_INDEX];
+            }
+            k += 1;
+        }
+    }
+    #[cfg(not(all(
+        target_arch = "arm",
+        not(scratchnet_thumb2),
+        not(target_abi = "eabihf")
+    )))]
     for (k, (&sum, (w, z))) in sums.iter().zip(per.iter().zip(z)).enumerate() {
-        let i = match h.estimate_prepared(Prepared::from_words(w), sum) {
-            Some(i) => i,
-            None => undecided(h, sum, w, b, k),
+        *z = SIGMOID_U8[one_index(h, sum, w, b, k) & LAST_INDEX];
+    }
+}
+
+/// Output `k`'s table index from its constants `w`: the integer estimate, else the f32
+/// formula.
+#[inline(always)]
+fn one_index(h: &HiddenIndex, sum: i32, w: &Constants, b: &[f32], k: usize) -> usize {
+    match h.estimate_prepared(Prepared::from_words(w), sum) {
+        Some(i) => i,
+        None => undecided(h, sum, w, b, k),
+    }
+}
+
+/// On a Thumb-1 core: the assembly's sigmoid indices (`kernel::index`) against the Rust
+/// estimate's on `n` pseudo-random hidden outputs — sums over the whole range a book-like
+/// layer gives, both signs, and constants from scales and biases like the book's (every
+/// eighth output without constants) — as (outputs it decided with another table entry than
+/// the Rust estimate gives, outputs it decided). `None` on other cores (no routine). For
+/// the on-target tests.
+#[doc(hidden)]
+pub fn sigmoid_index_check(n: u32) -> Option<(u32, u32)> {
+    #[cfg(all(
+        target_arch = "arm",
+        not(scratchnet_thumb2),
+        not(target_abi = "eabihf")
+    ))]
+    {
+        let h = HiddenIndex::new(255.0);
+        let mut state = 0x2545_f491u32;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state
         };
-        *z = SIGMOID_U8[i & LAST_INDEX];
+        let (mut wrong, mut decided) = (0, 0);
+        let mut done = 0;
+        while done < n {
+            let mut sums = [0i32; 16];
+            let mut per = [[0u32; 4]; 16];
+            for (k, (sum, w)) in sums.iter_mut().zip(&mut per).enumerate() {
+                // |Σ| up to 2²¹ (shifted down at random), scales up to 2/127, biases ±4.
+                let r = next();
+                *sum = ((r as i32) >> 10) >> (next() % 12);
+                let s = (next() % 1_000_000 + 1) as f32 * (2.0 / 127.0 / 1e6);
+                let b = ((next() % 8_000_001) as f32 - 4e6) * 1e-6;
+                *w = crate::requant::soft_float_words(s, b, 255.0, k % 8 != 7);
+            }
+            let mut z = [0u8; 16];
+            let mut k = 0;
+            while k < 16 {
+                let (Some(s), Some(w), Some(zk)) = (sums.get(k..), per.get(k..), z.get_mut(k..))
+                else {
+                    break;
+                };
+                let got = crate::kernel::index::decided(s, w, zk, &SIGMOID_U8);
+                for j in k..k + got {
+                    let want = h.estimate_prepared(Prepared::from_words(&per[j]), sums[j]);
+                    decided += 1;
+                    if want.map(|i| SIGMOID_U8[i & LAST_INDEX]) != Some(z[j]) {
+                        wrong += 1;
+                    }
+                }
+                k += got + 1;
+            }
+            done += 16;
+        }
+        Some((wrong, decided))
+    }
+    #[cfg(not(all(
+        target_arch = "arm",
+        not(scratchnet_thumb2),
+        not(target_abi = "eabihf")
+    )))]
+    {
+        let _ = n;
+        None
     }
 }
 

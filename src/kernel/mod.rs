@@ -2,12 +2,20 @@
 //! reads written beside it. Plain Rust everywhere (f32 here, int8 in `int8`); on Cortex-M
 //! cores with an FPU (f32: `vmla`), with the DSP extension (int8: `smlad`) or without it
 //! (int8 on Thumb-2 cores such as M3: `mla`; on Thumb-1 cores, M0/M0+: `muls`) a routine
-//! in assembly computes the same sums, bit for bit. Those four files hold the crate's only
-//! `unsafe` code.
+//! in assembly computes the same sums, bit for bit; on Thumb-1 a fifth routine (`index`)
+//! turns a sigmoid layer's sums into table indices from the blob's soft-float constants.
+//! Those five files hold the crate's only `unsafe` code.
 
 use crate::input::{Entry, Input};
 use crate::params::Params;
 
+/// Thumb-1 only: a sigmoid layer's table indices from the blob's soft-float constants.
+#[cfg(all(
+    target_arch = "arm",
+    not(scratchnet_thumb2),
+    not(target_abi = "eabihf")
+))]
+pub(crate) mod index;
 pub(crate) mod int8;
 #[cfg(all(not(feature = "dsp"), target_arch = "arm", scratchnet_thumb2))]
 mod mla;
