@@ -98,7 +98,7 @@ pub enum ElementType {
     /// [`I8`](Self::I8) with each output's constants for cores without FPU after it (the
     /// factor `fl(s/d_in)` and the sigmoid table index's integer constants: f32 arithmetic
     /// such a core would otherwise emulate at every inference). The same numbers on every
-    /// core; `scratchnet convert --quantize int8 --soft-float` writes it.
+    /// core; `scratchnet convert --quantize int8-soft-float` writes it.
     I8SoftFloat,
 }
 
@@ -856,8 +856,8 @@ pub enum Weights<'s> {
         /// for sigmoid.
         output_divisor: f32,
         /// Whether to store each output's constants for cores without FPU as well
-        /// ([`ElementType::I8SoftFloat`]: 16 bytes an output, about 15 % fewer instructions
-        /// an inference on Cortex-M0).
+        /// ([`ElementType::I8SoftFloat`]: 16 bytes an output; the book's network then takes
+        /// about a fifth fewer instructions an inference on Cortex-M0).
         soft_float: bool,
     },
     /// A TFLite int8 `FULLY_CONNECTED` layer (the spec's `biases` must be empty).
