@@ -17,7 +17,7 @@ use crate::error::{Error, Result, Shape};
 use crate::kernel::int8 as kernel;
 use crate::network::Network;
 use crate::params::Params;
-use crate::requant::{HiddenIndex, Prepared, SOFT_FLOAT, table_index, value_by_factor};
+use crate::requant::{Constants, HiddenIndex, Prepared, SOFT_FLOAT, table_index, value_by_factor};
 
 /// Quantizes row-major `inputs × outputs` f32 weights per output channel:
 /// `s[j] = maxᵢ |W[i][j]| / 127` (1 for an all-zero column), `q[j][i] = round(W[i][j]/s[j])`,
@@ -255,12 +255,6 @@ fn activate_u8(activation: Activation, a: f32, d_out: f32) -> u8 {
 pub struct QDense<'a, const IN: usize, const OUT: usize> {
     raw: Raw<'a>,
 }
-
-/// The four words a soft-float core reads for each output of an int8 layer stored with its
-/// constants ([`ElementType::I8SoftFloat`](crate::ElementType::I8SoftFloat)): the factor
-/// `fl(s/d_in)` of its value (f32 bits), then, for a sigmoid layer, its table index's
-/// integer constants ([`Prepared`]).
-type Constants = [u32; 4];
 
 impl<'a, const IN: usize, const OUT: usize> QDense<'a, IN, OUT> {
     /// A typed view of an int8 blob layer: [`Error::ShapeMismatch`] unless `IN × OUT`,

@@ -279,7 +279,7 @@ impl Prepared {
 
     /// As stored after an output's factor (words 1–3 of [`soft_float_words`]).
     #[inline(always)]
-    pub(crate) fn from_words(w: &[u32; 4]) -> Self {
+    pub(crate) fn from_words(w: &Constants) -> Self {
         Self {
             gk: w[1],
             c: w[2] as i32,
@@ -288,12 +288,17 @@ impl Prepared {
     }
 }
 
+/// The four words a soft-float core reads for each output of an int8 layer stored with its
+/// constants ([`ElementType::I8SoftFloat`](crate::ElementType::I8SoftFloat)):
+/// `[factor, g | k << 24, c, slack]`, as [`soft_float_words`] gives them.
+pub(crate) type Constants = [u32; 4];
+
 /// What a core without FPU reads for an int8 layer's output, stored in the blob by the
 /// converter (element type [`I8SoftFloat`](crate::ElementType::I8SoftFloat)) and checked
 /// against this function when it is loaded: the factor `fl(s/d_in)` of the output's value
 /// (f32 bits), then, for a sigmoid layer, its table index's [`Prepared`] constants
 /// (`NONE`'s for any other layer).
-pub(crate) fn soft_float_words(s: f32, b: f32, d_in: f32, sigmoid: bool) -> [u32; 4] {
+pub(crate) fn soft_float_words(s: f32, b: f32, d_in: f32, sigmoid: bool) -> Constants {
     let h = HiddenIndex::new(d_in);
     let p = if sigmoid {
         h.prepare(s, b)

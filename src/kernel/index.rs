@@ -14,8 +14,7 @@
 //! low registers it spilled).
 #![allow(unsafe_code)]
 
-/// `[factor, g | k << 24, c, slack]`: an output's constants as the blob stores them.
-pub(crate) type Constants = [u32; 4];
+use crate::requant::Constants;
 
 // scratchnet_sigmoid_index(sums, end, per, z, table): for each sum in [sums, end) with its
 // constants at `per` (16 bytes each) and its byte at `z`, writes table[index] while the
