@@ -51,6 +51,13 @@ fn run() -> Result<(), String> {
         )
         .as_bytes(),
     )?;
+    // cortex-m-rt's `device` feature includes `device.x`, where a device crate names its
+    // interrupt handlers: the firmware has none (its table, in src/lib.rs, points every
+    // entry at the default handler).
+    write_if_changed(
+        &out.join("device.x"),
+        b"/* Written by build.rs: no device interrupt handlers (see __INTERRUPTS in src/lib.rs). */\n",
+    )?;
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rustc-link-arg=-Tlink.x");
     println!("cargo:rustc-link-arg=-Tdefmt.x");
