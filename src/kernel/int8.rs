@@ -254,8 +254,9 @@ pub(crate) fn matvec<const SIGNED: bool>(
             j
         };
         let plain;
+        // On a DSP core, up to `smlad::CHUNK / ROWS` passes in one call.
         #[cfg(all(feature = "dsp", target_arch = "arm"))]
-        let s = match &mut sweeps {
+        let s: &[i32] = match &mut sweeps {
             Some(sweeps) => sweeps.sweep(start),
             None => {
                 plain = portable::<SIGNED>(&pass, start);
@@ -267,7 +268,12 @@ pub(crate) fn matvec<const SIGNED: bool>(
             plain = portable::<SIGNED>(&pass, start);
             &plain
         };
-        let end = (start + ROWS).min(outputs);
+        let end = (start + s.len()).min(outputs);
+        // (A sweep of no pass: the sizes do not fit, nothing more to hand on.)
+        #[cfg(all(feature = "dsp", target_arch = "arm"))]
+        if end <= j {
+            return;
+        }
         finish(s.get(j - start..end - start).unwrap_or(&[]));
         j = end;
     }

@@ -9,22 +9,59 @@
 
 use super::int8::{List, ROWS};
 
-/// One sweep's results and the input's last, partial group.
+/// What the routines read and write besides their arguments: where the sums go, how many
+/// passes are left, and what the next pass starts from.
 #[repr(C)]
 struct Sweep {
-    /// The five sums (written by the sweep).
-    sums: [i32; ROWS],
+    /// Where the next pass's five sums go (moved on by each pass).
+    out: *mut i32,
+    /// The passes left (at least one when called; counted down).
+    passes: u32,
+    /// The input pointer each pass starts from (the list, the pairs or the input).
+    start: *const u8,
+    /// What moves the row pointer from one pass's end to the next pass's row 0: five rows
+    /// on, less what the pass's own loads moved it.
+    delta: usize,
     /// The inputs past the last full group, zero-padded to a word (0: none).
     tail: u32,
     /// The tail's group as a list entry (`g + 1`).
     tail_entry: u32,
 }
 
-// The routine below is written for five rows and reads `tail` and `tail_entry` at byte
-// 20 (`ldrd r5, r4, [r0, #20]`): a change to either fails the build here.
-const _: () = assert!(ROWS == 5);
-const _: () = assert!(core::mem::offset_of!(Sweep, tail) == 20);
-const _: () = assert!(core::mem::offset_of!(Sweep, tail_entry) == 24);
+/// The sums one call of a routine writes at most: [`CHUNK`]` / `[`ROWS`] passes.
+pub(super) const CHUNK: usize = 50;
+
+// The routines below are written for five rows and read the fields at these offsets
+// (`ldrd r4, r5, [r0]`, `ldrd r0, r5, [r0, #8]`, `ldrd r5, r4, [r0, #16]`): a change to
+// either fails the build here.
+const _: () = assert!(ROWS == 5 && CHUNK.is_multiple_of(ROWS));
+const _: () = assert!(core::mem::offset_of!(Sweep, passes) == 4);
+const _: () = assert!(core::mem::offset_of!(Sweep, start) == 8);
+const _: () = assert!(core::mem::offset_of!(Sweep, delta) == 12);
+const _: () = assert!(core::mem::offset_of!(Sweep, tail) == 16);
+const _: () = assert!(core::mem::offset_of!(Sweep, tail_entry) == 20);
+
+// The end of a pass, shared by the routines: its five sums stored at `sweep.out` (moved
+// on), then, while `sweep.passes` (counted down) is not zero, the next pass from label 0
+// with r0 = `sweep.start` and the row pointer r2 moved on by `sweep.delta` (five rows on,
+// less what the pass's loads moved it); else the return.
+macro_rules! next_pass {
+    () => {
+        concat!(
+            "ldr r0, [sp, #36]\n",
+            "ldrd r4, r5, [r0]\n",
+            "stmia r4!, {{r9, r10, r11, r12, lr}}\n",
+            "subs r5, r5, #1\n",
+            "strd r4, r5, [r0]\n",
+            "beq 9f\n",
+            "ldrd r0, r5, [r0, #8]\n",
+            "add r2, r2, r5\n",
+            "b 0b\n",
+            "9:\n",
+            "pop {{r4-r11, pc}}\n",
+        )
+    };
+}
 
 // scratchnet_q8_sweep5(list, xb, mb, stride, sweep): for each list entry e (a byte,
 // until 0), the input word at xb + 4e is split into halfword pairs (UXTB16, even and odd
@@ -96,6 +133,7 @@ macro_rules! sweep5 {
             $name,
             ":\n",
             "push {{r4-r11, lr}}\n",
+            "0:\n",
             "mov r9, #0\n",
             "mov r10, #0\n",
             "mov r11, #0\n",
@@ -116,7 +154,7 @@ macro_rules! sweep5 {
             "bne 1b\n",
             "2:\n",
             "ldr r0, [sp, #36]\n",
-            "ldrd r5, r4, [r0, #20]\n",
+            "ldrd r5, r4, [r0, #16]\n",
             "cbz r5, 3f\n",
             "add r4, r2, r4, lsl #2\n",
             $ext,
@@ -125,8 +163,7 @@ macro_rules! sweep5 {
             " r5, r5\n",
             rows5!(),
             "3:\n",
-            "stmia r0, {{r9, r10, r11, r12, lr}}\n",
-            "pop {{r4-r11, pc}}\n",
+            next_pass!(),
             ".size ",
             $name,
             ", . - ",
@@ -197,6 +234,7 @@ core::arch::global_asm!(concat!(
     ".thumb_func\n",
     "scratchnet_x8_dense5:\n",
     "push {{r4-r11, lr}}\n",
+    "0:\n",
     "mov r9, #0\n",
     "mov r10, #0\n",
     "mov r11, #0\n",
@@ -216,9 +254,7 @@ core::arch::global_asm!(concat!(
     rows5_on!(),
     "cmp r0, r1\n",
     "bne 1b\n",
-    "ldr r0, [sp, #36]\n",
-    "stmia r0, {{r9, r10, r11, r12, lr}}\n",
-    "pop {{r4-r11, pc}}\n",
+    next_pass!(),
     ".size scratchnet_x8_dense5, . - scratchnet_x8_dense5\n",
 ));
 
@@ -247,6 +283,7 @@ macro_rules! wide5 {
             $name,
             ":\n",
             "push {{r4-r11, lr}}\n",
+            "0:\n",
             "mov r9, #0\n",
             "mov r10, #0\n",
             "mov r11, #0\n",
@@ -276,9 +313,7 @@ macro_rules! wide5 {
             "cmp r0, r1\n",
             "bne 1b\n",
             "3:\n",
-            "ldr r0, [sp, #36]\n",
-            "stmia r0, {{r9, r10, r11, r12, lr}}\n",
-            "pop {{r4-r11, pc}}\n",
+            next_pass!(),
             ".size ",
             $name,
             ", . - ",
@@ -333,8 +368,8 @@ unsafe extern "C" {
 }
 
 /// One layer's sweeps, checked once: the routine chosen for its input (listed groups,
-/// widened pairs, or every group in order), what it reads, and `outputs` rows of `stride`
-/// bytes.
+/// widened pairs, or every group in order), what it reads, `outputs` rows of `stride`
+/// bytes, and the buffer its sums are written to, up to [`CHUNK`] a call.
 pub(super) struct Sweeps<'a> {
     routine: Routine,
     a: *const u8,
@@ -343,7 +378,11 @@ pub(super) struct Sweeps<'a> {
     mb: *const u8,
     stride: usize,
     outputs: usize,
-    state: Sweep,
+    /// [`Sweep::delta`], [`Sweep::tail`] and [`Sweep::tail_entry`] for this input.
+    delta: usize,
+    tail: u32,
+    tail_entry: u32,
+    sums: [core::mem::MaybeUninit<i32>; CHUNK],
     /// The input, its pairs or list, and the rows the pointers are into.
     _borrow: core::marker::PhantomData<&'a [u8]>,
 }
@@ -395,11 +434,11 @@ impl<'a> Sweeps<'a> {
             mb: rows.as_ptr().wrapping_sub(4),
             stride,
             outputs,
-            state: Sweep {
-                sums: [0; ROWS],
-                tail,
-                tail_entry: (x.len() / 4 + 1) as u32,
-            },
+            // The row pointer stays at row 0 during a pass.
+            delta: ROWS * stride,
+            tail,
+            tail_entry: (x.len() / 4 + 1) as u32,
+            sums: [const { core::mem::MaybeUninit::uninit() }; CHUNK],
             _borrow: core::marker::PhantomData,
         })
     }
@@ -426,11 +465,11 @@ impl<'a> Sweeps<'a> {
             mb: rows.as_ptr(),
             stride,
             outputs,
-            state: Sweep {
-                sums: [0; ROWS],
-                tail: 0,
-                tail_entry: 0,
-            },
+            // A pass's loads move the row pointer on by four bytes a group.
+            delta: (ROWS * stride).wrapping_sub(4 * pairs.len()),
+            tail: 0,
+            tail_entry: 0,
+            sums: [const { core::mem::MaybeUninit::uninit() }; CHUNK],
             _borrow: core::marker::PhantomData,
         })
     }
@@ -456,44 +495,55 @@ impl<'a> Sweeps<'a> {
         };
         let range = x.as_ptr_range();
         let ok = x.len().is_multiple_of(4) && fits(rows, stride, outputs, x.len());
-        ok.then_some(Self {
+        ok.then(|| Self {
             routine,
             a: range.start,
             b: range.end,
             mb: rows.as_ptr(),
             stride,
             outputs,
-            state: Sweep {
-                sums: [0; ROWS],
-                tail: 0,
-                tail_entry: 0,
-            },
+            // A pass's loads move the row pointer on by the input's length.
+            delta: (ROWS * stride).wrapping_sub(x.len()),
+            tail: 0,
+            tail_entry: 0,
+            sums: [const { core::mem::MaybeUninit::uninit() }; CHUNK],
             _borrow: core::marker::PhantomData,
         })
     }
 
-    /// The sums of rows `first .. first + ROWS`; all zero past the last output.
+    /// The sums of rows `first ..`, as many passes of [`ROWS`] as fit below `outputs`
+    /// and in [`CHUNK`]; none if not one pass does.
     #[inline(always)]
-    pub(super) fn sweep(&mut self, first: usize) -> &[i32; ROWS] {
-        if first + ROWS > self.outputs {
-            self.state.sums = [0; ROWS];
-            return &self.state.sums;
+    pub(super) fn sweep(&mut self, first: usize) -> &[i32] {
+        let passes = (self.outputs.saturating_sub(first) / ROWS).min(CHUNK / ROWS);
+        if passes == 0 {
+            return &[];
         }
+        let mut state = Sweep {
+            out: self.sums.as_mut_ptr().cast(),
+            passes: passes as u32,
+            start: self.a,
+            delta: self.delta,
+            tail: self.tail,
+            tail_entry: self.tail_entry,
+        };
         // SAFETY: the constructor that chose the routine checked what it reads, within the
-        // borrowed input, list or pairs, and within rows first ≤ k < first + ROWS ≤
-        // outputs of `rows` (written beside each constructor). Unaligned word loads are
-        // allowed on ARMv7E-M while CCR.UNALIGN_TRP is clear (the reset default; the `dsp`
-        // feature states it). Every routine writes only `state.sums`, saves and restores
-        // r4–r11 (AAPCS) and uses 36 bytes of stack.
+        // borrowed input, list or pairs, and within rows first ≤ k < first + passes·ROWS ≤
+        // outputs of `rows` (written beside each constructor; each pass reads what the
+        // first does, `delta` moving it five rows on). Unaligned word loads are allowed on
+        // ARMv7E-M while CCR.UNALIGN_TRP is clear (the reset default; the `dsp` feature
+        // states it). Every routine writes `passes·ROWS ≤ CHUNK` sums at `state.out`, in
+        // `self.sums`, and `state`'s `out` and `passes`, saves and restores r4–r11 (AAPCS)
+        // and uses 36 bytes of stack; so the first `passes·ROWS` sums are initialised.
         unsafe {
             (self.routine)(
                 self.a,
                 self.b,
                 self.mb.wrapping_add(first * self.stride),
                 self.stride,
-                &mut self.state,
+                &mut state,
             );
+            core::slice::from_raw_parts(self.sums.as_ptr().cast(), passes * ROWS)
         }
-        &self.state.sums
     }
 }
