@@ -47,13 +47,28 @@ impl<'b> List<'b> {
         // Written through `get_mut`: no bounds-check panic path (there are at most N − 1
         // entries and N slots, so every write lands).
         let mut count = 0;
-        for (g, w) in full.iter().enumerate() {
-            if *w != [0; 4] {
-                if let Some(slot) = buf.get_mut(count) {
-                    *slot = (g + 1) as u8;
-                }
-                count += 1;
+        let mut push = |g: usize| {
+            if let Some(slot) = buf.get_mut(count) {
+                *slot = (g + 1) as u8;
             }
+            count += 1;
+        };
+        // Two groups a test (one `LDRD` and one `ORRS` on Thumb-2): an image's background
+        // is mostly pairs of zero words.
+        let (twos, last) = full.as_chunks::<2>();
+        for (k, two) in twos.iter().enumerate() {
+            if *two != [[0; 4]; 2] {
+                for (h, w) in two.iter().enumerate() {
+                    if *w != [0; 4] {
+                        push(2 * k + h);
+                    }
+                }
+            }
+        }
+        if let [w] = last
+            && *w != [0; 4]
+        {
+            push(full.len() - 1);
         }
         *buf.get_mut(count)? = 0;
         let buf: &'b [u8; N] = buf;
