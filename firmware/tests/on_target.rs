@@ -231,7 +231,8 @@ fn f32_kernel_is_the_formula<const IN: usize, const OUT: usize>() {
     let seed = 0x9e37_79b9u32 ^ (IN * 977 + OUT) as u32;
     f32_case(seed, w.as_flattened_mut(), &mut b, &mut x, &mut px);
     let layer = scratchnet::Dense::new(&w, &b, scratchnet::Activation::Identity);
-    let mut got = [0.0f32; OUT];
+    // NaN to start, then each result in turn: the kernel must not read what `got` holds.
+    let mut got = [f32::NAN; OUT];
     layer.affine(&x, &mut got);
     f32_formula(w.as_flattened(), &b, &|i| x[i], &got, IN);
     layer.affine_pixels(&px, &mut got);

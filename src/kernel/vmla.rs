@@ -22,6 +22,7 @@
 #![allow(unsafe_code)]
 
 use crate::input::{Entry, Input};
+use core::mem::MaybeUninit;
 
 /// Terms gathered before the routines run over them (8 bytes each, on the stack).
 const CHUNK: usize = 16;
@@ -191,6 +192,9 @@ macro_rules! terms {
     };
 }
 
+/// Twenty +0.0: the sums of a block that starts afresh are loaded from here.
+static ZEROS: [f32; 20] = [0.0; 20];
+
 // scratchnet_f32_vmla(terms, count, w, sums, blocks): r0 the terms, r1 their count (> 0),
 // r2 the first column of the first block in row 0, r3 the sums, `blocks` (on the stack):
 // the number of blocks of twenty columns, plus 0x10000, 0x20000, 0x40000 if a block of
@@ -253,9 +257,10 @@ core::arch::global_asm!(concat!(
     ".size scratchnet_f32_vmla, . - scratchnet_f32_vmla\n",
 ));
 
-// scratchnet_f32_vmla_dense(x, count, w, sums, blocks, stride): as scratchnet_f32_vmla,
-// for every input of a dense layer in order instead of a list of terms: r0 the inputs (f32,
-// read in place), r1 their count (> 0), `stride` (on the stack) a row's bytes. Per input:
+// scratchnet_f32_vmla_dense(x, count, w, sums, blocks, stride, zeros): as
+// scratchnet_f32_vmla, for every input of a dense layer in order instead of a list of
+// terms: r0 the inputs (f32, read in place), r1 their count (> 0), `stride` (on the stack)
+// a row's bytes; every block's sums start at +0, loaded from `zeros` (ZEROS, in r8). Per input:
 // 25 instructions for 20 multiply-adds (13 for 10), and no list to make.
 core::arch::global_asm!(concat!(
     ".section .text.scratchnet_f32_vmla_dense,\"ax\",%progbits\n",
@@ -267,16 +272,17 @@ core::arch::global_asm!(concat!(
     ".p2align 2\n",
     ".thumb_func\n",
     "scratchnet_f32_vmla_dense:\n",
-    "push {{r4, r5, r6, r7, lr}}\n",
+    "push {{r4, r5, r6, r7, r8, lr}}\n",
     "vpush {{s16-s30}}\n",
-    // The fifth and sixth arguments, above the 20 + 60 bytes just pushed.
-    "ldr r6, [sp, #80]\n",
-    "ldr r5, [sp, #84]\n",
+    // The fifth to seventh arguments, above the 24 + 60 bytes just pushed.
+    "ldr r6, [sp, #84]\n",
+    "ldr r5, [sp, #88]\n",
+    "ldr r8, [sp, #92]\n",
     "uxth r4, r6\n",
     "cmp r4, #0\n",
     "beq 2f\n",
     "1:\n",
-    "vldmia r3, {{s0-s19}}\n",
+    "vldmia r8, {{s0-s19}}\n",
     inputs!(dense20!()),
     "vstmia r3!, {{s0-s19}}\n",
     "adds r2, #80\n",
@@ -287,26 +293,26 @@ core::arch::global_asm!(concat!(
     "2:\n",
     "tst r6, #0x10000\n",
     "beq 5f\n",
-    "vldmia r3, {{s0-s9}}\n",
+    "vldmia r8, {{s0-s9}}\n",
     inputs!(dense10!()),
     "vstmia r3!, {{s0-s9}}\n",
     "adds r2, #40\n",
     "5:\n",
     "tst r6, #0x20000\n",
     "beq 6f\n",
-    "vldmia r3, {{s0-s7}}\n",
+    "vldmia r8, {{s0-s7}}\n",
     inputs!(dense8!()),
     "vstmia r3!, {{s0-s7}}\n",
     "adds r2, #32\n",
     "6:\n",
     "tst r6, #0x40000\n",
     "beq 7f\n",
-    "vldmia r3, {{s0-s3}}\n",
+    "vldmia r8, {{s0-s3}}\n",
     inputs!(dense4!()),
     "vstmia r3, {{s0-s3}}\n",
     "7:\n",
     "vpop {{s16-s30}}\n",
-    "pop {{r4, r5, r6, r7, pc}}\n",
+    "pop {{r4, r5, r6, r7, r8, pc}}\n",
     ".size scratchnet_f32_vmla_dense, . - scratchnet_f32_vmla_dense\n",
 ));
 
@@ -318,6 +324,7 @@ unsafe extern "C" {
         sums: *mut f32,
         blocks: u32,
         stride: u32,
+        zeros: *const f32,
     );
     fn scratchnet_f32_vmla(
         terms: *const Term,
@@ -332,9 +339,9 @@ unsafe extern "C" {
 /// columns (rows past `W`'s end, and inputs past `W`'s rows, are not read).
 #[inline(always)]
 pub(super) fn sums<'x, X: Input<'x>>(w: &[f32], x: X, a: &mut [f32]) {
-    a.fill(0.0);
     let columns = a.len();
-    let Some(rows) = w.len().checked_div(columns) else {
+    let Some(rows) = w.len().checked_div(columns).filter(|&r| r > 0) else {
+        a.fill(0.0);
         return;
     };
     let stride = 4 * columns as u32;
@@ -358,12 +365,15 @@ pub(super) fn sums<'x, X: Input<'x>>(w: &[f32], x: X, a: &mut [f32]) {
                 .count();
             zeros <= limit
         }) && zeros + rest.iter().step_by(4).filter(|v| is_zero(v)).count() <= limit;
-        if dense {
+        if dense && !xs.is_empty() {
             run_dense(w, xs, a, plan);
             return;
         }
     }
-    let mut list = [Term { offset: 0, x: 0.0 }; CHUNK];
+    // The terms' sums carry on from one list to the next: they start at +0.
+    a.fill(0.0);
+    // Written before it is read (the routine and `run` read the first `n`): not zeroed.
+    let mut list = [const { MaybeUninit::<Term>::uninit() }; CHUNK];
     let mut n = 0;
     let mut offset = 0u32;
     // Adds entry `e` (at row byte offset `offset`) to the list if it is not zero; runs the
@@ -371,13 +381,13 @@ pub(super) fn sums<'x, X: Input<'x>>(w: &[f32], x: X, a: &mut [f32]) {
     macro_rules! push {
         ($e:expr) => {
             if !$e.is_zero() {
-                list[n % CHUNK] = Term {
+                list[n % CHUNK] = MaybeUninit::new(Term {
                     offset,
                     x: $e.value(),
-                };
+                });
                 n += 1;
                 if n == CHUNK {
-                    run(w, &list, a, plan);
+                    run(w, &list, CHUNK, a, plan);
                     n = 0;
                 }
             }
@@ -398,7 +408,7 @@ pub(super) fn sums<'x, X: Input<'x>>(w: &[f32], x: X, a: &mut [f32]) {
     for &e in rest {
         push!(e);
     }
-    run(w, list.get(..n).unwrap_or(&[]), a, plan);
+    run(w, &list, n, a, plan);
 }
 
 /// How a layer's columns are cut: blocks of 20, then at most one each of 10, 8 and 4 (the
@@ -438,17 +448,19 @@ impl Plan {
 fn run_dense(w: &[f32], x: &[f32], a: &mut [f32], plan: Plan) {
     let columns = a.len();
     if x.is_empty() || x.len() > w.len() / columns.max(1) {
+        a.fill(0.0);
         return;
     }
     let done = plan.done;
     if done > 0 {
         // SAFETY: the routine reads x[.. x.len()] (at least one, checked) in place, and
+        // ZEROS[.. width] for each block (width ≤ 20, its length), and
         // for each i < x.len() ≤ w.len()/columns (checked) W[i][j .. j + width] at
         // w + 4·(i·columns + j) (`stride` = 4·columns bytes a row, below 2²³ as `Plan::of`
         // plans no block past 2¹⁶ of them) for the blocks of the plan, one after the other
         // from j = 0, below `done` ≤ columns = a.len(): within `w`, 4-byte-aligned f32s.
-        // It reads and writes a[.. done] only, and saves the callee-saved registers it
-        // uses (r4–r7, s16–s30: AAPCS-VFP).
+        // It writes a[.. done] only, and saves the callee-saved registers it uses (r4–r8,
+        // s16–s30: AAPCS-VFP).
         unsafe {
             scratchnet_f32_vmla_dense(
                 x.as_ptr(),
@@ -457,6 +469,7 @@ fn run_dense(w: &[f32], x: &[f32], a: &mut [f32], plan: Plan) {
                 a.as_mut_ptr(),
                 plan.blocks,
                 4 * columns as u32,
+                ZEROS.as_ptr(),
             );
         }
     }
@@ -464,6 +477,7 @@ fn run_dense(w: &[f32], x: &[f32], a: &mut [f32], plan: Plan) {
     if rest.is_empty() {
         return;
     }
+    rest.fill(0.0);
     for (&xi, row) in x.iter().zip(w.chunks_exact(columns)) {
         for (s, wij) in rest.iter_mut().zip(row.get(done..).unwrap_or(&[])) {
             *s += xi * wij;
@@ -471,12 +485,17 @@ fn run_dense(w: &[f32], x: &[f32], a: &mut [f32], plan: Plan) {
     }
 }
 
-/// Adds the terms' products to the sums `a` as `plan` cuts its columns.
+/// Adds the products of the first `n` terms of `list` (written there: `n` ≤ [`CHUNK`]) to
+/// the sums `a` as `plan` cuts its columns.
 #[inline(never)]
-fn run(w: &[f32], terms: &[Term], a: &mut [f32], plan: Plan) {
-    if terms.is_empty() {
+fn run(w: &[f32], list: &[MaybeUninit<Term>; CHUNK], n: usize, a: &mut [f32], plan: Plan) {
+    let n = n.min(CHUNK);
+    if n == 0 {
         return;
     }
+    // SAFETY: the caller wrote `list[..n]` (`sums` writes terms from index 0 on and passes
+    // their count); `Term` is plain data.
+    let terms: &[Term] = unsafe { core::slice::from_raw_parts(list.as_ptr().cast(), n) };
     let done = plan.done;
     if done > 0 {
         // SAFETY: every term's offset is 4·i·columns for a row i < w.len()/columns (made so
