@@ -64,10 +64,14 @@ fn run() -> Result<(), String> {
 
     assets::write_model(&manifest, &out)?;
     // Cores without FPU (thumbv6m, thumbv7m, thumbv8m.base: no `eabihf`) get the int8
-    // model with its soft-float constants: the same numbers, fewer emulated f32 operations.
+    // model with its soft-float constants: the same numbers, fewer emulated f32 operations;
+    // cores with the DSP extension (feature `dsp`) its first layer in input pairs, whose
+    // zero pairs (the images' background) their kernel skips whole.
     let target = std::env::var("TARGET").unwrap_or_default();
     let int8_precision = if target.starts_with("thumb") && !target.ends_with("eabihf") {
         Precision::Int8SoftFloat
+    } else if std::env::var_os("CARGO_FEATURE_DSP").is_some() {
+        Precision::Int8Dsp
     } else {
         Precision::Int8
     };

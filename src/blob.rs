@@ -18,7 +18,7 @@
 //! The **layer table** is postcard: the layer count as a varint (1 to [`MAX_LAYERS`]),
 //! then per layer `inputs` (varint u32), `outputs` (varint u32), `activation` (varint:
 //! identity 0, step 1, sigmoid 2, ReLU 3, softmax 4) and `element` (varint: f32 0, int8 1,
-//! TFLite int8 2, int8 with soft-float constants 3).
+//! TFLite int8 2, int8 with soft-float constants 3, int8 in input pairs 4).
 //!
 //! Zero bytes follow up to the next offset (from the start of the blob) that is a multiple
 //! of 16. Then, for each layer in order:
@@ -41,6 +41,13 @@
 //!   They must be exactly what the scales, biases and `d_in` give ([`Error::WrongConstants`]
 //!   otherwise; checked wherever the blob is loaded but on Arm cores with an FPU, which
 //!   never read them).
+//! * **int8 layers in input pairs** (element 4): as int8 layers but for `q`'s order: for
+//!   each pair of inputs `2k, 2k + 1` (the last one's second input zero if `inputs` is
+//!   odd), a *column* of `⌈outputs/2⌉` words, word `m` holding outputs `2m` and `2m + 1`
+//!   as the bytes `q[2m][2k], q[2m+1][2k], q[2m][2k+1], q[2m+1][2k+1]` (an odd last output's
+//!   bytes zero). A pair of zero inputs then skips a whole column: the layout for the first
+//!   layer of images with a background on cores with the DSP extension, whose `SXTB16`
+//!   splits a word into the two outputs' weight pairs.
 //! * **TFLite int8 layers** (TensorFlow Lite's `FULLY_CONNECTED` with int8 activations,
 //!   see [`crate::tflite`]): `q` as for int8 layers, then `outputs` i32 biases *with the
 //!   input zero point folded in* (`b[j] − z_in·Σᵢ q[j][i]`), `outputs` i32 multipliers
@@ -100,6 +107,10 @@ pub enum ElementType {
     /// such a core would otherwise emulate at every inference). The same numbers on every
     /// core; `scratchnet convert --quantize int8-soft-float` writes it.
     I8SoftFloat,
+    /// [`I8`](Self::I8) with the weights in input pairs (see the module documentation):
+    /// zero pairs of inputs are skipped whole on cores with the DSP extension (Cortex-M4,
+    /// M7, M33); `scratchnet convert --quantize int8-dsp` writes the first layer so.
+    I8Pairs,
 }
 
 impl ElementType {
@@ -107,7 +118,10 @@ impl ElementType {
     pub const fn size(self) -> usize {
         match self {
             ElementType::F32 => 4,
-            ElementType::I8 | ElementType::I8SoftFloat | ElementType::TfliteI8 => 1,
+            ElementType::I8
+            | ElementType::I8SoftFloat
+            | ElementType::I8Pairs
+            | ElementType::TfliteI8 => 1,
         }
     }
 
@@ -117,6 +131,7 @@ impl ElementType {
             ElementType::F32 => "f32",
             ElementType::I8 => "int8",
             ElementType::I8SoftFloat => "int8 (with soft-float constants)",
+            ElementType::I8Pairs => "int8 (in input pairs)",
             ElementType::TfliteI8 => "int8 (TFLite)",
         }
     }
@@ -145,13 +160,19 @@ pub struct ModelLayer<'a> {
     b_end: u32,
 }
 
-/// The int8 weights of a layer: `W[i][j] ≈ rows[j·stride + i] · scales[j]`.
+/// The int8 weights of a layer: `W[i][j] ≈ q[j][i] · scales[j]`, with `q[j][i]` at
+/// `rows[j·stride + i]` ([`I8Layout::Rows`]) or in input pairs ([`I8Layout::Pairs`]; see
+/// [`get`](Self::get)).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QuantizedWeights<'a> {
-    /// Output-major rows of `stride` values; the values past `inputs` are zero.
+    /// The values as stored: output-major rows of `stride` values (the values past
+    /// `inputs` zero), or the columns of the input pairs, `stride` bytes each.
     pub rows: &'a [i8],
-    /// Row length: `inputs` rounded up to a multiple of 4.
+    /// Row length (`inputs` rounded up to a multiple of 4), or a pair's column length
+    /// (`4·⌈outputs/2⌉`).
     pub stride: usize,
+    /// How `rows` is ordered.
+    pub layout: I8Layout,
     /// The scales (one per output), then the input and output divisors, as stored.
     scales_and_divisors: Params<'a>,
     /// Each output's four words for cores without FPU (`I8SoftFloat`), or nothing (not
@@ -160,7 +181,28 @@ pub struct QuantizedWeights<'a> {
     soft_float: &'a [u8],
 }
 
+/// The order of an int8 layer's weights (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum I8Layout {
+    /// Output-major rows, four inputs a word ([`ElementType::I8`], [`ElementType::I8SoftFloat`]).
+    Rows,
+    /// A column of words per pair of inputs, two outputs a word ([`ElementType::I8Pairs`]).
+    Pairs,
+}
+
 impl<'a> QuantizedWeights<'a> {
+    /// `q[j][i]`, the weight of input `i` for output `j` (0 past the shape).
+    pub fn get(&self, j: usize, i: usize) -> i8 {
+        let at = match self.layout {
+            I8Layout::Rows => j.checked_mul(self.stride).and_then(|r| r.checked_add(i)),
+            I8Layout::Pairs => (i / 2)
+                .checked_mul(self.stride)
+                .and_then(|c| c.checked_add(4 * (j / 2) + (j & 1) + 2 * (i & 1))),
+        };
+        at.and_then(|at| self.rows.get(at)).copied().unwrap_or(0)
+    }
+
     /// One positive scale per output: `W[i][j] ≈ q[j][i]·s[j]`.
     pub fn scales(&self) -> Params<'a> {
         self.scales_and_divisors
@@ -293,6 +335,10 @@ impl<'a> ModelLayer<'a> {
     fn stride(&self) -> usize {
         quant_stride(self.shape.inputs as usize).unwrap_or(0)
     }
+    /// A pair's column of an [`ElementType::I8Pairs`] layer, in bytes.
+    fn column(&self) -> usize {
+        pair_column(self.shape.outputs as usize).unwrap_or(0)
+    }
     /// `W`, `inputs × outputs` values, row-major (empty for an int8 layer: see
     /// [`quantized`](Self::quantized) and [`tflite`](Self::tflite)).
     pub fn weights(&self) -> Params<'a> {
@@ -303,12 +349,22 @@ impl<'a> ModelLayer<'a> {
     }
     /// The int8 weights and their scales, for an int8 layer.
     pub fn quantized(&self) -> Option<QuantizedWeights<'a>> {
-        matches!(self.element, ElementType::I8 | ElementType::I8SoftFloat).then(|| {
+        matches!(
+            self.element,
+            ElementType::I8 | ElementType::I8SoftFloat | ElementType::I8Pairs
+        )
+        .then(|| {
             let (w, b, rest) = self.sections();
             let (s, _soft_float) = rest.split_at((b.len() + 8).min(rest.len()));
+            let (stride, layout) = if self.element == ElementType::I8Pairs {
+                (self.column(), I8Layout::Pairs)
+            } else {
+                (self.stride(), I8Layout::Rows)
+            };
             QuantizedWeights {
                 rows: bytemuck::cast_slice::<u8, i8>(w),
-                stride: self.stride(),
+                stride,
+                layout,
                 scales_and_divisors: f32s(s),
                 #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
                 soft_float: _soft_float,
@@ -337,9 +393,10 @@ impl<'a> ModelLayer<'a> {
     /// `B`, `outputs` values (empty for a TFLite int8 layer, whose biases are i32).
     pub fn biases(&self) -> Params<'a> {
         match self.element {
-            ElementType::F32 | ElementType::I8 | ElementType::I8SoftFloat => {
-                f32s(self.sections().1)
-            }
+            ElementType::F32
+            | ElementType::I8
+            | ElementType::I8SoftFloat
+            | ElementType::I8Pairs => f32s(self.sections().1),
             ElementType::TfliteI8 => Params::from_f32(&[]),
         }
     }
@@ -432,6 +489,12 @@ fn param_bytes(
             b,
             b.checked_add(8)?,
         ),
+        // A column of ⌈outputs/2⌉ words for each pair of inputs; the scales and divisors.
+        ElementType::I8Pairs => (
+            n_in.div_ceil(2).checked_mul(pair_column(n_out)?)?,
+            b,
+            b.checked_add(8)?,
+        ),
         // The same, then four words an output.
         ElementType::I8SoftFloat => (
             n_out.checked_mul(quant_stride(n_in)?)?,
@@ -463,9 +526,17 @@ pub(crate) fn quant_stride(inputs: usize) -> Option<usize> {
     Some(inputs.checked_add(3)? / 4 * 4)
 }
 
+/// The bytes of one input pair's column in an [`ElementType::I8Pairs`] layer: a word for
+/// every two outputs.
+pub(crate) fn pair_column(outputs: usize) -> Option<usize> {
+    outputs.div_ceil(2).checked_mul(4)
+}
+
 /// Decodes the layer record at `table` and views its parameters at `at`: the layer, the
 /// next record's offset and the next parameters' offset. Checks the spans and lengths (not
 /// the values: [`Model::from_bytes`] does that once). `index` names the layer in errors.
+/// (Out of line: inlined into a loader it costs the int8 firmware ~800 bytes of flash.)
+#[inline(never)]
 fn read_layer(
     blob: &[u8],
     table: usize,
@@ -536,6 +607,20 @@ fn check_constants(layer: &ModelLayer<'_>, q: &QuantizedWeights<'_>, index: usiz
     }
 }
 
+/// Whether the bytes of an [`ElementType::I8Pairs`] layer's columns (`column` bytes each)
+/// that stand for no input or no output are zero: the second input of the last pair if
+/// `inputs` is odd, the second output of each column's last word if `outputs` is.
+fn pair_padding_is_zero(q: &[i8], column: usize, shape: Shape) -> bool {
+    let odd_outputs = shape.outputs % 2 == 1;
+    column >= 4
+        && q.chunks_exact(column).enumerate().all(|(k, c)| {
+            let last_pair = shape.inputs % 2 == 1 && k + 1 == q.len() / column;
+            let words = c.as_chunks::<4>().0;
+            (!last_pair || words.iter().all(|w| w[2] == 0 && w[3] == 0))
+                && (!odd_outputs || words.last().is_some_and(|w| w[1] == 0 && w[3] == 0))
+        })
+}
+
 /// The values checks of one layer, after [`read_layer`]: finite parameters, zero row
 /// padding, positive scales, TFLite parameters in range and chained to `previous`.
 fn check_values(
@@ -564,8 +649,13 @@ fn check_values(
         });
     }
     if let Some(q) = layer.quantized() {
-        // Row padding must be zero: kernels read rows four values at a time.
-        if !padding_is_zero(q.rows, q.stride) {
+        // Row padding must be zero: kernels read rows four values at a time (and pairs'
+        // columns two inputs and two outputs a word).
+        let padded = match q.layout {
+            I8Layout::Rows => padding_is_zero(q.rows, q.stride),
+            I8Layout::Pairs => pair_padding_is_zero(q.rows, q.stride, layer.shape),
+        };
+        if !padded {
             return Err(Error::Malformed);
         }
         // The scales, then the two divisors: all finite and positive.
@@ -855,13 +945,29 @@ pub enum Weights<'s> {
         /// The outputs' divisor (a hidden output is stored as round(h(A)·divisor)): 255
         /// for sigmoid.
         output_divisor: f32,
-        /// Whether to store each output's constants for cores without FPU as well
-        /// ([`ElementType::I8SoftFloat`]: 16 bytes an output; the book's network then takes
-        /// about a fifth fewer instructions an inference on Cortex-M0).
-        soft_float: bool,
+        /// How to store the layer: for which cores.
+        form: I8Form,
     },
     /// A TFLite int8 `FULLY_CONNECTED` layer (the spec's `biases` must be empty).
     TfliteI8(TfliteSpec<'s>),
+}
+
+/// How an int8 layer is stored: the same weights, scales and biases, arranged or completed
+/// for one kind of core (the results are the same on every core).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum I8Form {
+    /// Output-major rows ([`ElementType::I8`]): every core.
+    #[default]
+    Rows,
+    /// Rows, and each output's constants for cores without FPU
+    /// ([`ElementType::I8SoftFloat`]: 16 bytes an output; the book's network then takes
+    /// about a fifth fewer instructions an inference on Cortex-M0).
+    SoftFloat,
+    /// Input pairs ([`ElementType::I8Pairs`]): zero pairs of inputs skipped whole on cores
+    /// with the DSP extension (for sparse u8 inputs such as images; other cores run it
+    /// with the portable kernel).
+    Pairs,
 }
 
 /// The parameters of a TFLite int8 layer to write (see the `tflite` module, feature `tflite`).
@@ -940,12 +1046,11 @@ impl Weights<'_> {
     fn element(&self) -> ElementType {
         match self {
             Weights::F32(_) => ElementType::F32,
-            Weights::I8 {
-                soft_float: false, ..
-            } => ElementType::I8,
-            Weights::I8 {
-                soft_float: true, ..
-            } => ElementType::I8SoftFloat,
+            Weights::I8 { form, .. } => match form {
+                I8Form::Rows => ElementType::I8,
+                I8Form::SoftFloat => ElementType::I8SoftFloat,
+                I8Form::Pairs => ElementType::I8Pairs,
+            },
             Weights::TfliteI8(_) => ElementType::TfliteI8,
         }
     }
@@ -1022,9 +1127,13 @@ fn plan(layers: &[LayerSpec<'_>], table: &mut [u8; TABLE_MAX]) -> Result<(usize,
                 scales,
                 input_divisor,
                 output_divisor,
-                soft_float,
+                form,
             } => {
-                let constants = if soft_float { 16 * scales.len() } else { 0 };
+                let constants = if form == I8Form::SoftFloat {
+                    16 * scales.len()
+                } else {
+                    0
+                };
                 if values.len() != n || scales.len() * 4 + 8 + constants != s {
                     return Err(bad_length);
                 }
@@ -1160,20 +1269,33 @@ pub fn encode(layers: &[LayerSpec<'_>], out: &mut [u8]) -> Result<usize> {
                 scales,
                 input_divisor,
                 output_divisor,
-                soft_float,
+                form,
             } => {
                 let inputs = l.shape.inputs as usize;
-                let stride = quant_stride(inputs).unwrap_or(inputs);
-                for row in values.chunks_exact(inputs) {
-                    for (o, &q) in out[at..at + inputs].iter_mut().zip(row) {
-                        *o = q.to_le_bytes()[0];
+                if form == I8Form::Pairs {
+                    // Input 2k + h of output 2m + g at byte g + 2h of word m of column k
+                    // (the padding stays zero).
+                    let column = pair_column(l.shape.outputs as usize).unwrap_or(0);
+                    for (j, row) in values.chunks_exact(inputs).enumerate() {
+                        for (i, &q) in row.iter().enumerate() {
+                            let byte = (i / 2) * column + 4 * (j / 2) + (j & 1) + 2 * (i & 1);
+                            out[at + byte] = q.to_le_bytes()[0];
+                        }
                     }
-                    at += stride; // the padding stays zero
+                    at += inputs.div_ceil(2) * column;
+                } else {
+                    let stride = quant_stride(inputs).unwrap_or(inputs);
+                    for row in values.chunks_exact(inputs) {
+                        for (o, &q) in out[at..at + inputs].iter_mut().zip(row) {
+                            *o = q.to_le_bytes()[0];
+                        }
+                        at += stride; // the padding stays zero
+                    }
                 }
                 put(out, &mut at, l.biases);
                 put(out, &mut at, scales);
                 put(out, &mut at, &[input_divisor, output_divisor]);
-                if soft_float {
+                if form == I8Form::SoftFloat {
                     let sigmoid = l.activation == Activation::Sigmoid;
                     for (&s, &b) in scales.iter().zip(l.biases) {
                         for w in soft_float_words(s, b, input_divisor, sigmoid) {

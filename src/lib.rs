@@ -102,9 +102,9 @@ pub mod tflite;
 
 pub use activation::{Activation, identity, relu, sigmoid, softmax, step};
 pub use blob::{
-    ElementType, FORMAT_VERSION, HEADER_LEN, LayerSpec, Layers, MAGIC, MAX_LAYERS, Model,
-    ModelLayer, PARAMS_ALIGN, QuantizedWeights, TfliteActivation, TfliteSpec, TfliteWeights,
-    Weights, encode, encoded_len,
+    ElementType, FORMAT_VERSION, HEADER_LEN, I8Form, I8Layout, LayerSpec, Layers, MAGIC,
+    MAX_LAYERS, Model, ModelLayer, PARAMS_ALIGN, QuantizedWeights, TfliteActivation, TfliteSpec,
+    TfliteWeights, Weights, encode, encoded_len,
 };
 pub use chain::{Activations, FromLayers, Layer};
 pub use crc32::crc32;

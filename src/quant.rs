@@ -11,7 +11,7 @@
 //! computes them with `SMLAD` (two multiply-adds an instruction) instead of plain Rust.
 
 use crate::activation::Activation;
-use crate::blob::{Layers, Model, ModelLayer};
+use crate::blob::{I8Layout, Layers, Model, ModelLayer};
 use crate::chain::{FromLayers, Layer, next_layer};
 use crate::error::{Error, Result, Shape};
 use crate::kernel::int8 as kernel;
@@ -299,6 +299,9 @@ struct Raw<'a> {
     /// firmware's model views big enough to be copied with `memcpy`, +1.5 KB of flash).
     scales: &'a [f32],
     activation: Activation,
+    /// Whether `rows` holds the columns of input pairs ([`I8Layout::Pairs`]; `stride` is
+    /// then a column's bytes), not output-major rows.
+    pairs: bool,
     /// On a core without FPU: each output's [`Constants`], when the blob has them (else
     /// empty: they are worked out as needed).
     #[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
@@ -329,10 +332,14 @@ impl<'a> Raw<'a> {
             .quantized()
             .ok_or(Error::UnsupportedElement { layer: index })?;
         let outputs = layer.shape().outputs as usize;
-        if q.rows.len() != q.stride * outputs
-            || q.stride < layer.shape().inputs as usize
-            || layer.biases().len() != outputs
-        {
+        let inputs = layer.shape().inputs as usize;
+        let pairs = q.layout == I8Layout::Pairs;
+        let fits = if pairs {
+            q.stride == 4 * outputs.div_ceil(2) && q.rows.len() == q.stride * inputs.div_ceil(2)
+        } else {
+            q.rows.len() == q.stride * outputs && q.stride >= inputs
+        };
+        if !fits || layer.biases().len() != outputs {
             return Err(Error::BadLength { layer: index });
         }
         let aligned = |p: Params<'a>| p.as_f32().ok_or(Error::BadSpan { layer: index });
@@ -342,6 +349,7 @@ impl<'a> Raw<'a> {
             biases: aligned(layer.biases())?,
             scales: aligned(q.scales_and_divisors())?,
             activation: layer.activation(),
+            pairs,
             #[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
             constants: bytemuck::try_cast_slice(q.soft_float_constants())
                 .map_err(|_| Error::BadSpan { layer: index })?,
@@ -360,15 +368,30 @@ impl<'a> Raw<'a> {
 }
 
 impl Raw<'_> {
+    /// The integer sums `Σᵢ x[i]·q[j][i]` of the first `outputs` outputs, handed to
+    /// `finish` in order, a few at a time: the kernel for the layer's layout.
+    #[inline(always)]
+    fn sums(&self, x: &[u8], outputs: usize, mut finish: impl FnMut(&[i32])) {
+        if self.pairs {
+            kernel::matvec_pairs(self.rows, self.stride, x, outputs, &mut finish);
+        } else {
+            kernel::matvec::<false>(self.rows, self.stride, x, outputs, &mut finish);
+        }
+    }
+
     /// `A[j] = (Σᵢ x[i]·q[j][i]) · s[j]/d_in + B[j]` for each of `outs` in order (with the
     /// stored factors `fl(s/d_in)` when there are constants, on a soft-float core).
     #[inline(always)]
-    fn values<T>(&self, x: &[u8], outs: &mut [T], mut out: impl FnMut(&mut T, f32)) {
+    fn values<T>(&self, x: &[u8], outs: &mut [T], out: impl Fn(&mut T, f32) + Copy) {
         let d_in = self.input_divisor();
         let mut per = self.constants().iter();
         let count = outs.len().min(self.scales.len()).min(self.biases.len());
         let mut j = 0;
-        kernel::matvec::<false>(self.rows, self.stride, x, count, |sums| {
+        self.sums(x, count, |sums| {
+            // Local copies: the kernel calls this through a pointer, and what it captures
+            // by reference would be loaded again at every output (stores to `o` might
+            // alias it, for all the compiler knows).
+            let (out, d_in) = (out, d_in);
             // The next `n` outputs' scales, biases and places, as slices of one length:
             // one loop count (zipped iterators kept two, ~3 instructions an output).
             let n = sums.len();
@@ -390,6 +413,8 @@ impl Raw<'_> {
                     s / d_in
                 };
                 out(o, value_by_factor(sum, factor, b));
+                #[cfg(all(feature = "dsp", target_arch = "arm"))]
+                crate::kernel::rolled();
             }
         });
     }
@@ -401,7 +426,7 @@ impl Raw<'_> {
         if SOFT_FLOAT && activation == Activation::Sigmoid {
             self.sigmoid_in_integers(x, z);
         } else {
-            self.values(x, z, |z, a| *z = activate_u8(activation, a, d_out));
+            self.values(x, z, move |z, a| *z = activate_u8(activation, a, d_out));
         }
     }
 
@@ -414,7 +439,7 @@ impl Raw<'_> {
         let h = HiddenIndex::new(self.input_divisor());
         let outputs = z.len();
         let mut j = 0;
-        kernel::matvec::<false>(self.rows, self.stride, x, outputs, |sums| {
+        self.sums(x, outputs, |sums| {
             let (b, z) = (
                 self.biases.get(j..).unwrap_or(&[]),
                 z.get_mut(j..).unwrap_or(&mut []),
@@ -578,7 +603,7 @@ mod tests {
         let rows: &[u8] = bytemuck::cast_slice(&q);
         let mut got = [0i32; 3];
         let mut j = 0;
-        kernel::matvec::<false>(rows, 8, &x, 3, |sums| {
+        kernel::matvec::<false>(rows, 8, &x, 3, &mut |sums| {
             for &s in sums {
                 got[j] = s;
                 j += 1;

@@ -244,7 +244,8 @@ fn damage_is_refused_with_its_error() {
     b[19] = 7; // no such activation
     assert_eq!(load(&reseal(b)), Err(Error::Malformed));
     let mut b = good.clone();
-    b[20] = 4; // no such element type (f32 0, int8 1, TFLite int8 2, int8 + constants 3)
+    b[20] = 5; // no such element type (f32 0, int8 1, TFLite int8 2, int8 + constants 3,
+    // int8 in pairs 4)
     assert_eq!(load(&reseal(b)), Err(Error::Malformed));
     let mut b = good.clone();
     b[25] = 1; // padding not zero
@@ -460,7 +461,7 @@ fn int8_models_run_only_where_their_kernel_is_exact() {
                 scales: s,
                 input_divisor: d_in,
                 output_divisor: d_out,
-                soft_float: false,
+                form: scratchnet::I8Form::Rows,
             },
             biases: b,
         }
@@ -538,7 +539,7 @@ fn soft_float_constants_are_stored_and_checked() {
     static Q4: [i8; 4] = [1, -1, 2, -2];
     static S2: [f32; 2] = [0.5, 0.25];
     static B2: [f32; 2] = [0.0, 1.0];
-    let layer = |activation, d_in, d_out, soft_float| LayerSpec {
+    let layer = |activation, d_in, d_out, soft_float: bool| LayerSpec {
         shape: Shape {
             inputs: 2,
             outputs: 2,
@@ -549,7 +550,11 @@ fn soft_float_constants_are_stored_and_checked() {
             scales: &S2,
             input_divisor: d_in,
             output_divisor: d_out,
-            soft_float,
+            form: if soft_float {
+                scratchnet::I8Form::SoftFloat
+            } else {
+                scratchnet::I8Form::Rows
+            },
         },
         biases: &B2,
     };
@@ -689,4 +694,96 @@ fn typed_networks_of_any_depth_equal_the_run_time_model() {
             }
         })
     );
+}
+
+/// The input-pairs layout (`I8Form::Pairs`): for odd and even shapes, the stored bytes are
+/// where the format says (each weight read back by `get` at its `(output, input)`), the
+/// logits are the plain rows' bit for bit on sparse and dense inputs, and a non-zero byte
+/// standing for no input or no output is refused.
+#[test]
+fn input_pairs_are_stored_as_documented_and_give_the_rows_logits() {
+    for (inputs, outputs) in [(7usize, 5usize), (8, 6), (13, 3), (50, 53)] {
+        let values: Vec<i8> = (0..inputs * outputs)
+            .map(|k| ((k * 37 + 11) % 255) as i8)
+            .map(|v| v.max(-127))
+            .collect();
+        let scales: Vec<f32> = (0..outputs).map(|j| 0.01 + j as f32 / 1000.0).collect();
+        let biases: Vec<f32> = (0..outputs).map(|j| j as f32 / 10.0 - 0.5).collect();
+        let blob = |form| {
+            write(&[LayerSpec {
+                shape: Shape {
+                    inputs: inputs as u32,
+                    outputs: outputs as u32,
+                },
+                activation: Activation::Identity,
+                weights: Weights::I8 {
+                    values: &values,
+                    scales: &scales,
+                    input_divisor: 255.0,
+                    output_divisor: 255.0,
+                    form,
+                },
+                biases: &biases,
+            }])
+        };
+        let (rows, pairs) = (
+            blob(scratchnet::I8Form::Rows),
+            blob(scratchnet::I8Form::Pairs),
+        );
+        let model = Model::from_bytes(&pairs).unwrap();
+        let layer = model.layers().next().unwrap();
+        assert_eq!(layer.element(), scratchnet::ElementType::I8Pairs);
+        let q = layer.quantized().unwrap();
+        assert_eq!(q.layout, scratchnet::I8Layout::Pairs);
+        // Column of pair k: ⌈outputs/2⌉ words; input 2k + h of output 2m + g at byte
+        // g + 2h of word m (the format's words, computed here from its description).
+        let column = 4 * outputs.div_ceil(2);
+        assert_eq!(
+            (q.stride, q.rows.len()),
+            (column, inputs.div_ceil(2) * column)
+        );
+        for j in 0..outputs {
+            for i in 0..inputs {
+                let at = (i / 2) * column + 4 * (j / 2) + (j % 2) + 2 * (i % 2);
+                assert_eq!(
+                    q.rows[at],
+                    values[j * inputs + i],
+                    "{inputs}x{outputs} ({j}, {i})"
+                );
+                assert_eq!(q.get(j, i), values[j * inputs + i]);
+            }
+        }
+        let run = |blob: &[u8], x: &[u8]| {
+            let blob = Aligned::new(blob);
+            let model = Model::from_bytes(blob.bytes()).unwrap();
+            let mut out = vec![0.0; outputs];
+            let mut scratch = vec![0u8; 2 * inputs.max(outputs)];
+            model.logits_u8(x, &mut scratch, &mut out).unwrap();
+            out
+        };
+        // Sparse (zeros in pairs and alone), dense, and all zero.
+        let sparse: Vec<u8> = (0..inputs)
+            .map(|i| [0, 0, 255, 0, 9, 0, 0][i % 7])
+            .collect();
+        let dense: Vec<u8> = (0..inputs).map(|i| (i * 29 % 254 + 1) as u8).collect();
+        for x in [sparse, dense, vec![0; inputs]] {
+            assert_eq!(run(&pairs, &x), run(&rows, &x), "{inputs}x{outputs} {x:?}");
+        }
+        // A padding byte (odd inputs: the last pair's second input; odd outputs: a
+        // column's last word's second output) set: refused.
+        let start = pairs.len() - q.rows.len() - 4 * (2 * outputs + 2);
+        let pad = if inputs % 2 == 1 {
+            Some(start + (inputs / 2) * column + 2)
+        } else if outputs % 2 == 1 {
+            Some(start + column - 3)
+        } else {
+            None
+        };
+        if let Some(at) = pad {
+            assert_eq!(pairs[at], 0);
+            let mut bad = pairs.clone();
+            bad[at] = 1;
+            assert_eq!(Model::from_bytes(&reseal(bad)), Err(Error::Malformed));
+        }
+    }
 }

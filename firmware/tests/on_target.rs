@@ -78,6 +78,11 @@ fn one_layer<'b>(spec: scratchnet::LayerSpec<'_>, buf: &'b mut [u8]) -> scratchn
 /// pseudo-random weights (extremes included) and inputs (zero groups, a partial last group):
 /// with scale 255 and bias 0 a layer's value is its integer sum exactly.
 fn int8_sums_are_exact<const IN: usize, const OUT: usize>() {
+    int8_sums_in::<IN, OUT>(scratchnet::I8Form::Rows);
+}
+
+/// As [`int8_sums_are_exact`], the layer stored as `form` (rows or input pairs).
+fn int8_sums_in<const IN: usize, const OUT: usize>(form: scratchnet::I8Form) {
     let mut next = xorshift(0x1234_5678u32 ^ (IN * 131 + OUT) as u32);
     let mut q = [0i8; 4096];
     let q = &mut q[..IN * OUT];
@@ -107,11 +112,11 @@ fn int8_sums_are_exact<const IN: usize, const OUT: usize>() {
             scales: &[255.0; OUT],
             input_divisor: 255.0,
             output_divisor: 255.0,
-            soft_float: false,
+            form,
         },
         biases: &[0.0; OUT],
     };
-    let mut blob = scratchnet_firmware::Aligned([0u8; 4608]);
+    let mut blob = scratchnet_firmware::Aligned([0u8; 5120]);
     let first = one_layer(spec, &mut blob.0);
     let layer = ok(scratchnet::QDense::<IN, OUT>::from_layer(&first, 0));
     let mut got = [0.0f32; OUT];
@@ -162,7 +167,7 @@ fn s8_sums_are_exact<const IN: usize, const OUT: usize>(n: i32) {
         }),
         biases: &[],
     };
-    let mut blob = scratchnet_firmware::Aligned([0u8; 4608]);
+    let mut blob = scratchnet_firmware::Aligned([0u8; 5120]);
     let first = one_layer(spec, &mut blob.0);
     let layer = ok(scratchnet::tflite::TDense::<IN, OUT>::from_layer(&first, 0));
     let mut got = [0i8; OUT];
@@ -452,6 +457,29 @@ mod tests {
             int8_sums_are_exact::<128, 8>();
             int8_sums_are_exact::<130, 5>();
             int8_sums_are_exact::<132, 6>();
+        }
+    }
+
+    #[test]
+    fn int8_pairs_kernel_on_odd_shapes() {
+        // Layers in input pairs (`I8Form::Pairs`) against the plain dot product (the
+        // book's 784 × 50 in pairs is the int8 model's first layer on DSP cores, checked
+        // on all 10 000 images by `int8_kernel_equals_the_hosts_portable_kernel`). On a DSP
+        // core: 5 outputs (three words: a block of three, the last word half padding), 53
+        // (27 words: windows of 25 — seven blocks of three, two of two — and 2), 3 (two
+        // words: a block of two), 6 and 4; 784 inputs (more non-zero pairs than one list
+        // holds), 7 and 13 (a last pair of one input, a partial word); 2 outputs take the
+        // plain Rust there too. Elsewhere (plain Rust) two shapes: the M0's flash.
+        use scratchnet::I8Form::Pairs;
+        super::int8_sums_in::<7, 5>(Pairs);
+        super::int8_sums_in::<784, 5>(Pairs);
+        #[cfg(feature = "dsp")]
+        {
+            super::int8_sums_in::<50, 53>(Pairs);
+            super::int8_sums_in::<13, 3>(Pairs);
+            super::int8_sums_in::<100, 6>(Pairs);
+            super::int8_sums_in::<40, 4>(Pairs);
+            super::int8_sums_in::<9, 2>(Pairs);
         }
     }
 

@@ -1,7 +1,7 @@
 //! From the book's pickled weights to a scratchnet model blob.
 
 use crate::pickle::{self, Array, ArrayDict, PickleError};
-use scratchnet::{Activation, LayerSpec, MAX_LAYERS, Shape, Weights};
+use scratchnet::{Activation, I8Form, LayerSpec, MAX_LAYERS, Shape, Weights};
 use std::path::Path;
 
 /// What went wrong converting a pickle.
@@ -153,12 +153,21 @@ pub enum Precision {
     /// ([`scratchnet::ElementType::I8SoftFloat`]: 16 bytes an output more; the same
     /// numbers, fewer instructions on Cortex-M0/M0+/M3/M23).
     Int8SoftFloat,
+    /// [`Int8`](Self::Int8) with the first layer's weights in input pairs
+    /// ([`scratchnet::ElementType::I8Pairs`]): on cores with the DSP extension
+    /// (Cortex-M4/M7/M33) a pair of zero inputs skips its weights whole, which an image's
+    /// background mostly is. The same size and numbers; other cores run that layer with
+    /// the portable kernel (slower there).
+    Int8Dsp,
 }
 
 impl Precision {
     /// Whether the weights are int8 (with or without the soft-float constants).
     pub fn is_int8(self) -> bool {
-        matches!(self, Precision::Int8 | Precision::Int8SoftFloat)
+        matches!(
+            self,
+            Precision::Int8 | Precision::Int8SoftFloat | Precision::Int8Dsp
+        )
     }
 }
 
@@ -538,13 +547,13 @@ fn build(
     }
     let divisors = match options.precision {
         Precision::F32 => Vec::new(),
-        Precision::Int8 | Precision::Int8SoftFloat => {
+        Precision::Int8 | Precision::Int8SoftFloat | Precision::Int8Dsp => {
             int8_divisors(&layers, options.calibration.as_deref())?
         }
     };
     let quantized: Vec<(Vec<i8>, Vec<f32>)> = match options.precision {
         Precision::F32 => Vec::new(),
-        Precision::Int8 | Precision::Int8SoftFloat => layers
+        Precision::Int8 | Precision::Int8SoftFloat | Precision::Int8Dsp => layers
             .iter()
             .map(|(shape, _, w, _)| {
                 let mut values = vec![0i8; w.data.len()];
@@ -567,7 +576,11 @@ fn build(
                     scales,
                     input_divisor,
                     output_divisor,
-                    soft_float: options.precision == Precision::Int8SoftFloat,
+                    form: match options.precision {
+                        Precision::Int8SoftFloat => I8Form::SoftFloat,
+                        Precision::Int8Dsp if k == 0 => I8Form::Pairs,
+                        _ => I8Form::Rows,
+                    },
                 },
                 _ => Weights::F32(&w.data),
             },

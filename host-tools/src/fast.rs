@@ -332,14 +332,14 @@ fn pair_rows<const P: usize>(
     let Some(q) = layer.quantized() else {
         return rows;
     };
-    for (j, row) in q
-        .rows
-        .chunks_exact(q.stride.max(1))
-        .take(outputs)
-        .enumerate()
-    {
-        for (i, &w) in row.iter().take(inputs).enumerate() {
-            rows[i / 2][j][i % 2] = i16::from(w);
+    // `get` reads either layout (output-major rows, or input pairs).
+    for (g, pair) in rows.iter_mut().enumerate() {
+        for (j, w) in pair.iter_mut().take(outputs).enumerate() {
+            for (h, w) in w.iter_mut().enumerate() {
+                if 2 * g + h < inputs {
+                    *w = i16::from(q.get(j, 2 * g + h));
+                }
+            }
         }
     }
     rows

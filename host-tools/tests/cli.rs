@@ -453,39 +453,33 @@ fn convert_quantize_int8_then_inspect_and_eval() {
     }
     let dir = tempfile::tempdir().unwrap();
     let blob = dir.path().join("mnist-int8.scnt");
-    let out = stdout(
-        bin()
-            .arg("convert")
-            .arg(book_pickle())
-            .args(["--quantize", "int8", "-o"])
-            .arg(&blob),
-    );
-    assert!(out.contains("bytes: 46736"), "{out}");
-    let out = stdout(bin().arg("inspect").arg(&blob));
-    assert!(out.contains("layer 0: 784×50 sigmoid int8"), "{out}");
-    assert!(out.contains("ram: 190 bytes"), "{out}");
-    let out = stdout(bin().arg("eval").arg(&blob));
-    assert!(out.contains("accuracy: 0.9352 (9352/10000)\n"), "{out}");
-    assert!(out.contains("agreement: 9995/10000\n"), "{out}");
-    // With the constants for cores without FPU: 16 bytes for each of the 160 outputs more,
-    // the same results.
-    let soft = dir.path().join("mnist-int8-soft.scnt");
-    let out = stdout(
-        bin()
-            .arg("convert")
-            .arg(book_pickle())
-            .args(["--quantize", "int8-soft-float", "-o"])
-            .arg(&soft),
-    );
-    assert!(out.contains("bytes: 49296"), "{out}");
-    let out = stdout(bin().arg("inspect").arg(&soft));
-    assert!(
-        out.contains("layer 0: 784×50 sigmoid int8 (with soft-float constants)"),
-        "{out}"
-    );
-    let out = stdout(bin().arg("eval").arg(&soft));
-    assert!(out.contains("accuracy: 0.9352 (9352/10000)\n"), "{out}");
-    assert!(out.contains("agreement: 9995/10000\n"), "{out}");
+    // The plain rows; with the constants for cores without FPU (16 bytes for each of the
+    // 160 outputs more); the first layer in input pairs (the same bytes, reordered): the
+    // same results from each.
+    for (flavour, bytes, element) in [
+        ("int8", 46736, "int8  q:"),
+        ("int8-soft-float", 49296, "int8 (with soft-float constants)  q:"),
+        ("int8-dsp", 46736, "int8 (in input pairs)  q:"),
+    ] {
+        let blob = dir.path().join(format!("mnist-{flavour}.scnt"));
+        let out = stdout(
+            bin()
+                .arg("convert")
+                .arg(book_pickle())
+                .args(["--quantize", flavour, "-o"])
+                .arg(&blob),
+        );
+        assert!(out.contains(&format!("bytes: {bytes}")), "{flavour}: {out}");
+        let out = stdout(bin().arg("inspect").arg(&blob));
+        assert!(
+            out.contains(&format!("layer 0: 784×50 sigmoid {element}")),
+            "{flavour}: {out}"
+        );
+        assert!(out.contains("ram: 190 bytes"), "{flavour}: {out}");
+        let out = stdout(bin().arg("eval").arg(&blob));
+        assert!(out.contains("accuracy: 0.9352 (9352/10000)\n"), "{flavour}: {out}");
+        assert!(out.contains("agreement: 9995/10000\n"), "{flavour}: {out}");
+    }
     let err = stderr_of_failure(
         bin()
             .arg("convert")

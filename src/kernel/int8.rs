@@ -33,15 +33,15 @@ pub(super) struct List<'b> {
 }
 
 impl<'b> List<'b> {
-    /// Lists the groups of `full` in `buf`; `None` when there are more than `N − 1` (at
-    /// most [`GROUPS`]).
+    /// Lists the groups of `full` in `buf`; `None` when there are more than
+    /// `buf.len() − 1` (at most [`GROUPS`]).
     // Out of line on DSP cores, where the list and the dense paths share `matvec` (the
     // int8 demo's flash under 64 KiB); inline elsewhere (out of line measured M0 +1 300
     // instructions an inference, though the terms kernel does not call it).
     #[cfg_attr(all(feature = "dsp", target_arch = "arm"), inline(never))]
     #[cfg_attr(not(all(feature = "dsp", target_arch = "arm")), inline(always))]
-    pub(super) fn of<const N: usize>(full: &[[u8; 4]], buf: &'b mut [u8; N]) -> Option<Self> {
-        if full.len() >= N || full.len() > GROUPS {
+    pub(super) fn of(full: &[[u8; 4]], buf: &'b mut [u8]) -> Option<Self> {
+        if full.len() >= buf.len() || full.len() > GROUPS {
             return None;
         }
         // Written through `get_mut`: no bounds-check panic path (there are at most N − 1
@@ -71,7 +71,7 @@ impl<'b> List<'b> {
             push(full.len() - 1);
         }
         *buf.get_mut(count)? = 0;
-        let buf: &'b [u8; N] = buf;
+        let buf: &'b [u8] = buf;
         Some(Self {
             entries: buf.get(..=count)?,
             #[cfg(all(feature = "dsp", target_arch = "arm"))]
@@ -117,6 +117,8 @@ fn mac4<const SIGNED: bool>(x: u32, w: u32, acc: i32) -> i32 {
 /// What a portable pass reads: the listed (or all) full groups of the input, the tail
 /// word (the inputs past them, zero-padded), and the rows as words, `sw` a row.
 struct Pass<'a, 'b> {
+    // (Not read on a DSP core, whose plain Rust visits every group.)
+    #[cfg_attr(all(feature = "dsp", target_arch = "arm"), allow(dead_code))]
     list: Option<&'b List<'b>>,
     full: &'a [[u8; 4]],
     tail: u32,
@@ -125,8 +127,32 @@ struct Pass<'a, 'b> {
     outputs: usize,
 }
 
+/// Plain Rust on a DSP core, where only layers of fewer than [`ROWS`] outputs come here:
+/// the sums of rows `first ..` (at most [`ROWS`], below `outputs`; the rest zero), every
+/// group of the input, one row at a time (small code: the int8 firmware's flash).
+#[cfg(all(feature = "dsp", target_arch = "arm"))]
+#[inline(never)]
+fn portable<const SIGNED: bool>(p: &Pass<'_, '_>, first: usize) -> [i32; ROWS] {
+    let mut s = [0i32; ROWS];
+    let n = p.outputs.saturating_sub(first).min(ROWS);
+    for (k, s) in s.iter_mut().take(n).enumerate() {
+        let start = (first + k) * p.sw;
+        let row = p.m.get(start..start + p.sw).unwrap_or(&[]);
+        let words = p
+            .full
+            .iter()
+            .map(|w| u32::from_le_bytes(*w))
+            .chain([p.tail]);
+        for (w, x) in row.iter().zip(words) {
+            *s = mac4::<SIGNED>(x, u32::from_le_bytes(*w), *s);
+        }
+    }
+    s
+}
+
 /// Plain Rust: the sums of rows `first ..` (at most [`ROWS`], below `outputs`); the
 /// rest of the array repeats the last.
+#[cfg(not(all(feature = "dsp", target_arch = "arm")))]
 #[inline(never)]
 fn portable<const SIGNED: bool>(p: &Pass<'_, '_>, first: usize) -> [i32; ROWS] {
     let mut s = [0i32; ROWS];
@@ -175,13 +201,17 @@ fn portable<const SIGNED: bool>(p: &Pass<'_, '_>, first: usize) -> [i32; ROWS] {
 /// layout) when there are at most 128 inputs; on other Cortex-M cores `muls::Terms`
 /// (assembly over the non-zero inputs one by one); elsewhere plain Rust. All give the
 /// same exact integer sums.
-#[inline(always)]
+// Out of line on DSP cores, `finish` called through a pointer (a few times a layer): one
+// copy for every layer function, its buffers in a frame of its own (the pairs kernel's
+// frame is another, not added to it).
+#[cfg_attr(all(feature = "dsp", target_arch = "arm"), inline(never))]
+#[cfg_attr(not(all(feature = "dsp", target_arch = "arm")), inline(always))]
 pub(crate) fn matvec<const SIGNED: bool>(
     rows: &[u8],
     stride: usize,
     x: &[u8],
     outputs: usize,
-    mut finish: impl FnMut(&[i32]),
+    finish: &mut dyn FnMut(&[i32]),
 ) {
     let (full, rest) = x.as_chunks::<4>();
     // The weights as one slice of 4-byte words; row `j` starts at word `j·sw`.
@@ -214,17 +244,11 @@ pub(crate) fn matvec<const SIGNED: bool>(
                 small = [0; SMALL];
                 (List::of(full, &mut small), &[])
             }
-            None => (
-                List::of::<{ GROUPS + 1 }>(full, bytemuck::cast_mut(&mut buf)),
-                &[],
-            ),
+            None => (List::of(full, bytemuck::cast_slice_mut(&mut buf)), &[]),
         }
     } else {
         buf = [[0; 2]; BUF_PAIRS];
-        (
-            List::of::<{ GROUPS + 1 }>(full, bytemuck::cast_mut(&mut buf)),
-            &[],
-        )
+        (List::of(full, bytemuck::cast_slice_mut(&mut buf)), &[])
     };
     #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
     let list = if full.len() < SMALL {
@@ -232,7 +256,7 @@ pub(crate) fn matvec<const SIGNED: bool>(
         List::of(full, &mut small)
     } else {
         buf = [[0; 2]; BUF_PAIRS];
-        List::of::<{ GROUPS + 1 }>(full, bytemuck::cast_mut(&mut buf))
+        List::of(full, bytemuck::cast_slice_mut(&mut buf))
     };
     let tail = word(rest);
     // On a DSP core: the widened pairs of a dense input of at most 128 values; else an
@@ -244,11 +268,13 @@ pub(crate) fn matvec<const SIGNED: bool>(
         use super::smlad::Sweeps;
         match &list {
             _ if !pairs.is_empty() => Sweeps::dense(pairs, rows, stride, outputs),
-            Some(l) if rest.is_empty() && l.len() * 33 >= full.len() * 30 => {
-                Sweeps::wide::<SIGNED>(x, rows, stride, outputs)
+            Some(l) if !rest.is_empty() || l.len() * 33 < full.len() * 30 => {
+                Sweeps::listed::<SIGNED>(l, x, tail, rows, stride, outputs)
             }
-            Some(l) => Sweeps::listed::<SIGNED>(l, x, tail, rows, stride, outputs),
-            None => None,
+            // Few all-zero groups, or too many groups to list (over 1 020 inputs): every
+            // group in order, if they are all whole.
+            _ if rest.is_empty() => Sweeps::wide::<SIGNED>(x, rows, stride, outputs),
+            _ => None,
         }
     };
     let pass = Pass {
@@ -338,10 +364,77 @@ fn widen<const SIGNED: bool>(
         let w = u32::from_le_bytes(*g);
         zeros += usize::from(w == 0);
         *p = pair(w);
+        super::rolled();
     }
     if let (Some(w), Some(p)) = (tail, buf.get_mut(full.len())) {
         zeros += usize::from(w == 0);
         *p = pair(w);
     }
     (zeros * 33 <= groups * 5).then_some(groups)
+}
+
+/// `acc[j] = Σᵢ x[i]·q[j][i]` for an int8 layer in input pairs (u8 inputs; `column` bytes
+/// a pair of inputs, `4·⌈outputs/2⌉`: see `ElementType::I8Pairs`), handed to `finish` in
+/// order, a few at a time. Nothing is handed on if the sizes do not fit.
+///
+/// Layout read: for pair `k` (inputs `2k`, `2k + 1`), a column of words, word `m` the
+/// bytes `q[2m][2k], q[2m+1][2k], q[2m][2k+1], q[2m+1][2k+1]`. On a DSP core the routine
+/// `smlad::pairs` (non-zero pairs listed, six outputs a block); elsewhere plain Rust,
+/// eight outputs a pass over the non-zero pairs. Both give the same exact sums.
+#[inline(always)]
+pub(crate) fn matvec_pairs(
+    rows: &[u8],
+    column: usize,
+    x: &[u8],
+    outputs: usize,
+    finish: &mut dyn FnMut(&[i32]),
+) {
+    let words = outputs.div_ceil(2);
+    if column != 4 * words || x.len().div_ceil(2).checked_mul(column) != Some(rows.len()) {
+        return;
+    }
+    #[cfg(all(feature = "dsp", target_arch = "arm"))]
+    super::smlad::pairs(rows, column, x, outputs, finish);
+    #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
+    portable_pairs(rows, column, x, outputs, finish);
+}
+
+/// Plain Rust for [`matvec_pairs`]: four words (eight outputs) a pass over the input's
+/// non-zero pairs.
+#[cfg(not(all(feature = "dsp", target_arch = "arm")))]
+#[inline(never)]
+fn portable_pairs(
+    rows: &[u8],
+    column: usize,
+    x: &[u8],
+    outputs: usize,
+    finish: &mut dyn FnMut(&[i32]),
+) {
+    const WORDS: usize = 4;
+    let columns = rows.chunks_exact(column.max(1));
+    let mut first = 0;
+    while first < outputs {
+        let mut s = [0i32; 2 * WORDS];
+        for (k, col) in columns.clone().enumerate() {
+            let x0 = i32::from(x.get(2 * k).copied().unwrap_or(0));
+            let x1 = i32::from(x.get(2 * k + 1).copied().unwrap_or(0));
+            if x0 == 0 && x1 == 0 {
+                continue;
+            }
+            let window = col.get(2 * first..).unwrap_or(&[]);
+            for (pair, w) in s
+                .as_chunks_mut::<2>()
+                .0
+                .iter_mut()
+                .zip(window.as_chunks::<4>().0)
+            {
+                let q = w.map(|b| i32::from(b as i8));
+                pair[0] = pair[0].wrapping_add(x0 * q[0] + x1 * q[2]);
+                pair[1] = pair[1].wrapping_add(x0 * q[1] + x1 * q[3]);
+            }
+        }
+        let n = (outputs - first).min(2 * WORDS);
+        finish(s.get(..n).unwrap_or(&[]));
+        first += n;
+    }
 }

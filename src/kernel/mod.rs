@@ -23,6 +23,8 @@ mod mla;
 mod muls;
 #[cfg(all(feature = "dsp", target_arch = "arm"))]
 mod smlad;
+#[cfg(all(feature = "dsp", target_arch = "arm"))]
+pub(crate) use smlad::rolled;
 #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
 mod vmla;
 

@@ -547,3 +547,328 @@ impl<'a> Sweeps<'a> {
         }
     }
 }
+
+// scratchnet_q8_pairs(state): the sums of an int8 layer in input pairs
+// (`ElementType::I8Pairs`) over a list of its non-zero input pairs. A list entry is two
+// words: the pair's inputs as halfwords (`x[2k] | x[2k + 1] << 16`, u8) and its column's
+// byte offset `k·column`. The window's words are cut into `n6` blocks of three (six
+// outputs), then `n4` of two (four outputs) and `n2` of one (two); for each block, its sums are loaded
+// from `sums`, every entry adds its products, and the sums are stored back (moved on).
+// A word of a column holds two outputs' weight pairs: SXTB16 gives the even output's
+// (bytes 0 and 2), SXTB16 ROR 8 the odd one's (1 and 3), and one SMLAD each adds
+// `x[2k]·q[j][2k] + x[2k+1]·q[j][2k+1]`.
+//
+// Registers in a block: r0 the entries, r1 the turns left, r2 the pair's inputs, r3 the
+// block's first word in column 0, r4–r9 the six sums, r10–r12 the three words (r12 the
+// column address first), lr a widened pair. Per entry: 15 instructions for 12
+// multiply-adds, two entries a turn.
+macro_rules! pair_word {
+    ($w:literal, $even:literal, $odd:literal) => {
+        concat!(
+            "sxtb16 lr, ",
+            $w,
+            "\n",
+            "smlad ",
+            $even,
+            ", r2, lr, ",
+            $even,
+            "\n",
+            "sxtb16 ",
+            $w,
+            ", ",
+            $w,
+            ", ror #8\n",
+            "smlad ",
+            $odd,
+            ", r2, ",
+            $w,
+            ", ",
+            $odd,
+            "\n",
+        )
+    };
+}
+
+macro_rules! pair6 {
+    () => {
+        concat!(
+            "ldrd r2, r12, [r0], #8\n",
+            "add r12, r12, r3\n",
+            "ldm r12, {{r10, r11, r12}}\n",
+            pair_word!("r10", "r4", "r5"),
+            pair_word!("r11", "r6", "r7"),
+            pair_word!("r12", "r8", "r9"),
+        )
+    };
+}
+
+macro_rules! pair4 {
+    () => {
+        concat!(
+            "ldrd r2, r12, [r0], #8\n",
+            "add r12, r12, r3\n",
+            "ldrd r10, r11, [r12]\n",
+            pair_word!("r10", "r4", "r5"),
+            pair_word!("r11", "r6", "r7"),
+        )
+    };
+}
+
+macro_rules! pair2 {
+    () => {
+        concat!(
+            "ldrd r2, r12, [r0], #8\n",
+            "ldr r10, [r12, r3]\n",
+            pair_word!("r10", "r4", "r5"),
+        )
+    };
+}
+
+/// The entries' loop of one block, two a turn (an odd count starts with the second):
+/// from the state's list and count (r0, r1).
+macro_rules! entries {
+    ($entry:expr) => {
+        concat!(
+            "ldr lr, [sp]\n",
+            "ldrd r0, r1, [lr]\n",
+            "lsrs r1, r1, #1\n",
+            "bcc 3f\n",
+            "adds r1, #1\n",
+            "b 4f\n",
+            "3:\n",
+            $entry,
+            "4:\n",
+            $entry,
+            "subs r1, r1, #1\n",
+            "bne 3b\n",
+        )
+    };
+}
+
+/// The entries' loop of a narrow block (at most two a window: not unrolled, for flash).
+macro_rules! entries1 {
+    ($entry:expr) => {
+        concat!(
+            "ldr lr, [sp]\n",
+            "ldrd r0, r1, [lr]\n",
+            "3:\n",
+            $entry,
+            "subs r1, r1, #1\n",
+            "bne 3b\n",
+        )
+    };
+}
+
+core::arch::global_asm!(concat!(
+    ".section .text.scratchnet_q8_pairs,\"ax\",%progbits\n",
+    ".syntax unified\n",
+    ".thumb\n",
+    ".arch armv7e-m\n",
+    ".global scratchnet_q8_pairs\n",
+    ".type scratchnet_q8_pairs,%function\n",
+    ".p2align 2\n",
+    ".thumb_func\n",
+    "scratchnet_q8_pairs:\n",
+    "push {{r4-r11, lr}}\n",
+    "push {{r0}}\n",
+    // Blocks of six outputs.
+    "ldr r1, [r0, #16]\n",
+    "cmp r1, #0\n",
+    "beq 5f\n",
+    "1:\n",
+    "ldr lr, [sp]\n",
+    "ldrd r3, r2, [lr, #8]\n",
+    "ldm r2, {{r4-r9}}\n",
+    entries!(pair6!()),
+    "ldr lr, [sp]\n",
+    "ldrd r3, r2, [lr, #8]\n",
+    "stmia r2!, {{r4-r9}}\n",
+    "adds r3, #12\n",
+    "strd r3, r2, [lr, #8]\n",
+    "ldr r1, [lr, #16]\n",
+    "subs r1, #1\n",
+    "str r1, [lr, #16]\n",
+    "bne 1b\n",
+    // Blocks of four.
+    "5:\n",
+    "ldr lr, [sp]\n",
+    "ldr r1, [lr, #20]\n",
+    "cmp r1, #0\n",
+    "beq 8f\n",
+    "6:\n",
+    "ldr lr, [sp]\n",
+    "ldrd r3, r2, [lr, #8]\n",
+    "ldm r2, {{r4-r7}}\n",
+    entries1!(pair4!()),
+    "ldr lr, [sp]\n",
+    "ldrd r3, r2, [lr, #8]\n",
+    "stmia r2!, {{r4-r7}}\n",
+    "adds r3, #8\n",
+    "strd r3, r2, [lr, #8]\n",
+    "ldr r1, [lr, #20]\n",
+    "subs r1, #1\n",
+    "str r1, [lr, #20]\n",
+    "bne 6b\n",
+    // At most one block of two outputs (one word).
+    "8:\n",
+    "ldr lr, [sp]\n",
+    "ldr r1, [lr, #24]\n",
+    "cmp r1, #0\n",
+    "beq 9f\n",
+    "ldrd r3, r2, [lr, #8]\n",
+    "ldrd r4, r5, [r2]\n",
+    entries1!(pair2!()),
+    "ldr lr, [sp]\n",
+    "ldr r2, [lr, #12]\n",
+    "strd r4, r5, [r2]\n",
+    "9:\n",
+    "pop {{r0}}\n",
+    "pop {{r4-r11, pc}}\n",
+    ".size scratchnet_q8_pairs, . - scratchnet_q8_pairs\n",
+));
+
+/// What `scratchnet_q8_pairs` reads (and moves on: `base`, `sums`, the block counts).
+#[repr(C)]
+struct PairSweep {
+    /// The entries: `[x[2k] | x[2k+1] << 16, k·column]`.
+    list: *const [u32; 2],
+    /// Their number (at least one).
+    count: u32,
+    /// The current block's first word in column 0.
+    base: *const u8,
+    /// Where the current block's sums are.
+    sums: *mut i32,
+    /// Blocks of three words (six outputs), then of two (four outputs), then of one (two
+    /// outputs: 0 or 1).
+    n6: u32,
+    n4: u32,
+    n2: u32,
+}
+
+// The routine reads these offsets (`ldrd r0, r1, [lr]`, `ldrd r3, r2, [lr, #8]`, `[#16]`,
+// `[#20]`, `[#24]`).
+const _: () = assert!(core::mem::offset_of!(PairSweep, count) == 4);
+const _: () = assert!(core::mem::offset_of!(PairSweep, base) == 8);
+const _: () = assert!(core::mem::offset_of!(PairSweep, sums) == 12);
+const _: () = assert!(core::mem::offset_of!(PairSweep, n6) == 16);
+const _: () = assert!(core::mem::offset_of!(PairSweep, n4) == 20);
+const _: () = assert!(core::mem::offset_of!(PairSweep, n2) == 24);
+
+unsafe extern "C" {
+    fn scratchnet_q8_pairs(state: *mut PairSweep);
+}
+
+/// Entries listed before the routine runs over them (8 bytes each, on the stack).
+const PAIR_CHUNK: usize = 16;
+/// The most words of a column one window covers (its sums on the stack: two a word).
+const WINDOW_WORDS: usize = 26;
+
+/// `acc[j] = Σᵢ x[i]·q[j][i]` for an int8 layer in input pairs (`column` bytes a pair,
+/// `4·⌈outputs/2⌉`; u8 inputs), handed to `finish` in order, a window of outputs at a
+/// time; nothing if the sizes do not fit.
+///
+/// For each window of at most [`WINDOW_WORDS`] words of the columns, the input's non-zero
+/// pairs are listed [`PAIR_CHUNK`] at a time (each word of the input is two pairs) and
+/// the routine adds each list's products to the window's sums.
+#[inline(never)]
+pub(super) fn pairs(
+    rows: &[u8],
+    column: usize,
+    x: &[u8],
+    outputs: usize,
+    finish: &mut dyn FnMut(&[i32]),
+) {
+    let words = outputs.div_ceil(2);
+    let pairs = x.len().div_ceil(2);
+    if column != 4 * words || pairs.checked_mul(column) != Some(rows.len()) {
+        return;
+    }
+    let (full, rest) = x.as_chunks::<4>();
+    let tail = rest
+        .iter()
+        .rev()
+        .fold(0u32, |w, &b| (w << 8) | u32::from(b));
+    let mut done = 0;
+    while done < words {
+        // A window of at most WINDOW_WORDS words: blocks of three, then one of two or one.
+        let ww = (words - done).min(WINDOW_WORDS);
+        let (n6, n4, n2) = (ww / 3, usize::from(ww % 3 == 2), usize::from(ww % 3 == 1));
+        let mut sums = [0i32; 2 * WINDOW_WORDS];
+        let base = rows.as_ptr().wrapping_add(4 * done);
+        let mut list = [[0u32; 2]; PAIR_CHUNK];
+        let mut n = 0;
+        let run = |list: &[[u32; 2]; PAIR_CHUNK], n: usize, sums: &mut [i32; 2 * WINDOW_WORDS]| {
+            let mut state = PairSweep {
+                list: list.as_ptr(),
+                count: n as u32,
+                base,
+                sums: sums.as_mut_ptr(),
+                n6: n6 as u32,
+                n4: n4 as u32,
+                n2: n2 as u32,
+            };
+            // SAFETY: `n` (1 to PAIR_CHUNK) entries are read, each `[xp, k·column]` for a
+            // pair k < ⌈x.len()/2⌉ (made below from the input's words), and for each the
+            // words base + k·column + 4w, w < ww = 3·n6 + 2·n4 + n2 ≤ words − done: within
+            // column k of `rows` (checked: ⌈x.len()/2⌉ columns of `column` = 4·words
+            // bytes), read as words (unaligned loads are allowed on ARMv7E-M while
+            // CCR.UNALIGN_TRP is clear, the reset default). It reads and writes
+            // sums[.. 2·ww] (2·ww ≤ its length), writes only `state` besides, saves and
+            // restores r4–r11 (AAPCS).
+            unsafe { scratchnet_q8_pairs(&mut state) };
+        };
+        // The pairs of input word g (not zero): bytes 0–1 (pair 2g), bytes 2–3 (2g + 1).
+        let mut word = |g: usize, w: u32| {
+            for (h, half) in [w & 0xffff, w >> 16].into_iter().enumerate() {
+                if half != 0 {
+                    let k = 2 * g + h;
+                    if let Some(e) = list.get_mut(n) {
+                        *e = [(half & 0xff) | (half >> 8) << 16, (k * column) as u32];
+                    }
+                    n += 1;
+                    if n == PAIR_CHUNK {
+                        run(&list, n, &mut sums);
+                        n = 0;
+                    }
+                }
+            }
+        };
+        // Two input words a test: an image's background is mostly pairs of zero words.
+        let (twos, last) = full.as_chunks::<2>();
+        for (t, two) in twos.iter().enumerate() {
+            if *two != [[0; 4]; 2] {
+                for (h, w) in two.iter().enumerate() {
+                    let w = u32::from_le_bytes(*w);
+                    if w != 0 {
+                        word(2 * t + h, w);
+                    }
+                }
+            }
+        }
+        if let [w] = last {
+            let w = u32::from_le_bytes(*w);
+            if w != 0 {
+                word(full.len() - 1, w);
+            }
+        }
+        if tail != 0 {
+            word(full.len(), tail);
+        }
+        if n > 0 {
+            run(&list, n, &mut sums);
+        }
+        let real = (outputs - 2 * done).min(2 * ww);
+        finish(sums.get(..real).unwrap_or(&[]));
+        done += ww;
+    }
+}
+
+/// An empty assembly statement: no instruction, but a loop that holds one is not unrolled
+/// (LLVM's Arm unrolling leaves loops with calls alone, and an `asm!` statement is one).
+/// For the requantization loops, whose unrolled copies (eight of each) took the int8
+/// firmware past 64 KiB of flash.
+#[inline(always)]
+pub(crate) fn rolled() {
+    // SAFETY: no instruction, no operand: touches nothing.
+    unsafe { core::arch::asm!("", options(nomem, nostack, preserves_flags)) };
+}

@@ -47,8 +47,10 @@ enum Command {
         output: PathBuf,
         /// Store the weights as per-output-channel int8 (with f32 scales) instead of f32;
         /// int8-soft-float adds what cores without FPU (Cortex-M0/M3) would otherwise
-        /// compute in emulated f32 at every inference.
-        #[arg(long, value_name = "int8|int8-soft-float")]
+        /// compute in emulated f32 at every inference; int8-dsp lays the first layer out
+        /// in input pairs for cores with the DSP extension (Cortex-M4/M7/M33), which then
+        /// skip zero pairs of inputs (an image's background) whole.
+        #[arg(long, value_name = "int8|int8-soft-float|int8-dsp")]
         quantize: Option<Quantize>,
         /// One activation per layer, comma-separated, from sigmoid, relu, identity,
         /// softmax (softmax only last), e.g. relu,relu,softmax. Default: the book's
@@ -182,6 +184,9 @@ enum Quantize {
     /// int8, with each output's constants for cores without FPU (Cortex-M0/M0+/M3/M23):
     /// 16 bytes an output more, the same numbers in fewer instructions there.
     Int8SoftFloat,
+    /// int8, the first layer in input pairs for cores with the DSP extension
+    /// (Cortex-M4/M7/M33): zero pairs of inputs skipped whole; the same size and numbers.
+    Int8Dsp,
 }
 
 #[derive(Subcommand)]
@@ -248,6 +253,7 @@ fn run(command: Command) -> Result<()> {
                 precision: match quantize {
                     Some(Quantize::Int8) => convert::Precision::Int8,
                     Some(Quantize::Int8SoftFloat) => convert::Precision::Int8SoftFloat,
+                    Some(Quantize::Int8Dsp) => convert::Precision::Int8Dsp,
                     None => convert::Precision::F32,
                 },
                 activations: activations.map(|a| a.into_iter().map(Into::into).collect()),
@@ -399,11 +405,9 @@ fn cmd_inspect(path: &Path) -> Result<()> {
             continue;
         }
         if let Some(q) = l.quantized() {
-            let values = q
-                .rows
-                .chunks_exact(q.stride)
-                .flat_map(|r| &r[..l.shape().inputs as usize]);
-            let (n, mean, std, min, max) = stats(values.map(|&v| f32::from(v)));
+            let (inputs, outputs) = (l.shape().inputs as usize, l.shape().outputs as usize);
+            let values = (0..outputs).flat_map(|j| (0..inputs).map(move |i| q.get(j, i)));
+            let (n, mean, std, min, max) = stats(values.map(f32::from));
             let (_, smean, _, smin, smax) = stats(q.scales().iter());
             outln!(
                 "  layer {i}: {} {} {}  q: mean {mean:+.2} std {std:.2} min {min:+.0} max {max:+.0} ({n} values)",
@@ -585,6 +589,7 @@ fn is_books_model(bytes: &[u8]) -> bool {
         convert::Precision::F32,
         convert::Precision::Int8,
         convert::Precision::Int8SoftFloat,
+        convert::Precision::Int8Dsp,
     ]
     .into_iter()
     .any(|p| convert::convert_pickle_as(&pkl, p).is_ok_and(|c| c.blob == bytes))
