@@ -71,6 +71,7 @@ fn softmax_given(a: &mut [f32], c: f32) {
     }
     for v in a.iter_mut() {
         *v /= sum;
+        crate::kernel::rolled();
     }
 }
 
@@ -90,8 +91,10 @@ fn maximum(a: &[f32]) -> f32 {
 
 #[inline(always)]
 fn maximum_by_comparison(a: &[f32]) -> f32 {
-    a.iter()
-        .fold(f32::NEG_INFINITY, |c, &v| if v > c { v } else { c })
+    a.iter().fold(f32::NEG_INFINITY, |c, &v| {
+        crate::kernel::rolled();
+        if v > c { v } else { c }
+    })
 }
 
 #[inline(always)]

@@ -371,12 +371,11 @@ impl Raw<'_> {
     /// The integer sums `Σᵢ x[i]·q[j][i]` of the first `outputs` outputs, handed to
     /// `finish` in order, a few at a time: the kernel for the layer's layout.
     #[inline(always)]
-    fn sums(&self, x: &[u8], outputs: usize, mut finish: impl FnMut(&[i32])) {
-        if self.pairs {
-            kernel::matvec_pairs(self.rows, self.stride, x, outputs, &mut finish);
-        } else {
-            kernel::matvec::<false>(self.rows, self.stride, x, outputs, &mut finish);
-        }
+    fn sums(&self, x: &[u8], outputs: usize, finish: impl FnMut(&[i32])) {
+        // Through a pointer on DSP cores (see `matvec`), inline elsewhere.
+        #[cfg(all(feature = "dsp", target_arch = "arm"))]
+        let finish: &mut dyn FnMut(&[i32]) = &mut { finish };
+        kernel::matvec::<false>(self.rows, self.stride, self.pairs, x, outputs, finish);
     }
 
     /// `A[j] = (Σᵢ x[i]·q[j][i]) · s[j]/d_in + B[j]` for each of `outs` in order (with the
@@ -413,7 +412,6 @@ impl Raw<'_> {
                     s / d_in
                 };
                 out(o, value_by_factor(sum, factor, b));
-                #[cfg(all(feature = "dsp", target_arch = "arm"))]
                 crate::kernel::rolled();
             }
         });
@@ -603,7 +601,7 @@ mod tests {
         let rows: &[u8] = bytemuck::cast_slice(&q);
         let mut got = [0i32; 3];
         let mut j = 0;
-        kernel::matvec::<false>(rows, 8, &x, 3, &mut |sums| {
+        kernel::matvec::<false>(rows, 8, false, &x, 3, |sums| {
             for &s in sums {
                 got[j] = s;
                 j += 1;

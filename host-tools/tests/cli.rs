@@ -458,7 +458,11 @@ fn convert_quantize_int8_then_inspect_and_eval() {
     // same results from each.
     for (flavour, bytes, element) in [
         ("int8", 46736, "int8  q:"),
-        ("int8-soft-float", 49296, "int8 (with soft-float constants)  q:"),
+        (
+            "int8-soft-float",
+            49296,
+            "int8 (with soft-float constants)  q:",
+        ),
         ("int8-dsp", 46736, "int8 (in input pairs)  q:"),
     ] {
         let blob = dir.path().join(format!("mnist-{flavour}.scnt"));
@@ -477,7 +481,10 @@ fn convert_quantize_int8_then_inspect_and_eval() {
         );
         assert!(out.contains("ram: 190 bytes"), "{flavour}: {out}");
         let out = stdout(bin().arg("eval").arg(&blob));
-        assert!(out.contains("accuracy: 0.9352 (9352/10000)\n"), "{flavour}: {out}");
+        assert!(
+            out.contains("accuracy: 0.9352 (9352/10000)\n"),
+            "{flavour}: {out}"
+        );
         assert!(out.contains("agreement: 9995/10000\n"), "{flavour}: {out}");
     }
     let err = stderr_of_failure(

@@ -23,8 +23,15 @@ mod mla;
 mod muls;
 #[cfg(all(feature = "dsp", target_arch = "arm"))]
 mod smlad;
-#[cfg(all(feature = "dsp", target_arch = "arm"))]
-pub(crate) use smlad::rolled;
+
+/// Keeps the loop it is called in rolled on a DSP core (an empty `asm!` statement, no
+/// instruction: see `smlad::rolled`), where the int8 firmware's flash is short; nothing
+/// elsewhere.
+#[inline(always)]
+pub(crate) fn rolled() {
+    #[cfg(all(feature = "dsp", target_arch = "arm"))]
+    smlad::rolled();
+}
 #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
 mod vmla;
 

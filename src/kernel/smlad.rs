@@ -29,7 +29,7 @@ struct Sweep {
 }
 
 /// The sums one call of a routine writes at most: [`CHUNK`]` / `[`ROWS`] passes.
-pub(super) const CHUNK: usize = 50;
+pub(super) const CHUNK: usize = 40;
 
 // The routines below are written for five rows and read the fields at these offsets
 // (`ldrd r4, r5, [r0]`, `ldrd r0, r5, [r0, #8]`, `ldrd r5, r4, [r0, #16]`): a change to

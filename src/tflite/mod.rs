@@ -292,7 +292,7 @@ impl<'a> Raw<'a> {
             i32::from(self.hi),
         );
         let x: &[u8] = bytemuck::cast_slice(x);
-        kernel::matvec::<true>(self.rows, self.stride, x, outs.len(), &mut |sums| {
+        kernel::matvec::<true>(self.rows, self.stride, false, x, outs.len(), |sums| {
             for (&sum, (((&b, &m), &n), y)) in sums.iter().zip(&mut outs) {
                 let acc = sum.wrapping_add(b);
                 let v = mbqm_checked(acc, m, n).wrapping_add(z);
