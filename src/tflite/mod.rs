@@ -280,20 +280,33 @@ impl<'a> Raw<'a> {
     /// `y[j] = clamp(MBQM(Σᵢ q[j][i]·x[i] + b'[j], M[j], n[j]) + Z_out, lo, hi)`.
     #[inline(never)]
     fn forward(&self, x: &[i8], y: &mut [i8]) {
-        let mut outs = self
-            .biases
-            .iter()
-            .zip(self.multipliers)
-            .zip(self.shifts)
-            .zip(y.iter_mut());
         let (z, lo, hi) = (
             self.output_zero_point,
             i32::from(self.lo),
             i32::from(self.hi),
         );
+        let count = y
+            .len()
+            .min(self.biases.len())
+            .min(self.multipliers.len())
+            .min(self.shifts.len());
         let x: &[u8] = bytemuck::cast_slice(x);
-        kernel::matvec::<true>(self.rows, self.stride, false, x, outs.len(), |sums| {
-            for (&sum, (((&b, &m), &n), y)) in sums.iter().zip(&mut outs) {
+        let mut j = 0;
+        kernel::matvec::<true>(self.rows, self.stride, false, x, count, |sums| {
+            // The next outputs' parameters as slices of one length, taken here (the
+            // kernel may call this out of line: iterators kept across the calls were
+            // loaded and stored at every output, ~4 instructions each).
+            let n = sums.len();
+            let (Some(b), Some(m), Some(sh), Some(y)) = (
+                self.biases.get(j..j + n),
+                self.multipliers.get(j..j + n),
+                self.shifts.get(j..j + n),
+                y.get_mut(j..j + n),
+            ) else {
+                return;
+            };
+            j += n;
+            for ((((&sum, &b), &m), &n), y) in sums.iter().zip(b).zip(m).zip(sh).zip(y) {
                 let acc = sum.wrapping_add(b);
                 let v = mbqm_checked(acc, m, n).wrapping_add(z);
                 // `lo ≤ hi` (checked when loading), so this is the clamp without its assertion.

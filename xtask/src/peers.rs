@@ -292,6 +292,7 @@ pub fn peers() -> Result {
                     "scratchnet_s8_sweep5",
                     "scratchnet_x8_dense5",
                     "scratchnet_s8_wide5",
+                    "kernel::int8::matvec",
                     "kernel::int8::widen",
                     "kernel::int8::List",
                     "kernel::int8::portable"
@@ -557,13 +558,18 @@ fn mnist_s8(root: &Path, nn: &Path, cmsis: &Path) -> Result {
             code: code_bytes(
                 &our_elf,
                 &[
+                    "scratchnet_q8_pairs",
+                    "kernel::smlad::pairs",
                     "scratchnet_q8_sweep5",
                     "scratchnet_x8_dense5",
                     "scratchnet_q8_wide5",
+                    "kernel::int8::matvec",
                     "kernel::int8::widen",
                     "kernel::int8::List",
+                    "kernel::int8::portable",
                     "quant::Raw::forward_u8",
                     "quant::Raw::affine",
+                    "quant::Raw::values",
                 ],
             ),
             source: format!("this tree {}", commit(root)),
