@@ -535,8 +535,6 @@ pub(crate) fn pair_column(outputs: usize) -> Option<usize> {
 /// Decodes the layer record at `table` and views its parameters at `at`: the layer, the
 /// next record's offset and the next parameters' offset. Checks the spans and lengths (not
 /// the values: [`Model::from_bytes`] does that once). `index` names the layer in errors.
-/// (Out of line: inlined into a loader it costs the int8 firmware ~800 bytes of flash.)
-#[inline(never)]
 fn read_layer(
     blob: &[u8],
     table: usize,
