@@ -759,7 +759,7 @@ unsafe extern "C" {
 }
 
 /// Entries listed before the routine runs over them (8 bytes each, on the stack).
-const PAIR_CHUNK: usize = 16;
+const PAIR_CHUNK: usize = 32;
 /// The most words of a column one window covers (its sums on the stack: two a word).
 const WINDOW_WORDS: usize = 26;
 
@@ -795,11 +795,14 @@ pub(super) fn pairs(
         let (n6, n4, n2) = (ww / 3, usize::from(ww % 3 == 2), usize::from(ww % 3 == 1));
         let mut sums = [0i32; 2 * WINDOW_WORDS];
         let base = rows.as_ptr().wrapping_add(4 * done);
-        let mut list = [[0u32; 2]; PAIR_CHUNK];
+        // Written before it is read (the routine reads the first `n`): not zeroed.
+        let mut list = [const { core::mem::MaybeUninit::<[u32; 2]>::uninit() }; PAIR_CHUNK];
         let mut n = 0;
-        let run = |list: &[[u32; 2]; PAIR_CHUNK], n: usize, sums: &mut [i32; 2 * WINDOW_WORDS]| {
+        let run = |list: &[core::mem::MaybeUninit<[u32; 2]>; PAIR_CHUNK],
+                   n: usize,
+                   sums: &mut [i32; 2 * WINDOW_WORDS]| {
             let mut state = PairSweep {
-                list: list.as_ptr(),
+                list: list.as_ptr().cast(),
                 count: n as u32,
                 base,
                 sums: sums.as_mut_ptr(),
@@ -807,8 +810,9 @@ pub(super) fn pairs(
                 n4: n4 as u32,
                 n2: n2 as u32,
             };
-            // SAFETY: `n` (1 to PAIR_CHUNK) entries are read, each `[xp, k·column]` for a
-            // pair k < ⌈x.len()/2⌉ (made below from the input's words), and for each the
+            // SAFETY: `n` (1 to PAIR_CHUNK) entries are read, written below (from index 0
+            // on, `n` counting them), each `[xp, k·column]` for a pair k < ⌈x.len()/2⌉
+            // (made from the input's words), and for each the
             // words base + k·column + 4w, w < ww = 3·n6 + 2·n4 + n2 ≤ words − done: within
             // column k of `rows` (checked: ⌈x.len()/2⌉ columns of `column` = 4·words
             // bytes), read as words (unaligned loads are allowed on ARMv7E-M while
@@ -817,42 +821,43 @@ pub(super) fn pairs(
             // restores r4–r11 (AAPCS).
             unsafe { scratchnet_q8_pairs(&mut state) };
         };
-        // The pairs of input word g (not zero): bytes 0–1 (pair 2g), bytes 2–3 (2g + 1).
-        let mut word = |g: usize, w: u32| {
-            for (h, half) in [w & 0xffff, w >> 16].into_iter().enumerate() {
-                if half != 0 {
-                    let k = 2 * g + h;
-                    if let Some(e) = list.get_mut(n) {
-                        *e = [(half & 0xff) | (half >> 8) << 16, (k * column) as u32];
-                    }
-                    n += 1;
-                    if n == PAIR_CHUNK {
-                        run(&list, n, &mut sums);
-                        n = 0;
-                    }
+        // A pair's entry (`off`: its column's byte offset), if the pair is not zero.
+        let mut pair = |half: u32, off: usize| {
+            if half != 0 {
+                // (`% PAIR_CHUNK`: n < PAIR_CHUNK always; no bounds check.)
+                list[n % PAIR_CHUNK].write([(half & 0xff) | (half >> 8) << 16, off as u32]);
+                n += 1;
+                if n == PAIR_CHUNK {
+                    run(&list, n, &mut sums);
+                    n = 0;
                 }
             }
         };
-        // Two input words a test: an image's background is mostly pairs of zero words.
+        // Input word g holds pairs 2g (bytes 0–1) and 2g + 1 (bytes 2–3), whose columns
+        // start at `off` = 2g·column and `off + column`. Two words a test: an image's
+        // background is mostly pairs of zero words.
+        let mut off = 0;
         let (twos, last) = full.as_chunks::<2>();
-        for (t, two) in twos.iter().enumerate() {
+        for two in twos {
             if *two != [[0; 4]; 2] {
-                for (h, w) in two.iter().enumerate() {
+                for w in two {
                     let w = u32::from_le_bytes(*w);
                     if w != 0 {
-                        word(2 * t + h, w);
+                        pair(w & 0xffff, off);
+                        pair(w >> 16, off + column);
                     }
+                    off += 2 * column;
                 }
+            } else {
+                off += 4 * column;
             }
         }
-        if let [w] = last {
-            let w = u32::from_le_bytes(*w);
+        for w in last.iter().map(|w| u32::from_le_bytes(*w)).chain([tail]) {
             if w != 0 {
-                word(full.len() - 1, w);
+                pair(w & 0xffff, off);
+                pair(w >> 16, off + column);
             }
-        }
-        if tail != 0 {
-            word(full.len(), tail);
+            off += 2 * column;
         }
         if n > 0 {
             run(&list, n, &mut sums);
