@@ -1,10 +1,12 @@
 //! The int8 kernel's passes on a Cortex-M DSP core, in assembly: its five sums, two
 //! prepared inputs, row pointers and loop state take all fourteen general registers, which
 //! `asm!` blocks inside Rust code cannot have (the compiler keeps some), so each loop is a
-//! function of its own. Three routines, one [`Sweeps`] type: the listed groups of a sparse
+//! function of its own. For output-major rows ([`int8`](super::int8)'s layout), three
+//! routines, one [`Sweeps`] type, up to eight passes a call: the listed groups of a sparse
 //! input (`sweep5`), a dense input's groups widened once to halfword pairs (`dense5`), a
-//! longer dense input's groups widened in the routine (`wide5`). Layout read:
-//! [`int8`](super::int8)'s.
+//! longer dense input's groups widened in the routine (`wide5`). For a layer in input
+//! pairs (`ElementType::I8Pairs`: a column of words a pair of inputs, two outputs a word),
+//! `scratchnet_q8_pairs` and its driver [`pairs`], which lists the non-zero pairs.
 #![allow(unsafe_code)]
 
 use super::int8::{List, ROWS};
