@@ -69,7 +69,7 @@ macro_rules! next_pass {
 // until 0), the input word at xb + 4e is split into halfword pairs (UXTB16, even and odd
 // bytes), and for each of the five rows at mb + 4e + k·stride, its weight word too
 // (SXTB16), and two SMLADs add the four products to that row's sum. Then the tail word,
-// if not zero, the same way; the sums go to sweep.sums.
+// if not zero, the same way; the sums go to sweep.out (`next_pass`: then the next pass).
 //
 // Registers: r0 list, r1 xb, r2 mb, r3 stride, r4 entry / row pointer, r5 r6 the input
 // pairs, r7 r8 the weight word and its pair, r9 r10 r11 r12 lr the five sums.
@@ -182,7 +182,7 @@ sweep5!("scratchnet_s8_sweep5", "sxtb16");
 // split into halfword pairs (SXTB16) and two SMLADs add its four products to row k's sum.
 // Every group is visited, in order: no list to read, no row address to form (rows 0–2
 // from r2, rows 3–4 from r4, both moved on by the loads' write-back), no input to widen;
-// the sums go to sweep.sums.
+// the sums go to sweep.out (`next_pass`: then the next pass).
 //
 // Registers: r0 pairs, r1 end, r2 row 0, r3 stride, r4 row 3, r5 r6 the input pairs,
 // r7 r8 the weight word and its pair, r9 r10 r11 r12 lr the five sums.
@@ -263,7 +263,7 @@ core::arch::global_asm!(concat!(
 // scratchnet_{q8,s8}_wide5(x, end, mb, stride, sweep): the dense pass for inputs of any
 // multiple of four, widening each input word itself (`$ext`: UXTB16 for u8, SXTB16 for
 // i8) instead of reading pairs: every group from x to end (none if x = end); the sums go
-// to sweep.sums. Registers as in dense5 (r0 the input, r1 its end). Per group: 29
+// to sweep.out (`next_pass`). Registers as in dense5 (r0 the input, r1 its end). Per group: 29
 // instructions for 20 multiply-adds (two groups a turn).
 macro_rules! wide5 {
     ($name:literal, $ext:literal) => {
