@@ -5,7 +5,8 @@
 //! 4, at least the number of inputs, zero past them), so that four inputs and their four
 //! weights are one word each; the input as bytes, read a word (four inputs) at a time, or
 //! on a DSP core (at most 128 inputs, few all-zero groups) as two words a group: its even
-//! and its odd bytes, each widened to a halfword.
+//! and its odd bytes, each widened to a halfword. Or `q` in input pairs (a column of
+//! `⌈outputs/2⌉` words a pair of inputs, two outputs a word: `ElementType::I8Pairs`).
 
 /// At most this many groups of four inputs (one 32-bit word each, 1 020 inputs) are
 /// listed; a wider layer visits every group.
@@ -230,8 +231,13 @@ fn portable<const SIGNED: bool>(p: &Pass<'_, '_>, first: usize) -> [i32; ROWS] {
 }
 
 /// `acc[j] = Σᵢ x[i]·q[j][i]` for output-major rows of `stride` i8 (a multiple of 4, at
-/// least `x.len()`, zero past it), handed to `finish` in order, a few at a time.
-/// Nothing is handed on if the sizes do not fit (the caller sizes them).
+/// least `x.len()`, zero past it) — or, if `pairs`, for the columns of input pairs
+/// (`stride` = `4·⌈outputs/2⌉` bytes a pair; see `ElementType::I8Pairs`) — handed to
+/// `finish` in order, a few at a time. Nothing is handed on if the sizes do not fit (the
+/// caller sizes them).
+///
+/// In pairs: on a DSP core `smlad::pairs` (the non-zero pairs listed, six outputs a block
+/// in assembly); elsewhere [`ROWS`] outputs a pass of plain Rust over the non-zero pairs.
 ///
 /// The groups of four inputs that are not all zero are listed once; every pass over
 /// [`ROWS`] outputs then visits only those, and the last partial group. On a DSP core
