@@ -661,6 +661,44 @@ macro_rules! entries1 {
     };
 }
 
+/// The blocks of one width, from label `$top`: each loads its sums (`$regs`) from the
+/// state's `sums`, runs the list (`$entries`), stores them (moved on), moves the state's
+/// `base` on by `$step` bytes (the block's words), and counts down the state's word at
+/// `$count` (at least one on entry).
+macro_rules! blocks {
+    ($top:literal, $count:literal, $regs:literal, $step:literal, $entries:expr) => {
+        concat!(
+            $top,
+            ":\n",
+            "ldr lr, [sp]\n",
+            "ldrd r3, r2, [lr, #8]\n",
+            "ldm r2, {{",
+            $regs,
+            "}}\n",
+            $entries,
+            "ldr lr, [sp]\n",
+            "ldrd r3, r2, [lr, #8]\n",
+            "stmia r2!, {{",
+            $regs,
+            "}}\n",
+            "adds r3, #",
+            $step,
+            "\n",
+            "strd r3, r2, [lr, #8]\n",
+            "ldr r1, [lr, #",
+            $count,
+            "]\n",
+            "subs r1, #1\n",
+            "str r1, [lr, #",
+            $count,
+            "]\n",
+            "bne ",
+            $top,
+            "b\n",
+        )
+    };
+}
+
 core::arch::global_asm!(concat!(
     ".section .text.scratchnet_q8_pairs,\"ax\",%progbits\n",
     ".syntax unified\n",
@@ -677,40 +715,14 @@ core::arch::global_asm!(concat!(
     "ldr r1, [r0, #16]\n",
     "cmp r1, #0\n",
     "beq 5f\n",
-    "1:\n",
-    "ldr lr, [sp]\n",
-    "ldrd r3, r2, [lr, #8]\n",
-    "ldm r2, {{r4-r9}}\n",
-    entries!(pair6!()),
-    "ldr lr, [sp]\n",
-    "ldrd r3, r2, [lr, #8]\n",
-    "stmia r2!, {{r4-r9}}\n",
-    "adds r3, #12\n",
-    "strd r3, r2, [lr, #8]\n",
-    "ldr r1, [lr, #16]\n",
-    "subs r1, #1\n",
-    "str r1, [lr, #16]\n",
-    "bne 1b\n",
+    blocks!("1", "16", "r4-r9", "12", entries!(pair6!())),
     // Blocks of four.
     "5:\n",
     "ldr lr, [sp]\n",
     "ldr r1, [lr, #20]\n",
     "cmp r1, #0\n",
     "beq 8f\n",
-    "6:\n",
-    "ldr lr, [sp]\n",
-    "ldrd r3, r2, [lr, #8]\n",
-    "ldm r2, {{r4-r7}}\n",
-    entries1!(pair4!()),
-    "ldr lr, [sp]\n",
-    "ldrd r3, r2, [lr, #8]\n",
-    "stmia r2!, {{r4-r7}}\n",
-    "adds r3, #8\n",
-    "strd r3, r2, [lr, #8]\n",
-    "ldr r1, [lr, #20]\n",
-    "subs r1, #1\n",
-    "str r1, [lr, #20]\n",
-    "bne 6b\n",
+    blocks!("6", "20", "r4-r7", "8", entries1!(pair4!())),
     // At most one block of two outputs (one word).
     "8:\n",
     "ldr lr, [sp]\n",
