@@ -591,11 +591,17 @@ macro_rules! pair_word {
     };
 }
 
+/// An entry: its pair's inputs into r2, its column's address in this block into r12.
+macro_rules! pair_entry {
+    () => {
+        concat!("ldrd r2, r12, [r0], #8\n", "add r12, r12, r3\n")
+    };
+}
+
 macro_rules! pair6 {
     () => {
         concat!(
-            "ldrd r2, r12, [r0], #8\n",
-            "add r12, r12, r3\n",
+            pair_entry!(),
             "ldm r12, {{r10, r11, r12}}\n",
             pair_word!("r10", "r4", "r5"),
             pair_word!("r11", "r6", "r7"),
@@ -607,8 +613,7 @@ macro_rules! pair6 {
 macro_rules! pair4 {
     () => {
         concat!(
-            "ldrd r2, r12, [r0], #8\n",
-            "add r12, r12, r3\n",
+            pair_entry!(),
             "ldrd r10, r11, [r12]\n",
             pair_word!("r10", "r4", "r5"),
             pair_word!("r11", "r6", "r7"),
