@@ -11,13 +11,14 @@
 //! registers in all) and go back to memory after it, which is exact, so the next list
 //! carries on where this one stopped.
 //!
-//! Per term: 26 instructions for 20 multiply-adds (`ldm`, `add`, `vmov`, 2 × `VLDM`,
-//! 20 × `VMLA`, and half of the loop's `subs`, `bne`), 15 for 10. One call runs a list
-//! through every block of the layer.
+//! Per term: 25 instructions for 20 multiply-adds (half of an `LDM` and of a `VMOV` that
+//! read two terms, `add`, 2 × `VLDM`, 20 × `VMLA`, and half of the loop's `subs`, `bne`),
+//! 14 for 10. One call runs a list through every block of the layer.
 //!
 //! An f32 input with at most one zero in eight is not listed: the second routine reads
-//! every `x[i]` where it lies (f32, in order) and row `i` at `i·columns` — 25 instructions
-//! an input for 20 multiply-adds, 13 for 10. Its zeros' products are added, which changes
+//! every `x[i]` where it lies (f32, two at a time) and row `i` at `i·columns` — 49
+//! instructions for two inputs and 20 multiply-adds each, 27 for 10. Its zeros' products
+//! are added, which changes
 //! no bit (sums start at +0; `s + (±0) = s`).
 #![allow(unsafe_code)]
 
@@ -45,84 +46,73 @@ macro_rules! vmla {
     };
 }
 
-/// One term for twenty sums (s0–s19): its row's weights ten at a time in s20–s29, its
-/// value in s30.
+/// One term for twenty sums (s0–s19): its row's byte offset in `$o`, its value in `$x`,
+/// the row's weights ten at a time in s20–s29.
 macro_rules! term20 {
-    () => {
+    ($o:literal, $x:literal) => {
         concat!(
-            "ldmia r0!, {{r4, r5}}\n",
-            "add r12, r2, r4\n",
-            "vmov s30, r5\n",
+            "add r12, r2, ", $o, "\n",
             "vldmia r12!, {{s20-s29}}\n",
-            vmla!(30; 0 20, 1 21, 2 22, 3 23, 4 24, 5 25, 6 26, 7 27, 8 28, 9 29),
+            vmla!($x; 0 20, 1 21, 2 22, 3 23, 4 24, 5 25, 6 26, 7 27, 8 28, 9 29),
             "vldmia r12, {{s20-s29}}\n",
-            vmla!(30; 10 20, 11 21, 12 22, 13 23, 14 24, 15 25, 16 26, 17 27, 18 28, 19 29),
+            vmla!($x; 10 20, 11 21, 12 22, 13 23, 14 24, 15 25, 16 26, 17 27, 18 28, 19 29),
         )
     };
 }
 
-/// One term for ten sums (s0–s9): the weights in s10–s19, the value in s20.
+/// One term for ten sums (s0–s9): the weights in s10–s19.
 macro_rules! term10 {
-    () => {
+    ($o:literal, $x:literal) => {
         concat!(
-            "ldmia r0!, {{r4, r5}}\n",
-            "add r12, r2, r4\n",
-            "vmov s20, r5\n",
+            "add r12, r2, ", $o, "\n",
             "vldmia r12, {{s10-s19}}\n",
-            vmla!(20; 0 10, 1 11, 2 12, 3 13, 4 14, 5 15, 6 16, 7 17, 8 18, 9 19),
+            vmla!($x; 0 10, 1 11, 2 12, 3 13, 4 14, 5 15, 6 16, 7 17, 8 18, 9 19),
         )
     };
 }
 
-/// One term for eight sums (s0–s7): the weights in s8–s15, the value in s16.
+/// One term for eight sums (s0–s7): the weights in s8–s15.
 macro_rules! term8 {
-    () => {
+    ($o:literal, $x:literal) => {
         concat!(
-            "ldmia r0!, {{r4, r5}}\n",
-            "add r12, r2, r4\n",
-            "vmov s16, r5\n",
+            "add r12, r2, ", $o, "\n",
             "vldmia r12, {{s8-s15}}\n",
-            vmla!(16; 0 8, 1 9, 2 10, 3 11, 4 12, 5 13, 6 14, 7 15),
+            vmla!($x; 0 8, 1 9, 2 10, 3 11, 4 12, 5 13, 6 14, 7 15),
         )
     };
 }
 
-/// One term for four sums (s0–s3): the weights in s4–s7, the value in s8.
+/// One term for four sums (s0–s3): the weights in s4–s7.
 macro_rules! term4 {
-    () => {
+    ($o:literal, $x:literal) => {
         concat!(
-            "ldmia r0!, {{r4, r5}}\n",
-            "add r12, r2, r4\n",
-            "vmov s8, r5\n",
+            "add r12, r2, ", $o, "\n",
             "vldmia r12, {{s4-s7}}\n",
-            vmla!(8; 0 4, 1 5, 2 6, 3 7),
+            vmla!($x; 0 4, 1 5, 2 6, 3 7),
         )
     };
 }
 
-/// One input of a dense layer for twenty sums: its value read in place (r7, moved on), its
-/// row's weights from r12 (moved on to the next row by the stride in r5).
+/// One input of a dense layer for twenty sums: its value in `$x`, its row's weights from
+/// r12 (moved on to the next row: by 40 bytes, then by the stride less 40 in r5).
 macro_rules! dense20 {
-    () => {
+    ($x:literal) => {
         concat!(
-            "vldmia r7!, {{s30}}\n",
+            "vldmia r12!, {{s20-s29}}\n",
+            vmla!($x; 0 20, 1 21, 2 22, 3 23, 4 24, 5 25, 6 26, 7 27, 8 28, 9 29),
             "vldmia r12, {{s20-s29}}\n",
-            vmla!(30; 0 20, 1 21, 2 22, 3 23, 4 24, 5 25, 6 26, 7 27, 8 28, 9 29),
-            "add r4, r12, #40\n",
-            "vldmia r4, {{s20-s29}}\n",
-            vmla!(30; 10 20, 11 21, 12 22, 13 23, 14 24, 15 25, 16 26, 17 27, 18 28, 19 29),
+            vmla!($x; 10 20, 11 21, 12 22, 13 23, 14 24, 15 25, 16 26, 17 27, 18 28, 19 29),
             "add r12, r12, r5\n",
         )
     };
 }
 
-/// One input of a dense layer for ten sums.
+/// One input of a dense layer for ten sums (r5 the stride).
 macro_rules! dense10 {
-    () => {
+    ($x:literal) => {
         concat!(
-            "vldmia r7!, {{s20}}\n",
             "vldmia r12, {{s10-s19}}\n",
-            vmla!(20; 0 10, 1 11, 2 12, 3 13, 4 14, 5 15, 6 16, 7 17, 8 18, 9 19),
+            vmla!($x; 0 10, 1 11, 2 12, 3 13, 4 14, 5 15, 6 16, 7 17, 8 18, 9 19),
             "add r12, r12, r5\n",
         )
     };
@@ -130,11 +120,10 @@ macro_rules! dense10 {
 
 /// One input of a dense layer for eight sums.
 macro_rules! dense8 {
-    () => {
+    ($x:literal) => {
         concat!(
-            "vldmia r7!, {{s16}}\n",
             "vldmia r12, {{s8-s15}}\n",
-            vmla!(16; 0 8, 1 9, 2 10, 3 11, 4 12, 5 13, 6 14, 7 15),
+            vmla!($x; 0 8, 1 9, 2 10, 3 11, 4 12, 5 13, 6 14, 7 15),
             "add r12, r12, r5\n",
         )
     };
@@ -142,50 +131,70 @@ macro_rules! dense8 {
 
 /// One input of a dense layer for four sums.
 macro_rules! dense4 {
-    () => {
+    ($x:literal) => {
         concat!(
-            "vldmia r7!, {{s8}}\n",
             "vldmia r12, {{s4-s7}}\n",
-            vmla!(8; 0 4, 1 5, 2 6, 3 7),
+            vmla!($x; 0 4, 1 5, 2 6, 3 7),
             "add r12, r12, r5\n",
         )
     };
 }
 
-/// A dense layer's inputs for one block, two a turn (an odd count starts with the second):
-/// from the first input (r0) and row 0 at the block's columns (r2), r1 inputs.
+/// A dense layer's inputs for one block, two a turn, their values read in pairs into
+/// `$a`, `$b` (consecutive single registers; an odd count starts with the second, its
+/// value read alone): from the first input (r0) and row 0 at the block's columns (r2), r1
+/// inputs.
 macro_rules! inputs {
-    ($input:expr) => {
+    ($input:ident, $a:literal, $b:literal) => {
         concat!(
             "mov r7, r0\n",
             "mov r12, r2\n",
             "lsrs lr, r1, #1\n",
             "bcc 3f\n",
+            "vldmia r7!, {{s",
+            $b,
+            "}}\n",
             "adds lr, #1\n",
             "b 4f\n",
             "3:\n",
-            $input,
+            "vldmia r7!, {{s",
+            $a,
+            ", s",
+            $b,
+            "}}\n",
+            $input!($a),
             "4:\n",
-            $input,
+            $input!($b),
             "subs lr, lr, #1\n",
             "bne 3b\n",
         )
     };
 }
 
-/// The terms' loop, two a turn: an odd count starts with the second.
+/// The terms' loop, two a turn, each turn's two terms read with one `LDM` (offsets in r4
+/// and r8, values moved to `$a`, `$b` by one `VMOV`): an odd count starts with the second.
 macro_rules! terms {
-    ($term:expr) => {
+    ($term:ident, $a:literal, $b:literal) => {
         concat!(
             "mov r0, r7\n",
             "lsrs r1, lr, #1\n",
             "bcc 3f\n",
+            "ldmia r0!, {{r8, r9}}\n",
+            "vmov s",
+            $b,
+            ", r9\n",
             "adds r1, #1\n",
             "b 4f\n",
             "3:\n",
-            $term,
+            "ldmia r0!, {{r4, r5, r8, r9}}\n",
+            "vmov s",
+            $a,
+            ", s",
+            $b,
+            ", r5, r9\n",
+            $term!("r4", $a),
             "4:\n",
-            $term,
+            $term!("r8", $b),
             "subs r1, r1, #1\n",
             "bne 3b\n",
         )
@@ -200,7 +209,8 @@ static ZEROS: [f32; 20] = [0.0; 20];
 // the number of blocks of twenty columns, plus 0x10000, 0x20000, 0x40000 if a block of
 // ten, of eight, of four columns follows them (in that order).
 // Each block: its sums loaded, every term added, the sums stored; then the next block's
-// columns. Registers: r7 and lr keep the terms and their count, r6 the blocks left.
+// columns. Registers: r7 and lr keep the terms and their count, r6 the blocks left; a
+// turn's two terms go to r4, r5 (offset, value) and r8, r9.
 core::arch::global_asm!(concat!(
     ".section .text.scratchnet_f32_vmla,\"ax\",%progbits\n",
     ".syntax unified\n",
@@ -213,10 +223,10 @@ core::arch::global_asm!(concat!(
     ".p2align 2\n",
     ".thumb_func\n",
     "scratchnet_f32_vmla:\n",
-    "push {{r4, r5, r6, r7, lr}}\n",
-    "vpush {{s16-s30}}\n",
-    // The fifth argument, above the 20 + 60 bytes just pushed.
-    "ldr r6, [sp, #80]\n",
+    "push {{r4, r5, r6, r7, r8, r9, lr}}\n",
+    "vpush {{s16-s31}}\n",
+    // The fifth argument, above the 28 + 64 bytes just pushed.
+    "ldr r6, [sp, #92]\n",
     "mov r7, r0\n",
     "mov lr, r1\n",
     "uxth r0, r6\n",
@@ -224,7 +234,7 @@ core::arch::global_asm!(concat!(
     "beq 2f\n",
     "1:\n",
     "vldmia r3, {{s0-s19}}\n",
-    terms!(term20!()),
+    terms!(term20, 30, 31),
     "vstmia r3!, {{s0-s19}}\n",
     "adds r2, #80\n",
     "subs r6, #1\n",
@@ -235,33 +245,33 @@ core::arch::global_asm!(concat!(
     "tst r6, #0x10000\n",
     "beq 5f\n",
     "vldmia r3, {{s0-s9}}\n",
-    terms!(term10!()),
+    terms!(term10, 20, 21),
     "vstmia r3!, {{s0-s9}}\n",
     "adds r2, #40\n",
     "5:\n",
     "tst r6, #0x20000\n",
     "beq 6f\n",
     "vldmia r3, {{s0-s7}}\n",
-    terms!(term8!()),
+    terms!(term8, 16, 17),
     "vstmia r3!, {{s0-s7}}\n",
     "adds r2, #32\n",
     "6:\n",
     "tst r6, #0x40000\n",
     "beq 7f\n",
     "vldmia r3, {{s0-s3}}\n",
-    terms!(term4!()),
+    terms!(term4, 8, 9),
     "vstmia r3, {{s0-s3}}\n",
     "7:\n",
-    "vpop {{s16-s30}}\n",
-    "pop {{r4, r5, r6, r7, pc}}\n",
+    "vpop {{s16-s31}}\n",
+    "pop {{r4, r5, r6, r7, r8, r9, pc}}\n",
     ".size scratchnet_f32_vmla, . - scratchnet_f32_vmla\n",
 ));
 
 // scratchnet_f32_vmla_dense(x, count, w, sums, blocks, stride, zeros): as
 // scratchnet_f32_vmla, for every input of a dense layer in order instead of a list of
 // terms: r0 the inputs (f32, read in place), r1 their count (> 0), `stride` (on the stack)
-// a row's bytes; every block's sums start at +0, loaded from `zeros` (ZEROS, in r8). Per input:
-// 25 instructions for 20 multiply-adds (13 for 10), and no list to make.
+// a row's bytes; every block's sums start at +0, loaded from `zeros` (ZEROS, in r8). Per
+// two inputs: 49 instructions for 20 multiply-adds each (27 for 10), and no list to make.
 core::arch::global_asm!(concat!(
     ".section .text.scratchnet_f32_vmla_dense,\"ax\",%progbits\n",
     ".syntax unified\n",
@@ -273,17 +283,19 @@ core::arch::global_asm!(concat!(
     ".thumb_func\n",
     "scratchnet_f32_vmla_dense:\n",
     "push {{r4, r5, r6, r7, r8, lr}}\n",
-    "vpush {{s16-s30}}\n",
-    // The fifth to seventh arguments, above the 24 + 60 bytes just pushed.
-    "ldr r6, [sp, #84]\n",
-    "ldr r5, [sp, #88]\n",
-    "ldr r8, [sp, #92]\n",
+    "vpush {{s16-s31}}\n",
+    // The fifth to seventh arguments, above the 24 + 64 bytes just pushed.
+    "ldr r6, [sp, #88]\n",
+    "ldr r5, [sp, #92]\n",
+    "ldr r8, [sp, #96]\n",
+    // The blocks of twenty move r12 on by 40 bytes in the row: r5 is the rest of the stride.
+    "subs r5, #40\n",
     "uxth r4, r6\n",
     "cmp r4, #0\n",
     "beq 2f\n",
     "1:\n",
     "vldmia r8, {{s0-s19}}\n",
-    inputs!(dense20!()),
+    inputs!(dense20, 30, 31),
     "vstmia r3!, {{s0-s19}}\n",
     "adds r2, #80\n",
     "subs r6, #1\n",
@@ -291,27 +303,28 @@ core::arch::global_asm!(concat!(
     "cmp r4, #0\n",
     "bne 1b\n",
     "2:\n",
+    "adds r5, #40\n",
     "tst r6, #0x10000\n",
     "beq 5f\n",
     "vldmia r8, {{s0-s9}}\n",
-    inputs!(dense10!()),
+    inputs!(dense10, 20, 21),
     "vstmia r3!, {{s0-s9}}\n",
     "adds r2, #40\n",
     "5:\n",
     "tst r6, #0x20000\n",
     "beq 6f\n",
     "vldmia r8, {{s0-s7}}\n",
-    inputs!(dense8!()),
+    inputs!(dense8, 16, 17),
     "vstmia r3!, {{s0-s7}}\n",
     "adds r2, #32\n",
     "6:\n",
     "tst r6, #0x40000\n",
     "beq 7f\n",
     "vldmia r8, {{s0-s3}}\n",
-    inputs!(dense4!()),
+    inputs!(dense4, 8, 9),
     "vstmia r3, {{s0-s3}}\n",
     "7:\n",
-    "vpop {{s16-s30}}\n",
+    "vpop {{s16-s31}}\n",
     "pop {{r4, r5, r6, r7, r8, pc}}\n",
     ".size scratchnet_f32_vmla_dense, . - scratchnet_f32_vmla_dense\n",
 ));
@@ -460,7 +473,7 @@ fn run_dense(w: &[f32], x: &[f32], a: &mut [f32], plan: Plan) {
         // plans no block past 2¹⁶ of them) for the blocks of the plan, one after the other
         // from j = 0, below `done` ≤ columns = a.len(): within `w`, 4-byte-aligned f32s.
         // It writes a[.. done] only, and saves the callee-saved registers it uses (r4–r8,
-        // s16–s30: AAPCS-VFP).
+        // s16–s31: AAPCS-VFP).
         unsafe {
             scratchnet_f32_vmla_dense(
                 x.as_ptr(),
@@ -503,7 +516,7 @@ fn run(w: &[f32], list: &[MaybeUninit<Term>; CHUNK], n: usize, a: &mut [f32], pl
         // plan, one after the other from j = 0, below `done` ≤ columns = a.len() (checked
         // by `Plan::of`): within `w`, 4-byte-aligned f32s (a `&[f32]`). It reads
         // `terms.len() > 0` terms (8 bytes each, `#[repr(C)]`), reads and writes
-        // a[.. done] only, and saves the callee-saved registers it uses (r4–r7, s16–s30:
+        // a[.. done] only, and saves the callee-saved registers it uses (r4–r9, s16–s31:
         // AAPCS-VFP).
         unsafe {
             scratchnet_f32_vmla(
