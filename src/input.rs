@@ -32,6 +32,14 @@ pub trait Entry: Copy + sealed::Sealed {
     fn all_zero(quad: &[Self; 4]) -> bool {
         quad.iter().all(|e| e.is_zero())
     }
+    /// [`value`](Entry::value), by a table for pixels (the same bits): the FPU kernel lists
+    /// inputs by it (a load instead of a conversion and a division: the book's network
+    /// −349 instructions an inference on the M4F, `profile` binary; 1 KB of flash).
+    #[doc(hidden)]
+    #[inline(always)]
+    fn listed(self) -> f32 {
+        self.value()
+    }
     /// The entries as f32 values when that is what they are (a kernel may read them in
     /// place).
     #[doc(hidden)]
@@ -67,6 +75,10 @@ impl Entry for u8 {
         normalize_pixel(self)
     }
     #[inline(always)]
+    fn listed(self) -> f32 {
+        PIXEL_VALUES[usize::from(self)]
+    }
+    #[inline(always)]
     fn all_zero(quad: &[u8; 4]) -> bool {
         u32::from_ne_bytes(*quad) == 0
     }
@@ -81,6 +93,18 @@ pub struct Pixels<'a>(pub &'a [u8]);
 pub fn normalize_pixel(p: u8) -> f32 {
     f32::from(p) / 255.0
 }
+
+/// [`normalize_pixel`] of every byte, computed at compile time (the same division, in the
+/// same f32 arithmetic).
+static PIXEL_VALUES: [f32; 256] = {
+    let mut t = [0.0; 256];
+    let mut p = 0;
+    while p < 256 {
+        t[p] = p as f32 / 255.0;
+        p += 1;
+    }
+    t
+};
 
 impl<'a> Input<'a> for &'a [f32] {
     type Entry = f32;
@@ -108,4 +132,21 @@ mod sealed {
     impl Sealed for super::Pixels<'_> {}
     impl Sealed for f32 {}
     impl Sealed for u8 {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pixel_table_is_the_division() {
+        for p in 0..=255u8 {
+            // p/255 in f64 rounded once to f32: f64's 53 bits make that the correctly
+            // rounded f32 quotient (a double rounding is exact for a division when the wider
+            // format has at least 2·24 + 2 bits).
+            let want = (f64::from(p) / 255.0) as f32;
+            assert_eq!(p.listed().to_bits(), want.to_bits(), "pixel {p}");
+            assert_eq!(normalize_pixel(p).to_bits(), want.to_bits(), "pixel {p}");
+        }
+    }
 }

@@ -396,7 +396,7 @@ pub(super) fn sums<'x, X: Input<'x>>(w: &[f32], x: X, a: &mut [f32]) {
             if !$e.is_zero() {
                 list[n % CHUNK] = MaybeUninit::new(Term {
                     offset,
-                    x: $e.value(),
+                    x: $e.listed(),
                 });
                 n += 1;
                 if n == CHUNK {
