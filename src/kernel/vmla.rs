@@ -394,7 +394,8 @@ pub(super) fn sums<'x, X: Input<'x>>(w: &[f32], x: X, a: &mut [f32]) {
     macro_rules! push {
         ($e:expr) => {
             if !$e.is_zero() {
-                list[n % CHUNK] = MaybeUninit::new(Term {
+                // SAFETY: n < CHUNK: it starts at 0 and goes back to 0 when it reaches CHUNK.
+                *unsafe { list.get_unchecked_mut(n) } = MaybeUninit::new(Term {
                     offset,
                     x: $e.listed(),
                 });
