@@ -843,8 +843,10 @@ pub(super) fn pairs(
         // A pair's entry (`off`: its column's byte offset), if the pair is not zero.
         let mut pair = |half: u32, off: usize| {
             if half != 0 {
-                // (`% PAIR_CHUNK`: n < PAIR_CHUNK always; no bounds check.)
-                list[n % PAIR_CHUNK].write([(half & 0xff) | (half >> 8) << 16, off as u32]);
+                // SAFETY: n < PAIR_CHUNK: it starts at 0 and goes back to 0 when it reaches
+                // PAIR_CHUNK.
+                unsafe { list.get_unchecked_mut(n) }
+                    .write([(half & 0xff) | (half >> 8) << 16, off as u32]);
                 n += 1;
                 if n == PAIR_CHUNK {
                     run(&list, n, &mut sums);
