@@ -241,13 +241,17 @@ pub fn sigmoid_u8(a: f32) -> u8 {
 fn activate_u8(activation: Activation, a: f32, d_out: f32) -> u8 {
     match activation {
         Activation::Sigmoid => sigmoid_u8(a),
-        other => {
-            let mut v = [a];
-            other.apply(&mut v);
-            // `as` saturates: negative values and NaN give 0, values past 255 give 255.
-            libm::roundf(v[0] * d_out) as u8
-        }
+        other => computed_u8(other, a, d_out),
     }
+}
+
+/// [`activate_u8`] for an activation other than the sigmoid: `round(h(a)·d_out)`, computed.
+#[inline]
+fn computed_u8(activation: Activation, a: f32, d_out: f32) -> u8 {
+    let mut v = [a];
+    activation.apply(&mut v);
+    // `as` saturates: negative values and NaN give 0, values past 255 give 255.
+    libm::roundf(v[0] * d_out) as u8
 }
 
 /// An int8 dense layer with `IN` inputs and `OUT` outputs, borrowed from a blob.
@@ -378,30 +382,48 @@ impl Raw<'_> {
         kernel::matvec::<false>(self.rows, self.stride, self.pairs, x, outputs, finish);
     }
 
+    /// The sums of the first `outs.len()` outputs handed to `each` a few at a time, with
+    /// those outputs' scales, biases and places: slices of one length (one loop count for
+    /// the caller's loop; zipped iterators kept two, ~3 instructions an output).
+    #[inline(always)]
+    fn chunks<T>(
+        &self,
+        x: &[u8],
+        outs: &mut [T],
+        mut each: impl FnMut(&[i32], &[f32], &[f32], &mut [T]),
+    ) {
+        let count = outs.len().min(self.scales.len()).min(self.biases.len());
+        let mut j = 0;
+        self.sums(
+            x,
+            count,
+            #[inline(never)]
+            |sums| {
+                let n = sums.len();
+                let (Some(s), Some(b), Some(o)) = (
+                    self.scales.get(j..j + n),
+                    self.biases.get(j..j + n),
+                    outs.get_mut(j..j + n),
+                ) else {
+                    return;
+                };
+                j += n;
+                each(sums, s, b, o);
+            },
+        );
+    }
+
     /// `A[j] = (Σᵢ x[i]·q[j][i]) · s[j]/d_in + B[j]` for each of `outs` in order (with the
     /// stored factors `fl(s/d_in)` when there are constants, on a soft-float core).
     #[inline(always)]
     fn values<T>(&self, x: &[u8], outs: &mut [T], out: impl Fn(&mut T, f32) + Copy) {
         let d_in = self.input_divisor();
         let mut per = self.constants().iter();
-        let count = outs.len().min(self.scales.len()).min(self.biases.len());
-        let mut j = 0;
-        self.sums(x, count, |sums| {
+        self.chunks(x, outs, |sums, s, b, o| {
             // Local copies: the kernel calls this through a pointer, and what it captures
             // by reference would be loaded again at every output (stores to `o` might
             // alias it, for all the compiler knows).
             let (out, d_in) = (out, d_in);
-            // The next `n` outputs' scales, biases and places, as slices of one length:
-            // one loop count (zipped iterators kept two, ~3 instructions an output).
-            let n = sums.len();
-            let (Some(s), Some(b), Some(o)) = (
-                self.scales.get(j..j + n),
-                self.biases.get(j..j + n),
-                outs.get_mut(j..j + n),
-            ) else {
-                return;
-            };
-            j += n;
             for (((o, &sum), &s), &b) in o.iter_mut().zip(sums).zip(s).zip(b) {
                 // The factor `fl(s/d_in)`: stored with the constants for a soft-float core
                 // (a division saved an output), else worked out here.
@@ -421,10 +443,22 @@ impl Raw<'_> {
     #[inline(never)]
     fn forward_u8(&self, x: &[u8], z: &mut [u8]) {
         let (activation, d_out) = (self.activation, self.output_divisor());
-        if SOFT_FLOAT && activation == Activation::Sigmoid {
-            self.sigmoid_in_integers(x, z);
-        } else {
-            self.values(x, z, move |z, a| *z = activate_u8(activation, a, d_out));
+        match activation {
+            Activation::Sigmoid if SOFT_FLOAT => self.sigmoid_in_integers(x, z),
+            // The same formula as `activate_u8`'s, by a routine (FPU cores).
+            #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+            Activation::Sigmoid => {
+                let d_in = self.input_divisor();
+                self.chunks(x, z, |sums, s, b, z| {
+                    crate::kernel::sigmoid_u8s(sums, s, b, d_in, z, &SIGMOID_U8)
+                });
+            }
+            // On an Arm core the sigmoid took an arm above: the others, computed (without
+            // the table's code, which the int8 firmware's flash has no room for twice).
+            _ if cfg!(target_arch = "arm") => {
+                self.values(x, z, move |z, a| *z = computed_u8(activation, a, d_out))
+            }
+            _ => self.values(x, z, move |z, a| *z = activate_u8(activation, a, d_out)),
         }
     }
 

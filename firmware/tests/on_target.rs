@@ -129,6 +129,78 @@ fn int8_sums_in<const IN: usize, const OUT: usize>(form: scratchnet::I8Form) {
     }
 }
 
+/// A sigmoid int8 layer's u8 outputs on target (on FPU cores by the requantization
+/// routine, on M0/M3 in integers) against the formula computed here in plain Rust:
+/// `sigmoid_u8(Σ·fl(s/255) + B)`, the public function and its table. A 40 × 61 layer with
+/// pseudo-random weights and inputs, per-output scales from 0.005 to 0.1, over 24 copies
+/// of the layer: 12 with biases stepped so that the values run from far below −8 to far
+/// above 8 (both ends of the table reached, checked), 12 with each bias chosen to put its
+/// value on one of the table's boundaries `−8 + k/32`, where one rounding more or less
+/// changes the index (a fused multiply-add in place of the two roundings fails here).
+#[cfg(feature = "int8")]
+fn int8_sigmoid_is_the_formula() {
+    const IN: usize = 40;
+    const OUT: usize = 61;
+    let mut next = xorshift(0x51f1_5eed);
+    let mut q = [0i8; IN * OUT];
+    for v in q.iter_mut() {
+        *v = (next() as i8).max(-127);
+    }
+    let mut x = [0u8; IN];
+    for (i, v) in x.iter_mut().enumerate() {
+        *v = if i % 5 == 0 { 0 } else { next() as u8 };
+    }
+    let mut scales = [0.0f32; OUT];
+    for (j, s) in scales.iter_mut().enumerate() {
+        *s = 0.005 + 0.095 * (j as f32 / (OUT - 1) as f32);
+    }
+    let sum = |j: usize| -> i32 {
+        (0..IN)
+            .map(|i| i32::from(x[i]) * i32::from(q[j * IN + i]))
+            .sum()
+    };
+    let (mut low, mut high) = (0, 0);
+    for step in 0..24 {
+        let mut biases = [0.0f32; OUT];
+        for (j, b) in biases.iter_mut().enumerate() {
+            *b = if step < 12 {
+                -9.0 + 1.5 * step as f32 + (j % 4) as f32 * 0.37
+            } else {
+                let edge = -8.0 + ((j * 7 + step * 61) % 512) as f32 / 32.0;
+                edge - sum(j) as f32 * (scales[j] / 255.0)
+            };
+        }
+        let spec = scratchnet::LayerSpec {
+            shape: scratchnet::Shape {
+                inputs: IN as u32,
+                outputs: OUT as u32,
+            },
+            activation: scratchnet::Activation::Sigmoid,
+            weights: scratchnet::Weights::I8 {
+                values: &q,
+                scales: &scales,
+                input_divisor: 255.0,
+                output_divisor: 255.0,
+                form: scratchnet::I8Form::Rows,
+            },
+            biases: &biases,
+        };
+        let mut blob = scratchnet_firmware::Aligned([0u8; 3072]);
+        let first = one_layer(spec, &mut blob.0);
+        let layer = ok(scratchnet::QDense::<IN, OUT>::from_layer(&first, 0));
+        let mut got = [0u8; OUT];
+        layer.forward_u8(&x, &mut got);
+        for (j, g) in got.iter().enumerate() {
+            let a = sum(j) as f32 * (scales[j] / 255.0) + biases[j];
+            let want = scratchnet::sigmoid_u8(a);
+            defmt::assert_eq!(*g, want, "step {} output {}: value {}", step, j, a);
+            low += usize::from(a < -8.0);
+            high += usize::from(a >= 8.0);
+        }
+    }
+    defmt::assert!(low > 0 && high > 0, "the values did not reach both clamps");
+}
+
 /// The int8 kernel with signed inputs (TFLite's layers) against a plain dot product, for
 /// an `IN × OUT` layer with pseudo-random weights and inputs (−128, 127 and 0 at every byte of a word, a
 /// zero group): with multiplier 2³⁰ and shift `n` a layer's output is
@@ -458,6 +530,12 @@ mod tests {
             int8_sums_are_exact::<130, 5>();
             int8_sums_are_exact::<132, 6>();
         }
+    }
+
+    #[test]
+    #[cfg(feature = "int8")]
+    fn int8_sigmoid_layer_on_target() {
+        super::int8_sigmoid_is_the_formula();
     }
 
     #[test]

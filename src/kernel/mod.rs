@@ -3,8 +3,9 @@
 //! cores with an FPU (f32: `vmla`), with the DSP extension (int8: `smlad`) or without it
 //! (int8 on Thumb-2 cores such as M3: `mla`; on Thumb-1 cores, M0/M0+: `muls`) a routine
 //! in assembly computes the same sums, bit for bit; on Thumb-1 a fifth routine (`index`)
-//! turns a sigmoid layer's sums into table indices from the blob's soft-float constants.
-//! Those five files hold the crate's only `unsafe` code.
+//! turns a sigmoid layer's sums into table indices from the blob's soft-float constants;
+//! on FPU cores `sigmoid` turns them into a sigmoid layer's u8 outputs. Those six files
+//! hold the crate's only `unsafe` code.
 
 use crate::input::{Entry, Input};
 use crate::params::Params;
@@ -32,6 +33,10 @@ pub(crate) fn rolled() {
     #[cfg(all(feature = "dsp", target_arch = "arm"))]
     smlad::rolled();
 }
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+mod sigmoid;
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+pub(crate) use sigmoid::sigmoid_u8s;
 #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
 mod vmla;
 
