@@ -14,21 +14,11 @@
 //! these targets, hence a routine).
 #![allow(unsafe_code)]
 
-/// What [`scratchnet_q8_sigmoid`] reads: `n` (> 0) outputs' sums, scales, biases and
-/// places, the input divisor and the table.
-#[repr(C)]
-struct Job {
-    sums: *const i32,
-    scales: *const f32,
-    biases: *const f32,
-    out: *mut u8,
-    n: u32,
-    d_in: f32,
-    table: *const u8,
-}
-
-// scratchnet_q8_sigmoid(job): r0 the job. Registers: r1 the sums, r2 the scales, r3 the
-// biases, r4 the outputs, r5 the count, r6 the index, r7 the table; s4 d_in, s5 8.0.
+// scratchnet_q8_sigmoid(sums, scales, biases, out, n, d_in, table): r0 the sums, r1 the
+// scales, r2 the biases, r3 the outputs, `d_in` in s0 (AAPCS-VFP), `n` (> 0) and `table`
+// on the stack (arguments in registers: a 28-byte block of them measured on the int8
+// firmware's deepest stack, which is at its 2 KiB). Registers: r4 the index, r5 the
+// count, r6 the table; s4 d_in, s5 8.0.
 core::arch::global_asm!(
     ".section .text.scratchnet_q8_sigmoid,\"ax\",%progbits",
     ".syntax unified",
@@ -39,31 +29,41 @@ core::arch::global_asm!(
     ".p2align 2",
     ".thumb_func",
     "scratchnet_q8_sigmoid:",
-    "push {{r4-r7, lr}}",
-    "ldm r0, {{r1-r7}}",
-    "vmov s4, r6",
+    "push {{r4-r6, lr}}",
+    // The fifth and seventh arguments, above the 16 bytes just pushed.
+    "ldr r5, [sp, #16]",
+    "ldr r6, [sp, #20]",
+    "vmov.f32 s4, s0",
     "vmov.f32 s5, #8.0",
     "1:",
-    "vldmia r1!, {{s0}}",
+    "vldmia r0!, {{s0}}",
     "vcvt.f32.s32 s0, s0",
-    "vldmia r2!, {{s1}}",
+    "vldmia r1!, {{s1}}",
     "vdiv.f32 s1, s1, s4",
-    "vldmia r3!, {{s2}}",
+    "vldmia r2!, {{s2}}",
     "vmla.f32 s2, s0, s1",
     "vadd.f32 s2, s2, s5",
     "vcvt.s32.f32 s2, s2, #5",
-    "vmov r6, s2",
-    "usat r6, #9, r6",
-    "ldrb r6, [r7, r6]",
-    "strb r6, [r4], #1",
+    "vmov r4, s2",
+    "usat r4, #9, r4",
+    "ldrb r4, [r6, r4]",
+    "strb r4, [r3], #1",
     "subs r5, #1",
     "bne 1b",
-    "pop {{r4-r7, pc}}",
+    "pop {{r4-r6, pc}}",
     ".size scratchnet_q8_sigmoid, . - scratchnet_q8_sigmoid",
 );
 
 unsafe extern "C" {
-    fn scratchnet_q8_sigmoid(job: &Job);
+    fn scratchnet_q8_sigmoid(
+        sums: *const i32,
+        scales: *const f32,
+        biases: *const f32,
+        out: *mut u8,
+        n: usize,
+        d_in: f32,
+        table: *const u8,
+    );
 }
 
 /// `z[j] = table[index]` for each of `sums` with its scale `s[j]` and bias `b[j]` (the
@@ -81,18 +81,19 @@ pub(crate) fn sigmoid_u8s(
     if n == 0 {
         return;
     }
-    let job = Job {
-        sums: sums.as_ptr(),
-        scales: s.as_ptr(),
-        biases: b.as_ptr(),
-        out: z.as_mut_ptr(),
-        n: n as u32,
-        d_in,
-        table: table.as_ptr(),
-    };
     // SAFETY: the routine reads n > 0 (checked) words from each of `sums`, `s` and `b`
     // (each at least n long), writes n bytes to `z` (at least n long), reads `table` at
-    // indices 0..=511 (USAT's range: its length), and touches nothing else: r4–r7 saved
+    // indices 0..=511 (USAT's range: its length), and touches nothing else: r4–r6 saved
     // and restored, s0–s5 caller-saved (AAPCS-VFP).
-    unsafe { scratchnet_q8_sigmoid(&job) };
+    unsafe {
+        scratchnet_q8_sigmoid(
+            sums.as_ptr(),
+            s.as_ptr(),
+            b.as_ptr(),
+            z.as_mut_ptr(),
+            n,
+            d_in,
+            table.as_ptr(),
+        )
+    };
 }
