@@ -382,23 +382,28 @@ impl Raw<'_> {
         kernel::matvec::<false>(self.rows, self.stride, self.pairs, x, outputs, finish);
     }
 
-    /// The sums of the first `outs.len()` outputs handed to `each` a few at a time, with
-    /// those outputs' scales, biases and places: slices of one length (one loop count for
-    /// the caller's loop; zipped iterators kept two, ~3 instructions an output).
+    /// `A[j] = (Σᵢ x[i]·q[j][i]) · s[j]/d_in + B[j]` for each of `outs` in order (with the
+    /// stored factors `fl(s/d_in)` when there are constants, on a soft-float core).
     #[inline(always)]
-    fn chunks<T>(
-        &self,
-        x: &[u8],
-        outs: &mut [T],
-        mut each: impl FnMut(&[i32], &[f32], &[f32], &mut [T]),
-    ) {
+    fn values<T>(&self, x: &[u8], outs: &mut [T], out: impl Fn(&mut T, f32) + Copy) {
+        let d_in = self.input_divisor();
+        let mut per = self.constants().iter();
         let count = outs.len().min(self.scales.len()).min(self.biases.len());
         let mut j = 0;
+        // Out of line on DSP cores, where the kernel calls it through a pointer: inlined
+        // into the `dyn` vtable's `call_once` shim too, it was a second copy of the loop
+        // (+264 B, over the int8 firmware's 64 KiB). Inline elsewhere.
         self.sums(
             x,
             count,
-            #[inline(never)]
+            #[cfg_attr(all(feature = "dsp", target_arch = "arm"), inline(never))]
             |sums| {
+                // Local copies: the kernel calls this through a pointer, and what it captures
+                // by reference would be loaded again at every output (stores to `o` might
+                // alias it, for all the compiler knows).
+                let (out, d_in) = (out, d_in);
+                // The next `n` outputs' scales, biases and places, as slices of one length:
+                // one loop count (zipped iterators kept two, ~3 instructions an output).
                 let n = sums.len();
                 let (Some(s), Some(b), Some(o)) = (
                     self.scales.get(j..j + n),
@@ -408,35 +413,20 @@ impl Raw<'_> {
                     return;
                 };
                 j += n;
-                each(sums, s, b, o);
+                for (((o, &sum), &s), &b) in o.iter_mut().zip(sums).zip(s).zip(b) {
+                    // The factor `fl(s/d_in)`: stored with the constants for a soft-float core
+                    // (a division saved an output), else worked out here.
+                    let factor = if SOFT_FLOAT {
+                        per.next()
+                            .map_or_else(|| s / d_in, |w| f32::from_bits(w[0]))
+                    } else {
+                        s / d_in
+                    };
+                    out(o, value_by_factor(sum, factor, b));
+                    crate::kernel::rolled();
+                }
             },
         );
-    }
-
-    /// `A[j] = (Σᵢ x[i]·q[j][i]) · s[j]/d_in + B[j]` for each of `outs` in order (with the
-    /// stored factors `fl(s/d_in)` when there are constants, on a soft-float core).
-    #[inline(always)]
-    fn values<T>(&self, x: &[u8], outs: &mut [T], out: impl Fn(&mut T, f32) + Copy) {
-        let d_in = self.input_divisor();
-        let mut per = self.constants().iter();
-        self.chunks(x, outs, |sums, s, b, o| {
-            // Local copies: the kernel calls this through a pointer, and what it captures
-            // by reference would be loaded again at every output (stores to `o` might
-            // alias it, for all the compiler knows).
-            let (out, d_in) = (out, d_in);
-            for (((o, &sum), &s), &b) in o.iter_mut().zip(sums).zip(s).zip(b) {
-                // The factor `fl(s/d_in)`: stored with the constants for a soft-float core
-                // (a division saved an output), else worked out here.
-                let factor = if SOFT_FLOAT {
-                    per.next()
-                        .map_or_else(|| s / d_in, |w| f32::from_bits(w[0]))
-                } else {
-                    s / d_in
-                };
-                out(o, value_by_factor(sum, factor, b));
-                crate::kernel::rolled();
-            }
-        });
     }
 
     /// `z[j] = round(h(A[j])·d_out)`.
@@ -445,14 +435,8 @@ impl Raw<'_> {
         let (activation, d_out) = (self.activation, self.output_divisor());
         match activation {
             Activation::Sigmoid if SOFT_FLOAT => self.sigmoid_in_integers(x, z),
-            // The same formula as `activate_u8`'s, by a routine (FPU cores).
             #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
-            Activation::Sigmoid => {
-                let d_in = self.input_divisor();
-                self.chunks(x, z, |sums, s, b, z| {
-                    crate::kernel::sigmoid_u8s(sums, s, b, d_in, z, &SIGMOID_U8)
-                });
-            }
+            Activation::Sigmoid => self.sigmoid_by_routine(x, z),
             // On an Arm core the sigmoid took an arm above: the others, computed (without
             // the table's code, which the int8 firmware's flash has no room for twice).
             _ if cfg!(target_arch = "arm") => {
@@ -460,6 +444,34 @@ impl Raw<'_> {
             }
             _ => self.values(x, z, move |z, a| *z = activate_u8(activation, a, d_out)),
         }
+    }
+
+    /// A sigmoid layer's `z[j]` on an FPU core: [`activate_u8`]'s formula by the kernel's
+    /// routine (`kernel::sigmoid`), a chunk of sums at a time.
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+    #[inline(always)]
+    fn sigmoid_by_routine(&self, x: &[u8], z: &mut [u8]) {
+        let d_in = self.input_divisor();
+        let count = z.len().min(self.scales.len()).min(self.biases.len());
+        let mut j = 0;
+        // Out of line on DSP cores: see `values`.
+        self.sums(
+            x,
+            count,
+            #[cfg_attr(feature = "dsp", inline(never))]
+            |sums| {
+                let n = sums.len();
+                let (Some(s), Some(b), Some(z)) = (
+                    self.scales.get(j..j + n),
+                    self.biases.get(j..j + n),
+                    z.get_mut(j..j + n),
+                ) else {
+                    return;
+                };
+                j += n;
+                crate::kernel::sigmoid_u8s(sums, s, b, d_in, z, &SIGMOID_U8);
+            },
+        );
     }
 
     /// A sigmoid layer's `z[j]` in soft float: the table's index in integers (the same
