@@ -14,6 +14,8 @@ use crate::activation::Activation;
 use crate::blob::{I8Layout, Layers, Model, ModelLayer};
 use crate::chain::{FromLayers, Layer, next_layer};
 use crate::error::{Error, Result, Shape};
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+use crate::kernel as kernel_fpu;
 use crate::kernel::int8 as kernel;
 use crate::network::Network;
 use crate::params::Params;
@@ -436,9 +438,14 @@ impl Raw<'_> {
         match activation {
             Activation::Sigmoid if SOFT_FLOAT => self.sigmoid_in_integers(x, z),
             #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
-            Activation::Sigmoid => self.sigmoid_by_routine(x, z),
+            Activation::Sigmoid => {
+                self.activate_by_routine(x, z, kernel_fpu::Activated::sigmoid(&SIGMOID_U8))
+            }
+            #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+            Activation::Relu => self.activate_by_routine(x, z, kernel_fpu::Activated::relu(d_out)),
             // On an Arm core the sigmoid took an arm above: the others, computed (without
-            // the table's code, which the int8 firmware's flash has no room for twice).
+            // the table's code, which the int8 firmware's flash has no room for twice;
+            // ReLU too, on an FPU core).
             _ if cfg!(target_arch = "arm") => {
                 self.values(x, z, move |z, a| *z = computed_u8(activation, a, d_out))
             }
@@ -446,11 +453,11 @@ impl Raw<'_> {
         }
     }
 
-    /// A sigmoid layer's `z[j]` on an FPU core: [`activate_u8`]'s formula by the kernel's
-    /// routine (`kernel::sigmoid`), a chunk of sums at a time.
+    /// A sigmoid or ReLU layer's `z[j]` on an FPU core: [`activate_u8`]'s formula by the
+    /// kernel's routine (`kernel::sigmoid`), a chunk of sums at a time.
     #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
     #[inline(always)]
-    fn sigmoid_by_routine(&self, x: &[u8], z: &mut [u8]) {
+    fn activate_by_routine(&self, x: &[u8], z: &mut [u8], activated: kernel_fpu::Activated) {
         let d_in = self.input_divisor();
         let count = z.len().min(self.scales.len()).min(self.biases.len());
         let mut j = 0;
@@ -469,7 +476,7 @@ impl Raw<'_> {
                     return;
                 };
                 j += n;
-                crate::kernel::sigmoid_u8s(sums, s, b, d_in, z, &SIGMOID_U8);
+                kernel_fpu::activate_u8s(sums, s, b, d_in, z, activated);
             },
         );
     }

@@ -129,18 +129,22 @@ fn int8_sums_in<const IN: usize, const OUT: usize>(form: scratchnet::I8Form) {
     }
 }
 
-/// A sigmoid int8 layer's u8 outputs on target (on FPU cores by the requantization
-/// routine, on M0/M3 in integers) against the formula computed here in plain Rust:
-/// `sigmoid_u8(Σ·fl(s/255) + B)`, the public function and its table. A 40 × 61 layer with
-/// pseudo-random weights and inputs, per-output scales from 0.005 to 0.1, over 24 copies
-/// of the layer: 12 with biases stepped so that the values run from far below −8 to far
-/// above 8 (both ends of the table reached, checked), 12 with each bias chosen to put its
-/// value on one of the table's boundaries `−8 + k/32`, where one rounding more or less
-/// changes the index (a fused multiply-add in place of the two roundings fails here).
+/// A sigmoid or ReLU int8 layer's u8 outputs on target (on FPU cores by the requantization
+/// routine; on M0/M3 the sigmoid in integers, ReLU in f32) against the formula computed
+/// here in plain Rust on the value `A = Σ·fl(s/255) + B`: `sigmoid_u8(A)` (the public
+/// function and its table), or `roundf(max(A, 0)·d_out)` saturated (`d_out` = 32, so that
+/// `A·32` is exact). A 40 × 61 layer with pseudo-random weights and inputs, per-output
+/// scales from 0.005 to 0.1, over 24 copies of the layer: 12 with biases stepped so that
+/// the values run from far below the outputs' range to far above it (both ends reached,
+/// checked), 12 with each bias chosen to put its value on a boundary — the sigmoid
+/// table's `−8 + k/32`, ReLU's halves `(m + ½)/32` — where one rounding more or less
+/// changes the output (a fused multiply-add in place of the two roundings fails here).
 #[cfg(feature = "int8")]
-fn int8_sigmoid_is_the_formula() {
+fn int8_activation_is_the_formula(activation: scratchnet::Activation) {
     const IN: usize = 40;
     const OUT: usize = 61;
+    let relu = activation == scratchnet::Activation::Relu;
+    let d_out = if relu { 32.0 } else { 255.0 };
     let mut next = xorshift(0x51f1_5eed);
     let mut q = [0i8; IN * OUT];
     for v in q.iter_mut() {
@@ -166,7 +170,12 @@ fn int8_sigmoid_is_the_formula() {
             *b = if step < 12 {
                 -9.0 + 1.5 * step as f32 + (j % 4) as f32 * 0.37
             } else {
-                let edge = -8.0 + ((j * 7 + step * 61) % 512) as f32 / 32.0;
+                let k = (j * 7 + step * 61) % 512;
+                let edge = if relu {
+                    (k / 2) as f32 / 32.0 + 1.0 / 64.0
+                } else {
+                    -8.0 + k as f32 / 32.0
+                };
                 edge - sum(j) as f32 * (scales[j] / 255.0)
             };
         }
@@ -175,12 +184,12 @@ fn int8_sigmoid_is_the_formula() {
                 inputs: IN as u32,
                 outputs: OUT as u32,
             },
-            activation: scratchnet::Activation::Sigmoid,
+            activation,
             weights: scratchnet::Weights::I8 {
                 values: &q,
                 scales: &scales,
                 input_divisor: 255.0,
-                output_divisor: 255.0,
+                output_divisor: d_out,
                 form: scratchnet::I8Form::Rows,
             },
             biases: &biases,
@@ -192,13 +201,19 @@ fn int8_sigmoid_is_the_formula() {
         layer.forward_u8(&x, &mut got);
         for (j, g) in got.iter().enumerate() {
             let a = sum(j) as f32 * (scales[j] / 255.0) + biases[j];
-            let want = scratchnet::sigmoid_u8(a);
+            let want = if relu {
+                // `as` saturates: past 255 gives 255.
+                libm::roundf(if a > 0.0 { a } else { 0.0 } * d_out) as u8
+            } else {
+                scratchnet::sigmoid_u8(a)
+            };
             defmt::assert_eq!(*g, want, "step {} output {}: value {}", step, j, a);
-            low += usize::from(a < -8.0);
-            high += usize::from(a >= 8.0);
+            let (bottom, top) = if relu { (0.0, 255.5 / 32.0) } else { (-8.0, 8.0) };
+            low += usize::from(a < bottom);
+            high += usize::from(a >= top);
         }
     }
-    defmt::assert!(low > 0 && high > 0, "the values did not reach both clamps");
+    defmt::assert!(low > 0 && high > 0, "the values did not reach both ends");
 }
 
 /// The int8 kernel with signed inputs (TFLite's layers) against a plain dot product, for
@@ -534,8 +549,9 @@ mod tests {
 
     #[test]
     #[cfg(feature = "int8")]
-    fn int8_sigmoid_layer_on_target() {
-        super::int8_sigmoid_is_the_formula();
+    fn int8_sigmoid_and_relu_layers_on_target() {
+        super::int8_activation_is_the_formula(Activation::Sigmoid);
+        super::int8_activation_is_the_formula(Activation::Relu);
     }
 
     #[test]

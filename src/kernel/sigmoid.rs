@@ -1,99 +1,153 @@
-//! An int8 sigmoid layer's outputs from its sums on a Cortex-M core with an FPU, in
-//! assembly: `z[j] = T[min(⌊(fl(fl(Σⱼ·fl(s[j]/d_in)) + B[j]) + 8)·32⌋, 511)]` for the
-//! 512-entry table `T` of `round(255·sigmoid)` (0 for a negative index or NaN).
+//! An int8 layer's u8 outputs from its sums on a Cortex-M core with an FPU, in assembly:
+//! the value `A[j] = fl(B[j] + fl(Σⱼ·fl(s[j]/d_in)))`, then
+//!
+//! * sigmoid: `z[j] = T[min(⌊(A[j] + 8)·32⌋, 511)]` for the 512-entry table `T` of
+//!   `round(255·sigmoid)` (0 for a negative index);
+//! * ReLU: `z[j] = min(round(max(A[j], 0)·d_out), 255)`, halves away from zero.
 //!
 //! Layout read: the chunk's i32 sums, its f32 scales `s` and biases `B`, one each an
 //! output, in order; the u8 outputs written in order. Per output: the sum, scale and bias
 //! loaded straight into FPU registers (`VLDM` with writeback), the factor by `VDIV`, the
-//! value by `VMLA` (product rounded, then the sum: the Rust `sum as f32 * factor + b`),
-//! `+ 8` by `VADD`, then the index by one fixed-point `VCVT.S32.F32 #5` (`trunc(y·32)`
-//! from the exact product, saturated; NaN gives 0) and `USAT #9` (clamped to `0..=511`):
-//! the index `((y·32) as usize).min(511)` gives for every f32 `y`. 14 instructions an
-//! output, against 21 for the compiled loop (which needs a multiply, a conversion and a
-//! three-instruction minimum for the index; Rust's `asm!` cannot name an FPU register on
-//! these targets, hence a routine).
+//! value by `VMLA` (product rounded, then the sum: the Rust `sum as f32 * factor + b`).
+//! Then the sigmoid's `+ 8` by `VADD` and its index by one fixed-point `VCVT.S32.F32 #5`
+//! (`trunc(y·32)` from the exact product, saturated) and `USAT #9` (clamped to
+//! `0..=511`): the index `((y·32) as usize).min(511)` gives for every f32 `y` — 14
+//! instructions an output against 21 for the compiled loop, which needs a multiply, a
+//! conversion and a three-instruction minimum (Rust's `asm!` cannot name an FPU register
+//! on these targets, hence a routine). ReLU's `y = fl(A·d_out)` by `VMUL`, then
+//! `t = ⌊2y⌋` by `VCVT.S32.F32 #1` (exact, saturated; ≤ 0 for a negative `A`, so no
+//! `max` is needed), `USAT #9`, and `(t + 1) >> 1 = ⌊y + ½⌋`, which is `roundf(y)` for
+//! `y ≥ 0`, clamped by `USAT #8`: 16 instructions an output, against about 25 for the
+//! compiled loop and its call of [`Activation::apply`](crate::Activation::apply).
 #![allow(unsafe_code)]
 
-// scratchnet_q8_sigmoid(sums, scales, biases, out, n, d_in, table): r0 the sums, r1 the
-// scales, r2 the biases, r3 the outputs, `d_in` in s0 (AAPCS-VFP), `n` (> 0) and `table`
-// on the stack (arguments in registers: a 28-byte block of them measured on the int8
-// firmware's deepest stack, which is at its 2 KiB). Registers: r4 the index, r5 the
-// count, r6 the table; s4 d_in, s5 8.0.
+// scratchnet_q8_activate(sums, scales, biases, out, n, table, d_in, d_out): r0 the sums,
+// r1 the scales, r2 the biases, r3 the outputs, `d_in` in s0 and `d_out` in s1
+// (AAPCS-VFP), `n` (> 0) and `table` on the stack (arguments in registers, not a block on
+// the int8 firmware's deepest stack, which is at its 2 KiB): the sigmoid's table, or null
+// for ReLU. Registers: r4 the index, r5 the count, r6 the table; s2 the sum, s3 the
+// factor, s6 the value, s7 8.0.
 core::arch::global_asm!(
-    ".section .text.scratchnet_q8_sigmoid,\"ax\",%progbits",
+    ".section .text.scratchnet_q8_activate,\"ax\",%progbits",
     ".syntax unified",
     ".thumb",
     ".fpu fpv4-sp-d16",
-    ".global scratchnet_q8_sigmoid",
-    ".type scratchnet_q8_sigmoid,%function",
+    ".global scratchnet_q8_activate",
+    ".type scratchnet_q8_activate,%function",
     ".p2align 2",
     ".thumb_func",
-    "scratchnet_q8_sigmoid:",
+    "scratchnet_q8_activate:",
     "push {{r4-r6, lr}}",
-    // The fifth and seventh arguments, above the 16 bytes just pushed.
+    // The fifth and sixth arguments, above the 16 bytes just pushed.
     "ldr r5, [sp, #16]",
     "ldr r6, [sp, #20]",
-    "vmov.f32 s4, s0",
-    "vmov.f32 s5, #8.0",
+    "cmp r6, #0",
+    "beq 2f",
+    "vmov.f32 s7, #8.0",
     "1:",
-    "vldmia r0!, {{s0}}",
-    "vcvt.f32.s32 s0, s0",
-    "vldmia r1!, {{s1}}",
-    "vdiv.f32 s1, s1, s4",
-    "vldmia r2!, {{s2}}",
-    "vmla.f32 s2, s0, s1",
-    "vadd.f32 s2, s2, s5",
-    "vcvt.s32.f32 s2, s2, #5",
-    "vmov r4, s2",
+    "vldmia r0!, {{s2}}",
+    "vcvt.f32.s32 s2, s2",
+    "vldmia r1!, {{s3}}",
+    "vdiv.f32 s3, s3, s0",
+    "vldmia r2!, {{s6}}",
+    "vmla.f32 s6, s2, s3",
+    "vadd.f32 s6, s6, s7",
+    "vcvt.s32.f32 s6, s6, #5",
+    "vmov r4, s6",
     "usat r4, #9, r4",
     "ldrb r4, [r6, r4]",
     "strb r4, [r3], #1",
     "subs r5, #1",
     "bne 1b",
     "pop {{r4-r6, pc}}",
-    ".size scratchnet_q8_sigmoid, . - scratchnet_q8_sigmoid",
+    "2:",
+    "vldmia r0!, {{s2}}",
+    "vcvt.f32.s32 s2, s2",
+    "vldmia r1!, {{s3}}",
+    "vdiv.f32 s3, s3, s0",
+    "vldmia r2!, {{s6}}",
+    "vmla.f32 s6, s2, s3",
+    "vmul.f32 s6, s6, s1",
+    "vcvt.s32.f32 s6, s6, #1",
+    "vmov r4, s6",
+    "usat r4, #9, r4",
+    "adds r4, #1",
+    "lsrs r4, #1",
+    "usat r4, #8, r4",
+    "strb r4, [r3], #1",
+    "subs r5, #1",
+    "bne 2b",
+    "pop {{r4-r6, pc}}",
+    ".size scratchnet_q8_activate, . - scratchnet_q8_activate",
 );
 
 unsafe extern "C" {
-    fn scratchnet_q8_sigmoid(
+    fn scratchnet_q8_activate(
         sums: *const i32,
         scales: *const f32,
         biases: *const f32,
         out: *mut u8,
         n: usize,
-        d_in: f32,
         table: *const u8,
+        d_in: f32,
+        d_out: f32,
     );
 }
 
-/// `z[j] = table[index]` for each of `sums` with its scale `s[j]` and bias `b[j]` (the
-/// first `min` of the lengths).
+/// The activation a layer's outputs go through: the sigmoid by its table, or ReLU (the
+/// routine's `table` and `d_out` arguments, worked out once a layer).
+#[derive(Clone, Copy)]
+pub(crate) struct Activated<'t> {
+    /// The sigmoid's table, or `None` for ReLU.
+    table: Option<&'t [u8; 512]>,
+    /// ReLU's output divisor `d_out` (unused for the sigmoid).
+    d_out: f32,
+}
+
+impl<'t> Activated<'t> {
+    /// The sigmoid: `T[min(⌊(A + 8)·32⌋, 511)]`.
+    pub(crate) fn sigmoid(table: &'t [u8; 512]) -> Self {
+        Self {
+            table: Some(table),
+            d_out: 255.0,
+        }
+    }
+
+    /// ReLU: `min(round(max(A, 0)·d_out), 255)`.
+    pub(crate) fn relu(d_out: f32) -> Self {
+        Self { table: None, d_out }
+    }
+}
+
+/// `z[j]` for each of `sums` with its scale `s[j]` and bias `b[j]` (the first `min` of the
+/// lengths), through `activated`.
 #[inline(always)]
-pub(crate) fn sigmoid_u8s(
+pub(crate) fn activate_u8s(
     sums: &[i32],
     s: &[f32],
     b: &[f32],
     d_in: f32,
     z: &mut [u8],
-    table: &[u8; 512],
+    activated: Activated<'_>,
 ) {
     let n = sums.len().min(s.len()).min(b.len()).min(z.len());
     if n == 0 {
         return;
     }
     // SAFETY: the routine reads n > 0 (checked) words from each of `sums`, `s` and `b`
-    // (each at least n long), writes n bytes to `z` (at least n long), reads `table` at
-    // indices 0..=511 (USAT's range: its length), and touches nothing else: r4–r6 saved
-    // and restored, s0–s5 caller-saved (AAPCS-VFP).
+    // (each at least n long), writes n bytes to `z` (at least n long), reads the table (if
+    // not null: 512 bytes) at indices 0..=511 (USAT's range), and touches nothing else:
+    // r4–r6 saved and restored, s0–s7 caller-saved (AAPCS-VFP).
     unsafe {
-        scratchnet_q8_sigmoid(
+        scratchnet_q8_activate(
             sums.as_ptr(),
             s.as_ptr(),
             b.as_ptr(),
             z.as_mut_ptr(),
             n,
+            activated.table.map_or(core::ptr::null(), |t| t.as_ptr()),
             d_in,
-            table.as_ptr(),
+            activated.d_out,
         )
     };
 }
