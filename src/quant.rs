@@ -454,7 +454,7 @@ impl Raw<'_> {
     }
 
     /// A sigmoid or ReLU layer's `z[j]` on an FPU core: [`activate_u8`]'s formula by the
-    /// kernel's routine (`kernel::sigmoid`), a chunk of sums at a time.
+    /// kernel's routine (`kernel::activate`), a chunk of sums at a time.
     #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
     #[inline(always)]
     fn activate_by_routine(&self, x: &[u8], z: &mut [u8], activated: kernel_fpu::Activated) {

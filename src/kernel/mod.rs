@@ -4,7 +4,7 @@
 //! (int8 on Thumb-2 cores such as M3: `mla`; on Thumb-1 cores, M0/M0+: `muls`) a routine
 //! in assembly computes the same sums, bit for bit; on Thumb-1 a fifth routine (`index`)
 //! turns a sigmoid layer's sums into table indices from the blob's soft-float constants;
-//! on FPU cores `sigmoid` turns them into a sigmoid or ReLU layer's u8 outputs. Those six files
+//! on FPU cores `activate` turns them into a sigmoid or ReLU layer's u8 outputs. Those six files
 //! hold the crate's only `unsafe` code.
 
 use crate::input::{Entry, Input};
@@ -34,9 +34,9 @@ pub(crate) fn rolled() {
     smlad::rolled();
 }
 #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
-mod sigmoid;
+mod activate;
 #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
-pub(crate) use sigmoid::{Activated, activate_u8s};
+pub(crate) use activate::{Activated, activate_u8s};
 #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
 mod vmla;
 
