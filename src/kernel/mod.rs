@@ -4,8 +4,8 @@
 //! (int8 on Thumb-2 cores such as M3: `mla`; on Thumb-1 cores, M0/M0+: `muls`) a routine
 //! in assembly computes the same sums, bit for bit; on Thumb-1 a fifth routine (`index`)
 //! turns a sigmoid layer's sums into table indices from the blob's soft-float constants;
-//! on FPU cores `activate` turns them into a sigmoid or ReLU layer's u8 outputs. Those six files
-//! hold the crate's only `unsafe` code.
+//! on FPU cores `activate` turns them into a sigmoid or ReLU layer's u8 outputs. Those six
+//! files hold the crate's only `unsafe` code.
 
 use crate::input::{Entry, Input};
 use crate::params::Params;
