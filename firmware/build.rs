@@ -151,7 +151,9 @@ fn run() -> Result<(), String> {
          /// Whether numpy's predictions were found (else agreement is not checked).\n\
          pub const HAVE_REFERENCE: bool = {};\n\
          /// `scratchnet::math::exp_fingerprint()` computed on the host.\n\
-         pub const EXP_FINGERPRINT: u32 = {:#010x};\n",
+         pub const EXP_FINGERPRINT: u32 = {:#010x};\n\
+         /// `scratchnet::sigmoid_fingerprint()` computed on the host.\n\
+         pub const SIGMOID_FINGERPRINT: u32 = {:#010x};\n",
         path_str(&out.join("images.u8"))?,
         path_str(&out.join("labels.u8"))?,
         path_str(&out.join("reference.u8"))?,
@@ -161,7 +163,8 @@ fn run() -> Result<(), String> {
         int8_correct,
         int8_agree,
         have_reference,
-        scratchnet::math::exp_fingerprint()
+        scratchnet::math::exp_fingerprint(),
+        scratchnet::sigmoid_fingerprint()
     );
     write_if_changed(&out.join("host_paths.rs"), paths.as_bytes())
 }

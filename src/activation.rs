@@ -32,8 +32,45 @@ pub fn sigmoid(x: f32) -> f32 {
 /// dense benchmark's ReLU outputs go through it one by one).
 #[inline(never)]
 fn sigmoid_all(a: &mut [f32]) {
+    // On an FPU core, the same steps by a routine (`kernel::sigmoid`): the same bits.
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf", not(feature = "fast-exp")))]
+    crate::kernel::sigmoid_all(a);
+    #[cfg(not(all(target_arch = "arm", target_abi = "eabihf", not(feature = "fast-exp"))))]
     for v in a {
         *v = sigmoid(*v);
+    }
+}
+
+/// A fingerprint of the sigmoid layers' results ([`Activation::Sigmoid`] applied to a
+/// slice: their bits, NaN as one pattern, folded by FNV-1a a word at a time) over a fixed
+/// spread of inputs: every 65 537th f32 bit pattern (both signs, every binade, ±0, ±∞,
+/// NaN), 4 096 from −100 to 100, and 1 024 at each end of the exponential's main path
+/// (`x` near −88.7 and 86.6). The firmware's build script computes it on the host and an
+/// on-target test on the device: equal, a sigmoid layer gives the same bits there (the
+/// FPU cores' routine).
+#[doc(hidden)]
+pub fn sigmoid_fingerprint() -> u32 {
+    let mut h = 0x811c_9dc5u32;
+    let spread = (0..=u32::MAX / 65_537).map(|k| f32::from_bits(k.wrapping_mul(65_537)));
+    let wide = (0..4096u16).map(|k| -100.0 + f32::from(k) * (200.0 / 4096.0));
+    let low = (0..1024u16).map(|k| -88.8 + f32::from(k) * (0.2 / 1024.0));
+    let high = (0..1024u16).map(|k| 86.5 + f32::from(k) * (0.2 / 1024.0));
+    let mut inputs = spread.chain(wide).chain(low).chain(high);
+    let mut chunk = [0.0f32; 64];
+    loop {
+        let mut n = 0;
+        for (c, x) in chunk.iter_mut().zip(&mut inputs) {
+            *c = x;
+            n += 1;
+        }
+        let Some(chunk) = chunk.get_mut(..n).filter(|c| !c.is_empty()) else {
+            return h;
+        };
+        Activation::Sigmoid.apply(chunk);
+        for v in chunk.iter() {
+            let bits = if v.is_nan() { 0x7fc0_0000 } else { v.to_bits() };
+            h = (h ^ bits).wrapping_mul(0x0100_0193);
+        }
     }
 }
 

@@ -100,6 +100,8 @@ mod requant;
 #[cfg(feature = "tflite")]
 pub mod tflite;
 
+#[doc(hidden)]
+pub use activation::sigmoid_fingerprint;
 pub use activation::{Activation, identity, relu, sigmoid, softmax, step};
 pub use blob::{
     ElementType, FORMAT_VERSION, HEADER_LEN, I8Form, I8Layout, LayerSpec, Layers, MAGIC,

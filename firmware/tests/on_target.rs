@@ -451,6 +451,19 @@ mod tests {
     }
 
     #[test]
+    #[cfg(all(not(feature = "int8"), target_abi = "eabihf"))]
+    fn the_sigmoid_layers_are_the_hosts() {
+        // Activation::Sigmoid over 71 680 inputs spread over every f32 and dense where the
+        // exponential leaves its main path: the same bits as on the host, from the FPU
+        // cores' routine. (On M0 and M3 a sigmoid layer is the Rust `sigmoid` over
+        // `exp_table`, whose bits the test above checks; the M0's flash has no room here.)
+        defmt::assert_eq!(
+            scratchnet::sigmoid_fingerprint(),
+            scratchnet_firmware::host_paths::SIGMOID_FINGERPRINT
+        );
+    }
+
+    #[test]
     #[cfg(feature = "int8")]
     fn the_sigmoid_index_routine_is_the_estimate() {
         // Thumb-1 cores only (M0): the assembly's indices against the Rust estimate's on

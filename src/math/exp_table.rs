@@ -38,8 +38,9 @@ const K_MIN: i32 = -125 * 64;
 const K_MAX: i32 = 128 * 64 - 1;
 
 /// `2^(j/64)` for `j` in `0..64` as `[hi, lo]`: `hi` rounded to f32, `lo` the rest rounded
-/// (from Python's `decimal` at 60 digits; checked against f64 in the tests).
-const POW2: [[u32; 2]; 64] = [
+/// (from Python's `decimal` at 60 digits; checked against f64 in the tests). A `static`:
+/// the FPU cores' sigmoid routine reads the same copy.
+pub(crate) static POW2: [[u32; 2]; 64] = [
     [0x3f80_0000, 0x0000_0000],
     [0x3f81_64d2, 0xb1c4_3fd0],
     [0x3f82_cd87, 0xb34e_a7a9],
@@ -105,6 +106,18 @@ const POW2: [[u32; 2]; 64] = [
     [0x3ffa_83b3, 0xb292_3758],
     [0x3ffd_3e0c, 0x31cf_486c],
 ];
+
+/// What the FPU cores' sigmoid routine (`kernel::sigmoid`) reads, in this order: `−64/ln 2`
+/// (its argument is `−x`), the shifter and its negation, `ln 2/64`'s three parts, `1/6`,
+/// `1/2` and `1`.
+#[cfg(all(target_arch = "arm", target_abi = "eabihf", not(feature = "fast-exp")))]
+pub(crate) static SIGMOID_CONSTANTS: [f32; 9] = [
+    -INV_STEP, SHIFTER, -SHIFTER, STEP_HI, STEP_MID, STEP_LO, SIXTH, 0.5, 1.0,
+];
+
+// The routine's range check is written for this range: `k − 8192` in `−16192..=−1`.
+const _: () = assert!(K_MAX + 1 == 8192 && K_MAX - K_MIN + 1 == 16192);
+const _: () = assert!(SHIFTER.to_bits() == 0x4b40_0000);
 
 /// `e^x` for every f32: `2ⁿ·2^(j/64)·e^r` in f32 arithmetic (a 64-entry table and a cubic),
 /// the same bits on every core and on the host.

@@ -1,0 +1,120 @@
+//! The f32 sigmoid `1/(1 + e^(−x))` of a layer's outputs on a Cortex-M core with an FPU, in
+//! assembly: [`exp_table`](crate::math::exp_table)'s steps for `e^(−x)`, the same
+//! operations in the same order, so the same bits as the Rust [`sigmoid`](crate::sigmoid)
+//! (which the host runs).
+//!
+//! Layout read: the f32 values in place, written back in order. Per value (29 instructions
+//! against 33 for the compiled loop): `t = fl(S + fl(x·(−64/ln 2)))` by one `VMLA` (the
+//! shifter `S` = 1.5·2²³ copied in first), `k` from `t`'s bits, the main path's range
+//! checked by `ADD`, `CMN`; then `r' = −r` (`r = −x − k·ln 2/64` in three parts) by three
+//! `VMLA`s on `x` itself — round to nearest is symmetric, so every step is the Rust one's
+//! negated, and the `VNEG` of `x` is saved —, `u = 1/2 + r/6` by `VMLS` on `r'`, `r²`,
+//! `p = r + r²·u` by `VNMLS` (`−r' + fl(r²·u)`: the product rounded, then the sum), the
+//! table's pair by one `VLDM`, `lo + hi·p` and `hi + …`, `n` added to the exponent field
+//! in a core register, then `1 + e` and the division. A value off the main path (its
+//! `e^(−x)` overflows or is below `2⁻¹²⁶`: `|x| > 86.6`, or NaN) stops the routine: the
+//! caller computes it in Rust and calls again for the rest.
+#![allow(unsafe_code)]
+
+use crate::math::{POW2, SIGMOID_CONSTANTS};
+
+// scratchnet_f32_sigmoid(a, n, pow2, constants) -> done: r0 the values (f32, in place), r1
+// their count (> 0), r2 the table of 2^(j/64), r3 the nine constants (loaded to s16–s24:
+// −64/ln 2, S, −S, ln 2/64's parts hi, mid, lo, 1/6, 1/2, 1). Returns how many values it
+// wrote, from the first (all n, or up to the first off the main path).
+// Registers: r4 t's bits, r5 and r6 scratch, r8 −(S's bits) − 8192, r9 0xff800000,
+// r12 the first value; s0 x, then r', then p and the result; s1 t, s2 k, s3 u, s4 r²,
+// s5 hi, s6 lo and the tail.
+core::arch::global_asm!(
+    ".section .text.scratchnet_f32_sigmoid,\"ax\",%progbits",
+    ".syntax unified",
+    ".thumb",
+    ".fpu fpv4-sp-d16",
+    ".global scratchnet_f32_sigmoid",
+    ".type scratchnet_f32_sigmoid,%function",
+    ".p2align 2",
+    ".thumb_func",
+    "scratchnet_f32_sigmoid:",
+    "push {{r4-r6, r8, r9, lr}}",
+    "vpush {{s16-s24}}",
+    "vldmia r3, {{s16-s24}}",
+    "mov r12, r0",
+    "movw r8, #0xe000",
+    "movt r8, #0xb4bf",
+    "movw r9, #0",
+    "movt r9, #0xff80",
+    "1:",
+    "vldr s0, [r0]",
+    "vmov.f32 s1, s17",
+    "vmla.f32 s1, s0, s16",
+    "vmov r4, s1",
+    // k − 8192 = bits(t) − bits(S) − 8192: the main path is k in −8000..=8191.
+    "add r5, r4, r8",
+    "cmn r5, #16192",
+    "bcc 9f",
+    "vadd.f32 s2, s1, s18",
+    "vmla.f32 s0, s2, s19",
+    "vmla.f32 s0, s2, s20",
+    "vmla.f32 s0, s2, s21",
+    "vmov.f32 s3, s23",
+    "vmls.f32 s3, s0, s22",
+    "vmul.f32 s4, s0, s0",
+    "vnmls.f32 s0, s4, s3",
+    // The table's pair j = k mod 64 (t's low bits: S's are zero there).
+    "and r5, r4, #63",
+    "add r5, r2, r5, lsl #3",
+    "vldmia r5, {{s5, s6}}",
+    "vmla.f32 s6, s5, s0",
+    "vadd.f32 s6, s5, s6",
+    // y·2ⁿ, n = k >> 6: (k >> 6) << 23 is t's bits 6..15 moved to the exponent field.
+    "vmov r5, s6",
+    "and r6, r9, r4, lsl #17",
+    "add r5, r6",
+    "vmov s0, r5",
+    "vadd.f32 s0, s0, s24",
+    "vdiv.f32 s0, s24, s0",
+    "vstmia r0!, {{s0}}",
+    "subs r1, #1",
+    "bne 1b",
+    "9:",
+    "sub r0, r0, r12",
+    "lsrs r0, r0, #2",
+    "vpop {{s16-s24}}",
+    "pop {{r4-r6, r8, r9, pc}}",
+    ".size scratchnet_f32_sigmoid, . - scratchnet_f32_sigmoid",
+);
+
+unsafe extern "C" {
+    fn scratchnet_f32_sigmoid(
+        a: *mut f32,
+        n: usize,
+        pow2: *const [u32; 2],
+        constants: *const f32,
+    ) -> usize;
+}
+
+/// `a[i] = 1/(1 + e^(−a[i]))` for every value, the Rust [`sigmoid`](crate::sigmoid)'s bits.
+#[inline(never)]
+pub(crate) fn sigmoid_all(a: &mut [f32]) {
+    let mut rest = a;
+    while !rest.is_empty() {
+        // SAFETY: the routine reads and writes rest[..done] (done ≤ rest.len() > 0, f32s in
+        // place), reads rest[done] if done < rest.len(), POW2 (64 pairs; j = k mod 64) and
+        // SIGMOID_CONSTANTS (nine f32s), and touches nothing else: r4–r9 and s16–s24 saved
+        // and restored (AAPCS-VFP).
+        let done = unsafe {
+            scratchnet_f32_sigmoid(
+                rest.as_mut_ptr(),
+                rest.len(),
+                POW2.as_ptr(),
+                SIGMOID_CONSTANTS.as_ptr(),
+            )
+        };
+        // A value off the exponential's main path: the Rust formula (its cold path).
+        let Some((v, tail)) = rest.get_mut(done..).and_then(|r| r.split_first_mut()) else {
+            return;
+        };
+        *v = crate::activation::sigmoid(*v);
+        rest = tail;
+    }
+}
