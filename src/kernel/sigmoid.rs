@@ -16,7 +16,7 @@
 //! caller computes it in Rust and calls again for the rest.
 #![allow(unsafe_code)]
 
-use crate::math::{POW2, SIGMOID_CONSTANTS};
+use crate::math::{POW2, SIGMOID_CONSTANTS, exp_table_out_of_line};
 
 // scratchnet_f32_sigmoid(a, n, pow2, constants) -> done: r0 the values (f32, in place), r1
 // their count (> 0), r2 the table of 2^(j/64), r3 the nine constants (loaded to s16–s24:
@@ -110,11 +110,13 @@ pub(crate) fn sigmoid_all(a: &mut [f32]) {
                 SIGMOID_CONSTANTS.as_ptr(),
             )
         };
-        // A value off the exponential's main path: the Rust formula (its cold path).
+        // A value off the exponential's main path: `sigmoid`'s formula, its exponential by
+        // the path `exp_table` takes there (not the whole of `sigmoid` inline: the int8
+        // firmware, which links this for the book's toy networks, has not the flash).
         let Some((v, tail)) = rest.get_mut(done..).and_then(|r| r.split_first_mut()) else {
             return;
         };
-        *v = crate::activation::sigmoid(*v);
+        *v = 1.0 / (1.0 + exp_table_out_of_line(-*v));
         rest = tail;
     }
 }

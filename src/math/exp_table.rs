@@ -143,7 +143,7 @@ pub fn exp_table(x: f32) -> f32 {
 /// for both, away from the hot loops.
 #[cold]
 #[inline(never)]
-pub(super) fn exp_table_out_of_line(x: f32) -> f32 {
+pub(crate) fn exp_table_out_of_line(x: f32) -> f32 {
     let (k, hi, tail) = steps(x);
     let n = k >> 6;
     if k.wrapping_sub(K_MIN) as u32 <= (K_MAX - K_MIN) as u32 {
