@@ -66,8 +66,8 @@ pub(crate) fn affine<'x>(
     x: impl Input<'x>,
     a: &mut [f32],
 ) {
-    match weights.as_f32() {
-        Some(w) => sums(w, x, a),
+    let added = match weights.as_f32() {
+        Some(w) => sums(w, x, a, biases),
         None => {
             a.fill(0.0);
             for (i, &e) in x.entries().iter().enumerate() {
@@ -75,7 +75,11 @@ pub(crate) fn affine<'x>(
                     weights.axpy_row(i * a.len(), e.value(), a);
                 }
             }
+            false
         }
+    };
+    if added {
+        return;
     }
     // Biases read as a slice on FPU cores (the iterator's `next` was not inlined: about 20
     // instructions an output on Cortex-M4F). The soft-float cores keep the iterator:
@@ -96,17 +100,20 @@ pub(crate) fn affine<'x>(
 }
 
 /// `a[j] = Σᵢ x[i]·W[i][j]` over the non-zero inputs in order: with `VMLA` on a core with
-/// an FPU (the product rounded, then added: the same two roundings as here).
+/// an FPU (the product rounded, then added: the same two roundings as here). Where the
+/// routine reads a dense layer's inputs in place, it adds the biases too (`true`).
 #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
 #[inline(always)]
-fn sums<'x>(w: &[f32], x: impl Input<'x>, a: &mut [f32]) {
-    vmla::sums(w, x, a);
+fn sums<'x>(w: &[f32], x: impl Input<'x>, a: &mut [f32], biases: Params<'_>) -> bool {
+    vmla::sums(w, x, a, biases.as_f32().unwrap_or(&[]))
 }
 
-/// `a[j] = Σᵢ x[i]·W[i][j]` over the non-zero inputs in order, [`WIDE`] outputs a pass.
+/// `a[j] = Σᵢ x[i]·W[i][j]` over the non-zero inputs in order, [`WIDE`] outputs a pass
+/// (the biases are the caller's to add: `false`).
 #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
 #[inline(always)]
-fn sums<'x>(w: &[f32], x: impl Input<'x>, a: &mut [f32]) {
+fn sums<'x>(w: &[f32], x: impl Input<'x>, a: &mut [f32], biases: Params<'_>) -> bool {
+    let _ = biases;
     let columns = a.len();
     // Wide blocks first (fewer passes over the inputs), then narrower ones.
     let (wide, rest) = a.split_at_mut(a.len() / WIDE * WIDE);
@@ -114,6 +121,7 @@ fn sums<'x>(w: &[f32], x: impl Input<'x>, a: &mut [f32]) {
     let (narrow, rest) = rest.split_at_mut(rest.len() / NARROW * NARROW);
     blocks::<NARROW>(w, columns, wide.len(), x, narrow);
     blocks::<1>(w, columns, wide.len() + narrow.len(), x, rest);
+    false
 }
 
 /// `out[k] = Σᵢ xᵢ·W[i][j0 + k]`, `B` outputs per pass over the inputs.

@@ -40,6 +40,13 @@ struct Term {
 const _: () = assert!(core::mem::size_of::<Term>() == 8);
 const _: () = assert!(core::mem::offset_of!(Term, x) == 4);
 
+/// `VADD.F32 sA, sA, sB` for each pair: a block's biases added to its sums.
+macro_rules! vadd {
+    ($($acc:literal $b:literal),*) => {
+        concat!($("vadd.f32 s", $acc, ", s", $acc, ", s", $b, "\n",)*)
+    };
+}
+
 macro_rules! vmla {
     ($x:literal; $($acc:literal $w:literal),*) => {
         concat!($("vmla.f32 s", $acc, ", s", $x, ", s", $w, "\n",)*)
@@ -206,8 +213,8 @@ static ZEROS: [f32; 20] = [0.0; 20];
 
 // scratchnet_f32_vmla(terms, count, w, sums, blocks): r0 the terms, r1 their count (> 0),
 // r2 the first column of the first block in row 0, r3 the sums, `blocks` (on the stack):
-// the number of blocks of twenty columns, plus 0x10000, 0x20000, 0x40000 if a block of
-// ten, of eight, of four columns follows them (in that order).
+// the number of blocks of twenty columns times 0x10000, plus 1, 2, 4 if a block of ten,
+// of eight, of four columns follows them (in that order).
 // Each block: its sums loaded, every term added, the sums stored; then the next block's
 // columns. Registers: r7 and lr keep the terms and their count, r6 the blocks left; a
 // turn's two terms go to r4, r5 (offset, value) and r8, r9.
@@ -229,34 +236,32 @@ core::arch::global_asm!(concat!(
     "ldr r6, [sp, #92]\n",
     "mov r7, r0\n",
     "mov lr, r1\n",
-    "uxth r0, r6\n",
-    "cmp r0, #0\n",
-    "beq 2f\n",
+    "cmp r6, #0x10000\n",
+    "blo 2f\n",
     "1:\n",
     "vldmia r3, {{s0-s19}}\n",
     terms!(term20, 30, 31),
     "vstmia r3!, {{s0-s19}}\n",
     "adds r2, #80\n",
-    "subs r6, #1\n",
-    "uxth r0, r6\n",
-    "cmp r0, #0\n",
-    "bne 1b\n",
+    "sub r6, r6, #0x10000\n",
+    "cmp r6, #0x10000\n",
+    "bhs 1b\n",
     "2:\n",
-    "tst r6, #0x10000\n",
+    "tst r6, #1\n",
     "beq 5f\n",
     "vldmia r3, {{s0-s9}}\n",
     terms!(term10, 20, 21),
     "vstmia r3!, {{s0-s9}}\n",
     "adds r2, #40\n",
     "5:\n",
-    "tst r6, #0x20000\n",
+    "tst r6, #2\n",
     "beq 6f\n",
     "vldmia r3, {{s0-s7}}\n",
     terms!(term8, 16, 17),
     "vstmia r3!, {{s0-s7}}\n",
     "adds r2, #32\n",
     "6:\n",
-    "tst r6, #0x40000\n",
+    "tst r6, #4\n",
     "beq 7f\n",
     "vldmia r3, {{s0-s3}}\n",
     terms!(term4, 8, 9),
@@ -267,11 +272,13 @@ core::arch::global_asm!(concat!(
     ".size scratchnet_f32_vmla, . - scratchnet_f32_vmla\n",
 ));
 
-// scratchnet_f32_vmla_dense(x, count, w, sums, blocks, stride, zeros): as
+// scratchnet_f32_vmla_dense(x, count, w, sums, blocks, stride, bias): as
 // scratchnet_f32_vmla, for every input of a dense layer in order instead of a list of
 // terms: r0 the inputs (f32, read in place), r1 their count (> 0), `stride` (on the stack)
-// a row's bytes; every block's sums start at +0, loaded from `zeros` (ZEROS, in r8). Per
-// two inputs: 49 instructions for 20 multiply-adds each (27 for 10), and no list to make.
+// a row's bytes; every block's sums start at +0, loaded from ZEROS (its address in r8),
+// and end with the block's biases added (`bias`, in r4, moved on a block at a time:
+// loaded into the weights' registers, one `VADD` a sum). Per two inputs: 49 instructions for 20
+// multiply-adds each (27 for 10), and no list to make.
 core::arch::global_asm!(concat!(
     ".section .text.scratchnet_f32_vmla_dense,\"ax\",%progbits\n",
     ".syntax unified\n",
@@ -287,47 +294,57 @@ core::arch::global_asm!(concat!(
     // The fifth to seventh arguments, above the 24 + 64 bytes just pushed.
     "ldr r6, [sp, #88]\n",
     "ldr r5, [sp, #92]\n",
-    "ldr r8, [sp, #96]\n",
+    "ldr r4, [sp, #96]\n",
+    "movw r8, #:lower16:{zeros}\n",
+    "movt r8, #:upper16:{zeros}\n",
     // The blocks of twenty move r12 on by 40 bytes in the row: r5 is the rest of the stride.
     "subs r5, #40\n",
-    "uxth r4, r6\n",
-    "cmp r4, #0\n",
-    "beq 2f\n",
+    "cmp r6, #0x10000\n",
+    "blo 2f\n",
     "1:\n",
     "vldmia r8, {{s0-s19}}\n",
     inputs!(dense20, 30, 31),
+    "vldmia r4!, {{s20-s29}}\n",
+    vadd!(0 20, 1 21, 2 22, 3 23, 4 24, 5 25, 6 26, 7 27, 8 28, 9 29),
+    "vldmia r4!, {{s20-s29}}\n",
+    vadd!(10 20, 11 21, 12 22, 13 23, 14 24, 15 25, 16 26, 17 27, 18 28, 19 29),
     "vstmia r3!, {{s0-s19}}\n",
     "adds r2, #80\n",
-    "subs r6, #1\n",
-    "uxth r4, r6\n",
-    "cmp r4, #0\n",
-    "bne 1b\n",
+    "sub r6, r6, #0x10000\n",
+    "cmp r6, #0x10000\n",
+    "bhs 1b\n",
     "2:\n",
     "adds r5, #40\n",
-    "tst r6, #0x10000\n",
+    "tst r6, #1\n",
     "beq 5f\n",
     "vldmia r8, {{s0-s9}}\n",
     inputs!(dense10, 20, 21),
+    "vldmia r4!, {{s10-s19}}\n",
+    vadd!(0 10, 1 11, 2 12, 3 13, 4 14, 5 15, 6 16, 7 17, 8 18, 9 19),
     "vstmia r3!, {{s0-s9}}\n",
     "adds r2, #40\n",
     "5:\n",
-    "tst r6, #0x20000\n",
+    "tst r6, #2\n",
     "beq 6f\n",
     "vldmia r8, {{s0-s7}}\n",
     inputs!(dense8, 16, 17),
+    "vldmia r4!, {{s8-s15}}\n",
+    vadd!(0 8, 1 9, 2 10, 3 11, 4 12, 5 13, 6 14, 7 15),
     "vstmia r3!, {{s0-s7}}\n",
     "adds r2, #32\n",
     "6:\n",
-    "tst r6, #0x40000\n",
+    "tst r6, #4\n",
     "beq 7f\n",
     "vldmia r8, {{s0-s3}}\n",
     inputs!(dense4, 8, 9),
+    "vldmia r4, {{s4-s7}}\n",
+    vadd!(0 4, 1 5, 2 6, 3 7),
     "vstmia r3, {{s0-s3}}\n",
     "7:\n",
     "vpop {{s16-s31}}\n",
     "pop {{r4, r5, r6, r7, r8, pc}}\n",
     ".size scratchnet_f32_vmla_dense, . - scratchnet_f32_vmla_dense\n",
-));
+), zeros = sym ZEROS);
 
 unsafe extern "C" {
     fn scratchnet_f32_vmla_dense(
@@ -337,7 +354,7 @@ unsafe extern "C" {
         sums: *mut f32,
         blocks: u32,
         stride: u32,
-        zeros: *const f32,
+        bias: *const f32,
     );
     fn scratchnet_f32_vmla(
         terms: *const Term,
@@ -349,13 +366,15 @@ unsafe extern "C" {
 }
 
 /// `a[j] = Σᵢ x[i]·W[i][j]` over the non-zero inputs in order, for `W` with `a.len()`
-/// columns (rows past `W`'s end, and inputs past `W`'s rows, are not read).
+/// columns (rows past `W`'s end, and inputs past `W`'s rows, are not read); then, if `b`
+/// has `a.len()` biases and the layer's inputs were read in place, `a[j] += b[j]` too
+/// (by the routine): `true` then, `false` if the biases are still to add.
 #[inline(always)]
-pub(super) fn sums<'x, X: Input<'x>>(w: &[f32], x: X, a: &mut [f32]) {
+pub(super) fn sums<'x, X: Input<'x>>(w: &[f32], x: X, a: &mut [f32], b: &[f32]) -> bool {
     let columns = a.len();
     let Some(rows) = w.len().checked_div(columns).filter(|&r| r > 0) else {
         a.fill(0.0);
-        return;
+        return false;
     };
     let stride = 4 * columns as u32;
     let plan = Plan::of(columns);
@@ -378,9 +397,8 @@ pub(super) fn sums<'x, X: Input<'x>>(w: &[f32], x: X, a: &mut [f32]) {
                 .count();
             zeros <= limit
         }) && zeros + rest.iter().step_by(4).filter(|v| is_zero(v)).count() <= limit;
-        if dense && !xs.is_empty() {
-            run_dense(w, xs, a, plan);
-            return;
+        if dense && !xs.is_empty() && b.len() == columns {
+            return run_dense(w, xs, a, b);
         }
     }
     // The terms' sums carry on from one list to the next: they start at +0.
@@ -423,6 +441,7 @@ pub(super) fn sums<'x, X: Input<'x>>(w: &[f32], x: X, a: &mut [f32]) {
         push!(e);
     }
     run(w, &list, n, a, plan);
+    false
 }
 
 /// How a layer's columns are cut: blocks of 20, then at most one each of 10, 8 and 4 (the
@@ -442,8 +461,8 @@ impl Plan {
             return Self { blocks: 0, done: 0 };
         }
         let mut left = columns % 20;
-        let mut blocks = wide as u32;
-        for (width, flag) in [(10, 0x10000), (8, 0x20000), (4, 0x40000)] {
+        let mut blocks = (wide as u32) << 16;
+        for (width, flag) in [(10, 1), (8, 2), (4, 4)] {
             if left >= width {
                 left -= width;
                 blocks |= flag;
@@ -456,14 +475,17 @@ impl Plan {
     }
 }
 
-/// Adds `x[i]·W[i][j]` for every input, in order, to the sums `a` as `plan` cuts its columns
-/// (`x` at most `w`'s rows).
+/// `a[j] = Σᵢ x[i]·W[i][j] + b[j]`, the sums over every input in order, the columns cut
+/// by their [`Plan`] (`x` at most `w`'s rows, `b` as long as `a`): `true`, or `false` with
+/// the biases still to add if `x` or `b` does not fit. (The plan is made here, not passed:
+/// two words fewer on the stack, which the f32 firmware's RAM needed.)
 #[inline(never)]
-fn run_dense(w: &[f32], x: &[f32], a: &mut [f32], plan: Plan) {
+fn run_dense(w: &[f32], x: &[f32], a: &mut [f32], b: &[f32]) -> bool {
     let columns = a.len();
-    if x.is_empty() || x.len() > w.len() / columns.max(1) {
+    let plan = Plan::of(columns);
+    if x.is_empty() || x.len() > w.len() / columns.max(1) || b.len() != columns {
         a.fill(0.0);
-        return;
+        return false;
     }
     let done = plan.done;
     if done > 0 {
@@ -472,9 +494,9 @@ fn run_dense(w: &[f32], x: &[f32], a: &mut [f32], plan: Plan) {
         // for each i < x.len() ≤ w.len()/columns (checked) W[i][j .. j + width] at
         // w + 4·(i·columns + j) (`stride` = 4·columns bytes a row, below 2²³ as `Plan::of`
         // plans no block past 2¹⁶ of them) for the blocks of the plan, one after the other
-        // from j = 0, below `done` ≤ columns = a.len(): within `w`, 4-byte-aligned f32s.
-        // It writes a[.. done] only, and saves the callee-saved registers it uses (r4–r8,
-        // s16–s31: AAPCS-VFP).
+        // from j = 0, below `done` ≤ columns = a.len(): within `w`, 4-byte-aligned f32s;
+        // and b[.. done] (b.len() = columns, checked). It writes a[.. done] only, and saves
+        // the callee-saved registers it uses (r4–r8, s16–s31: AAPCS-VFP).
         unsafe {
             scratchnet_f32_vmla_dense(
                 x.as_ptr(),
@@ -483,13 +505,13 @@ fn run_dense(w: &[f32], x: &[f32], a: &mut [f32], plan: Plan) {
                 a.as_mut_ptr(),
                 plan.blocks,
                 4 * columns as u32,
-                ZEROS.as_ptr(),
+                b.as_ptr(),
             );
         }
     }
     let rest = a.get_mut(done..).unwrap_or(&mut []);
     if rest.is_empty() {
-        return;
+        return true;
     }
     rest.fill(0.0);
     for (&xi, row) in x.iter().zip(w.chunks_exact(columns)) {
@@ -497,6 +519,10 @@ fn run_dense(w: &[f32], x: &[f32], a: &mut [f32], plan: Plan) {
             *s += xi * wij;
         }
     }
+    for (s, bj) in rest.iter_mut().zip(b.get(done..).unwrap_or(&[])) {
+        *s += bj;
+    }
+    true
 }
 
 /// Adds the products of the first `n` terms of `list` (written there: `n` ≤ [`CHUNK`]) to
