@@ -570,6 +570,8 @@ fn mnist_s8(root: &Path, nn: &Path, cmsis: &Path) -> Result {
                     "quant::Raw::forward_u8",
                     "quant::Raw::affine",
                     "quant::Raw::values",
+                    "quant::Raw::activate_by_routine",
+                    "scratchnet_q8_activate",
                 ],
             ),
             source: format!("this tree {}", commit(root)),
