@@ -17,9 +17,10 @@
 //!
 //! An f32 input with at most one zero in eight is not listed: the second routine reads
 //! every `x[i]` where it lies (f32, two at a time) and row `i` at `i·columns` — 49
-//! instructions for two inputs and 20 multiply-adds each, 27 for 10. Its zeros' products
-//! are added, which changes
-//! no bit (sums start at +0; `s + (±0) = s`).
+//! instructions for two inputs and 20 multiply-adds each, 27 for 10 — and adds each
+//! block's biases to its sums before it stores them (`s + b`, as the caller's loop would
+//! after). Its zeros' products are added, which changes no bit (sums start at +0;
+//! `s + (±0) = s`).
 #![allow(unsafe_code)]
 
 use crate::input::{Entry, Input};
