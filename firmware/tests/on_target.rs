@@ -208,7 +208,11 @@ fn int8_activation_is_the_formula(activation: scratchnet::Activation) {
                 scratchnet::sigmoid_u8(a)
             };
             defmt::assert_eq!(*g, want, "step {} output {}: value {}", step, j, a);
-            let (bottom, top) = if relu { (0.0, 255.5 / 32.0) } else { (-8.0, 8.0) };
+            let (bottom, top) = if relu {
+                (0.0, 255.5 / 32.0)
+            } else {
+                (-8.0, 8.0)
+            };
             low += usize::from(a < bottom);
             high += usize::from(a >= top);
         }
