@@ -384,21 +384,6 @@ impl Raw<'_> {
         kernel::matvec::<false>(self.rows, self.stride, self.pairs, x, outputs, finish);
     }
 
-    /// Outputs `j .. j + n`'s scales, biases and places in `outs` (`None` past the end).
-    #[inline(always)]
-    fn chunk<'o, T>(
-        &self,
-        j: usize,
-        n: usize,
-        outs: &'o mut [T],
-    ) -> Option<(&[f32], &[f32], &'o mut [T])> {
-        Some((
-            self.scales.get(j..j + n)?,
-            self.biases.get(j..j + n)?,
-            outs.get_mut(j..j + n)?,
-        ))
-    }
-
     /// `A[j] = (Σᵢ x[i]·q[j][i]) · s[j]/d_in + B[j]` for each of `outs` in order (with the
     /// stored factors `fl(s/d_in)` when there are constants, on a soft-float core).
     #[inline(always)]
@@ -419,12 +404,17 @@ impl Raw<'_> {
                 // by reference would be loaded again at every output (stores to `o` might
                 // alias it, for all the compiler knows).
                 let (out, d_in) = (out, d_in);
-                // The next outputs' scales, biases and places, as slices of one length: one
-                // loop count (zipped iterators kept two, ~3 instructions an output).
-                let Some((s, b, o)) = self.chunk(j, sums.len(), outs) else {
+                // The next `n` outputs' scales, biases and places, as slices of one length:
+                // one loop count (zipped iterators kept two, ~3 instructions an output).
+                let n = sums.len();
+                let (Some(s), Some(b), Some(o)) = (
+                    self.scales.get(j..j + n),
+                    self.biases.get(j..j + n),
+                    outs.get_mut(j..j + n),
+                ) else {
                     return;
                 };
-                j += sums.len();
+                j += n;
                 for (((o, &sum), &s), &b) in o.iter_mut().zip(sums).zip(s).zip(b) {
                     // The factor `fl(s/d_in)`: stored with the constants for a soft-float core
                     // (a division saved an output), else worked out here.
@@ -477,10 +467,15 @@ impl Raw<'_> {
             count,
             #[cfg_attr(feature = "dsp", inline(never))]
             |sums| {
-                let Some((s, b, z)) = self.chunk(j, sums.len(), z) else {
+                let n = sums.len();
+                let (Some(s), Some(b), Some(z)) = (
+                    self.scales.get(j..j + n),
+                    self.biases.get(j..j + n),
+                    z.get_mut(j..j + n),
+                ) else {
                     return;
                 };
-                j += sums.len();
+                j += n;
                 kernel_fpu::activate_u8s(sums, s, b, d_in, z, activated);
             },
         );
