@@ -48,6 +48,13 @@ pub trait Entry: Copy + sealed::Sealed {
         let _ = entries;
         None
     }
+    /// The entries as u8 pixels when that is what they are (a kernel may list them itself).
+    #[doc(hidden)]
+    #[inline(always)]
+    fn as_pixels(entries: &[Self]) -> Option<&[u8]> {
+        let _ = entries;
+        None
+    }
 }
 
 impl Entry for f32 {
@@ -82,6 +89,10 @@ impl Entry for u8 {
     fn all_zero(quad: &[u8; 4]) -> bool {
         u32::from_ne_bytes(*quad) == 0
     }
+    #[inline(always)]
+    fn as_pixels(entries: &[u8]) -> Option<&[u8]> {
+        Some(entries)
+    }
 }
 
 /// u8 pixels, read as `p / 255` in f32 like the book's `load_mnist(normalize=True)`.
@@ -96,7 +107,7 @@ pub fn normalize_pixel(p: u8) -> f32 {
 
 /// [`normalize_pixel`] of every byte, computed at compile time (the same division, in the
 /// same f32 arithmetic).
-static PIXEL_VALUES: [f32; 256] = {
+pub(crate) static PIXEL_VALUES: [f32; 256] = {
     let mut t = [0.0; 256];
     let mut p = 0;
     while p < 256 {

@@ -13,7 +13,9 @@
 //!
 //! Per term: 25 instructions for 20 multiply-adds (half of an `LDM` and of a `VMOV` that
 //! read two terms, `add`, 2 × `VLDM`, 20 × `VMLA`, and half of the loop's `subs`, `bne`),
-//! 14 for 10. One call runs a list through every block of the layer.
+//! 14 for 10. One call runs a list through every block of the layer. u8 pixels are listed
+//! by a routine too (`scratchnet_f32_pixels`: 5 instructions a zero word of four pixels,
+//! their values from the `p/255` table), which runs each full list itself.
 //!
 //! An f32 input with at most one zero in eight is not listed: the second routine reads
 //! every `x[i]` where it lies (f32, two at a time) and row `i` at `i·columns` — 49
@@ -23,7 +25,7 @@
 //! `s + (±0) = s`).
 #![allow(unsafe_code)]
 
-use crate::input::{Entry, Input};
+use crate::input::{Entry, Input, PIXEL_VALUES};
 use core::mem::MaybeUninit;
 
 /// Terms gathered before the routines run over them (8 bytes each, on the stack).
@@ -347,7 +349,118 @@ core::arch::global_asm!(concat!(
     ".size scratchnet_f32_vmla_dense, . - scratchnet_f32_vmla_dense\n",
 ), zeros = sym ZEROS);
 
+// scratchnet_f32_pixels(px, words, w, sums, blocks, stride, table): the non-zero pixels of
+// `words` words of u8 pixels from `px` (read a word at a time) listed as terms (row offset
+// i·stride, value table[p] = p/255) on this routine's stack, 16 at most, and each list run
+// by scratchnet_f32_vmla(list, count, w, sums, blocks) before a word could overflow it
+// (13 terms or more) and at the end. Per zero word of pixels 5 instructions (`LDR`,
+// `CBNZ`, the offset's `ADD`, the loop's `CMP`, `BNE`); per non-zero word, the list's
+// room checked, 2 a byte tested, and 2–3 more a non-zero pixel (its value's `LDR`, its
+// offset's `ADD`, one `STRD` of the term).
+// Frame: [sp] `blocks` (scratchnet_f32_vmla's fifth argument), [sp, #4] the word across a
+// call, [sp, #8 .. #136] the list, [sp, #136] `w`, [sp, #140] `sums`; 148 bytes with the
+// pushed 36, 8-aligned. Registers: r4 the next word, r5 the end, r6 the word's row offset,
+// r7 the stride, r8 the list's end, r9 the table, r10 3·stride, r11 the list's limit (13
+// terms); r0 the word, r1 a pixel, r12 a byte's offset.
+core::arch::global_asm!(
+    ".section .text.scratchnet_f32_pixels,\"ax\",%progbits",
+    ".syntax unified",
+    ".thumb",
+    ".global scratchnet_f32_pixels",
+    ".type scratchnet_f32_pixels,%function",
+    ".p2align 2",
+    ".thumb_func",
+    "scratchnet_f32_pixels:",
+    "push {{r4-r11, lr}}",
+    "sub sp, #148",
+    // The fifth to seventh arguments, above the 148 + 36 bytes.
+    "ldr r12, [sp, #184]",
+    "str r12, [sp]",
+    "ldr r7, [sp, #188]",
+    "ldr r9, [sp, #192]",
+    "str r2, [sp, #136]",
+    "str r3, [sp, #140]",
+    "mov r4, r0",
+    "add r5, r0, r1, lsl #2",
+    "movs r6, #0",
+    "add r8, sp, #8",
+    "add r11, sp, #112",
+    "add r10, r7, r7, lsl #1",
+    "cmp r4, r5",
+    "beq 8f",
+    "1:",
+    "ldr r0, [r4], #4",
+    "cbnz r0, 2f",
+    "5:",
+    "add r6, r6, r7, lsl #2",
+    "cmp r4, r5",
+    "bne 1b",
+    "b 8f",
+    // A non-zero word: room for its four terms, else the list run first.
+    "2:",
+    "cmp r8, r11",
+    "bhs 7f",
+    "3:",
+    "ands r1, r0, #0xff",
+    "beq 4f",
+    "ldr r1, [r9, r1, lsl #2]",
+    "strd r6, r1, [r8], #8",
+    "4:",
+    "ubfx r1, r0, #8, #8",
+    "cbz r1, 4f",
+    "ldr r1, [r9, r1, lsl #2]",
+    "add r12, r6, r7",
+    "strd r12, r1, [r8], #8",
+    "4:",
+    "ubfx r1, r0, #16, #8",
+    "cbz r1, 4f",
+    "ldr r1, [r9, r1, lsl #2]",
+    "add r12, r6, r7, lsl #1",
+    "strd r12, r1, [r8], #8",
+    "4:",
+    "lsrs r1, r0, #24",
+    "beq 5b",
+    "ldr r1, [r9, r1, lsl #2]",
+    "add r12, r6, r10",
+    "strd r12, r1, [r8], #8",
+    "b 5b",
+    // The list run (the word kept across the call), then the word's terms.
+    "7:",
+    "str r0, [sp, #4]",
+    "add r0, sp, #8",
+    "sub r1, r8, r0",
+    "lsrs r1, r1, #3",
+    "ldr r2, [sp, #136]",
+    "ldr r3, [sp, #140]",
+    "bl scratchnet_f32_vmla",
+    "ldr r0, [sp, #4]",
+    "add r8, sp, #8",
+    "b 3b",
+    // The end: what is listed, run.
+    "8:",
+    "add r0, sp, #8",
+    "subs r1, r8, r0",
+    "beq 9f",
+    "lsrs r1, r1, #3",
+    "ldr r2, [sp, #136]",
+    "ldr r3, [sp, #140]",
+    "bl scratchnet_f32_vmla",
+    "9:",
+    "add sp, #148",
+    "pop {{r4-r11, pc}}",
+    ".size scratchnet_f32_pixels, . - scratchnet_f32_pixels",
+);
+
 unsafe extern "C" {
+    fn scratchnet_f32_pixels(
+        px: *const u8,
+        words: usize,
+        w: *const f32,
+        sums: *mut f32,
+        blocks: u32,
+        stride: u32,
+        table: *const f32,
+    );
     fn scratchnet_f32_vmla_dense(
         x: *const f32,
         count: usize,
@@ -404,6 +517,11 @@ pub(super) fn sums<'x, X: Input<'x>>(w: &[f32], x: X, a: &mut [f32], b: &[f32]) 
     }
     // The terms' sums carry on from one list to the next: they start at +0.
     a.fill(0.0);
+    // u8 pixels: their whole words listed and run by a routine.
+    if let Some(px) = X::Entry::as_pixels(entries) {
+        run_pixels(w, px, a, plan);
+        return false;
+    }
     // Written before it is read (the routine and `run` read the first `n`): not zeroed.
     let mut list = [const { MaybeUninit::<Term>::uninit() }; CHUNK];
     let mut n = 0;
@@ -524,6 +642,80 @@ fn run_dense(w: &[f32], x: &[f32], a: &mut [f32], b: &[f32]) -> bool {
         *s += bj;
     }
     true
+}
+
+/// Adds `p/255·W[i][j]` for every non-zero pixel `p = px[i]`, in order, to the sums `a`
+/// (+0 to start): the whole words of pixels by the listing routine, which runs each full
+/// list through the blocks itself; the last pixels (fewer than four) and the columns past
+/// the plan's in Rust, in the same order.
+#[inline(never)]
+fn run_pixels(w: &[f32], px: &[u8], a: &mut [f32], plan: Plan) {
+    let columns = a.len();
+    let (words, tail) = px.as_chunks::<4>();
+    let done = plan.done;
+    if done > 0 && !words.is_empty() && px.len() <= w.len() / columns.max(1) {
+        // SAFETY: the routine reads words.len() > 0 words of pixels from `px` (4·words.len()
+        // ≤ px.len() bytes, read a word at a time: unaligned loads are allowed on these
+        // cores while CCR.UNALIGN_TRP is clear, the reset default), PIXEL_VALUES at
+        // indices 1..=255, and lists terms whose offsets are 4·i·columns for those pixels'
+        // rows i < px.len() ≤ w.len()/columns (checked), on its own stack (16 terms), which
+        // it runs through `scratchnet_f32_vmla` with `w`, `a` and `plan.blocks`: the same
+        // contract as `run` (reads and writes a[.. done], reads W's rows within `w`). It
+        // saves and restores r4–r11 (AAPCS).
+        unsafe {
+            scratchnet_f32_pixels(
+                px.as_ptr(),
+                words.len(),
+                w.as_ptr(),
+                a.as_mut_ptr(),
+                plan.blocks,
+                4 * columns as u32,
+                PIXEL_VALUES.as_ptr(),
+            );
+        }
+        // The columns past the plan's, for the words' pixels, in order.
+        if let Some(rest) = a.get_mut(done..).filter(|r| !r.is_empty()) {
+            for (i, &p) in words.as_flattened().iter().enumerate() {
+                if p != 0 {
+                    let row = w.get(i * columns + done..).unwrap_or(&[]);
+                    for (s, wij) in rest.iter_mut().zip(row) {
+                        *s += p.listed() * wij;
+                    }
+                }
+            }
+        }
+    } else if !words.is_empty() {
+        // No block for the routine (fewer than four columns), or more pixels than rows:
+        // every pixel in Rust.
+        return list_pixels(w, px, a, plan, 0);
+    }
+    list_pixels(w, tail, a, plan, 4 * words.len());
+}
+
+/// Adds the non-zero pixels of `px` (pixel `first + k` of the input) to the sums `a`
+/// through the terms routine, in order. (Out of line: its list is on the stack only while
+/// it runs, not under the routine's.)
+#[inline(never)]
+fn list_pixels(w: &[f32], px: &[u8], a: &mut [f32], plan: Plan, first: usize) {
+    let columns = a.len();
+    let rows = w.len() / columns.max(1);
+    let mut list = [const { MaybeUninit::<Term>::uninit() }; CHUNK];
+    let mut n = 0;
+    for (i, &p) in px.iter().enumerate() {
+        let row = first + i;
+        if p != 0 && row < rows {
+            list[n % CHUNK] = MaybeUninit::new(Term {
+                offset: (4 * row * columns) as u32,
+                x: p.listed(),
+            });
+            n += 1;
+            if n == CHUNK {
+                run(w, &list, CHUNK, a, plan);
+                n = 0;
+            }
+        }
+    }
+    run(w, &list, n, a, plan);
 }
 
 /// Adds the products of the first `n` terms of `list` (written there: `n` ≤ [`CHUNK`]) to
