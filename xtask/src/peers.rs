@@ -476,7 +476,13 @@ fn mnist_f32(root: &Path, nn: &Path, cmsis: &Path) -> Result {
         text: ours,
         code: code_bytes(
             &our_elf,
-            &["scratchnet_f32_vmla", "kernel::vmla::run", "kernel::affine"],
+            &[
+                "scratchnet_f32_vmla",
+                "scratchnet_f32_pixels",
+                "kernel::vmla::run",
+                "kernel::vmla::list_pixels",
+                "kernel::affine",
+            ],
         ),
         source: format!("this tree {}", commit(root)),
     }];
