@@ -34,53 +34,34 @@
 //! let c = net.classify(&[1.0, 0.5, 0.25]);
 //! ```
 
+use core::mem::MaybeUninit;
+
 use crate::activation::Activation;
 use crate::blob::{Layers, ModelLayer};
 use crate::error::{Error, Result};
-
-/// An array a layer reads or writes, which starts zeroed: `[f32; N]`, `[u8; N]` or `[i8; N]`.
-pub trait Activations: Sized {
-    /// All zeros.
-    fn zeroed() -> Self;
-}
-
-impl<const N: usize> Activations for [f32; N] {
-    #[inline(always)]
-    fn zeroed() -> Self {
-        [0.0; N]
-    }
-}
-
-impl<const N: usize> Activations for [i8; N] {
-    #[inline(always)]
-    fn zeroed() -> Self {
-        [0; N]
-    }
-}
-
-impl<const N: usize> Activations for [u8; N] {
-    #[inline(always)]
-    fn zeroed() -> Self {
-        [0; N]
-    }
-}
 
 /// A layer, or a chain of layers, reading `X` (`[f32; IN]`, or `[u8; IN]`: pixels or the
 /// int8 path's activations, each `v/255`).
 ///
 /// Implemented for [`Dense`](crate::Dense) (f32 or u8 inputs), [`QDense`](crate::QDense)
 /// (u8 inputs) and tuples of 2 to 10 layers whose outputs are the next one's inputs.
+///
+/// A layer writes its output into a slot it is given, whole, and returns it there: a
+/// chain's hidden outputs are never zeroed first, nor copied (on the M4F the f32 kernel's
+/// routines write every sum of a dense input's layer: the book's network −228 instructions
+/// an inference against zeroed arrays, `cargo xtask demo`).
 pub trait Layer<X> {
-    /// What it gives the next layer: `Z = h(A)`.
-    type Output: Activations;
+    /// What it gives the next layer: `Z = h(A)` (an array).
+    type Output: Copy;
     /// The values before the activation, `A = X·W + B`, as f32 (the logits, for the last
     /// layer).
-    type Logits: Activations;
-    /// `Z = h(X·W + B)` into `z`.
-    fn forward(&self, x: &X, z: &mut Self::Output);
-    /// The last layer's values before its activation, into `a` (for a chain: every layer
-    /// but the last forward, then the last one's `A`).
-    fn logits(&self, x: &X, a: &mut Self::Logits);
+    type Logits: Copy;
+    /// `Z = h(X·W + B)`, written into `z` (whole: it need not be initialized), and
+    /// returned there.
+    fn forward<'z>(&self, x: &X, z: &'z mut MaybeUninit<Self::Output>) -> &'z mut Self::Output;
+    /// The last layer's values before its activation (for a chain: every layer but the
+    /// last forward, then the last one's `A`), written into `a` and returned there.
+    fn logits<'a>(&self, x: &X, a: &'a mut MaybeUninit<Self::Logits>) -> &'a mut Self::Logits;
     /// The activation of the (last) layer.
     fn output_activation(&self) -> Activation;
 }
@@ -196,13 +177,21 @@ macro_rules! chain {
             type Logits = chain!(@logits $($n)+);
 
             #[inline(always)]
-            fn forward(&self, x: &X, z: &mut Self::Output) {
-                chain!(@run self x z forward [$($i)+]);
+            fn forward<'z>(
+                &self,
+                x: &X,
+                z: &'z mut MaybeUninit<Self::Output>,
+            ) -> &'z mut Self::Output {
+                chain!(@run self x z forward [$($i)+])
             }
 
             #[inline(always)]
-            fn logits(&self, x: &X, a: &mut Self::Logits) {
-                chain!(@run self x a logits [$($i)+]);
+            fn logits<'a>(
+                &self,
+                x: &X,
+                a: &'a mut MaybeUninit<Self::Logits>,
+            ) -> &'a mut Self::Logits {
+                chain!(@run self x a logits [$($i)+])
             }
 
             fn output_activation(&self) -> Activation {
@@ -234,19 +223,20 @@ macro_rules! chain {
     (@output $a:ident) => { $a::Output };
     (@logits $a:ident $($rest:ident)+) => { chain!(@logits $($rest)+) };
     (@logits $a:ident) => { $a::Logits };
-    // Each part but the last forwards into a zeroed array the next part reads.
-    (@run $s:ident $x:ident $out:ident $f:ident [$first:tt $($i:tt)+]) => {
-        let mut z = Activations::zeroed();
-        $s.$first.forward($x, &mut z);
-        chain!(@step $s z $out $f [$($i)+]);
-    };
-    (@step $s:ident $prev:ident $out:ident $f:ident [$i:tt $($rest:tt)+]) => {
-        let mut z = Activations::zeroed();
-        $s.$i.forward(&$prev, &mut z);
-        chain!(@step $s z $out $f [$($rest)+]);
-    };
+    // Each part but the last forwards into an array the next part reads (not zeroed
+    // first: each layer writes its output whole).
+    (@run $s:ident $x:ident $out:ident $f:ident [$first:tt $($i:tt)+]) => {{
+        let mut z = MaybeUninit::uninit();
+        let z = $s.$first.forward($x, &mut z);
+        chain!(@step $s z $out $f [$($i)+])
+    }};
+    (@step $s:ident $prev:ident $out:ident $f:ident [$i:tt $($rest:tt)+]) => {{
+        let mut z = MaybeUninit::uninit();
+        let z = $s.$i.forward($prev, &mut z);
+        chain!(@step $s z $out $f [$($rest)+])
+    }};
     (@step $s:ident $prev:ident $out:ident $f:ident [$i:tt]) => {
-        $s.$i.$f(&$prev, $out);
+        $s.$i.$f($prev, $out)
     };
     (@hidden $c:ident $index:ident [$i:tt $($rest:tt)+] $last:tt; $L:ident $($more:ident)+) => {
         $c.$i.check_hidden($index)?;

@@ -5,8 +5,9 @@ use crate::blob::{Layers, ModelLayer};
 use crate::chain::{FromLayers, Layer, next_layer};
 use crate::error::{Error, Result, Shape};
 use crate::input::Input;
-use crate::kernel::affine;
+use crate::kernel::{affine, affine_into};
 use crate::params::Params;
+use core::mem::MaybeUninit;
 
 /// A dense (fully connected) layer with `IN` inputs and `OUT` outputs:
 ///
@@ -110,6 +111,16 @@ impl<'a, const IN: usize, const OUT: usize> Dense<'a, IN, OUT> {
         affine(self.weights, self.biases, x, a);
     }
 
+    /// `A = X·W + B` into `a` (written whole: not zeroed first where a routine writes it).
+    #[inline(always)]
+    fn affine_into<'o, 'x, X: Input<'x>>(
+        &self,
+        x: X,
+        a: &'o mut MaybeUninit<[f32; OUT]>,
+    ) -> &'o mut [f32; OUT] {
+        affine_into(self.weights, self.biases, x, a)
+    }
+
     /// `Z = h(X·W + B)`: the layer's output for inputs `x`.
     pub fn forward(&self, x: &[f32; IN], z: &mut [f32; OUT]) {
         self.affine(x, z);
@@ -122,13 +133,15 @@ impl<const IN: usize, const OUT: usize> Layer<[f32; IN]> for Dense<'_, IN, OUT> 
     type Logits = [f32; OUT];
 
     #[inline(always)]
-    fn forward(&self, x: &[f32; IN], z: &mut [f32; OUT]) {
-        Dense::forward(self, x, z);
+    fn forward<'z>(&self, x: &[f32; IN], z: &'z mut MaybeUninit<[f32; OUT]>) -> &'z mut [f32; OUT] {
+        let z = self.affine_into(x.as_slice(), z);
+        self.activation.apply(z);
+        z
     }
 
     #[inline(always)]
-    fn logits(&self, x: &[f32; IN], a: &mut [f32; OUT]) {
-        self.affine(x, a);
+    fn logits<'a>(&self, x: &[f32; IN], a: &'a mut MaybeUninit<[f32; OUT]>) -> &'a mut [f32; OUT] {
+        self.affine_into(x.as_slice(), a)
     }
 
     fn output_activation(&self) -> Activation {
@@ -142,14 +155,15 @@ impl<const IN: usize, const OUT: usize> Layer<[u8; IN]> for Dense<'_, IN, OUT> {
     type Logits = [f32; OUT];
 
     #[inline(always)]
-    fn forward(&self, x: &[u8; IN], z: &mut [f32; OUT]) {
-        self.affine_pixels(x, z);
+    fn forward<'z>(&self, x: &[u8; IN], z: &'z mut MaybeUninit<[f32; OUT]>) -> &'z mut [f32; OUT] {
+        let z = self.affine_into(crate::input::Pixels(x), z);
         self.activation.apply(z);
+        z
     }
 
     #[inline(always)]
-    fn logits(&self, x: &[u8; IN], a: &mut [f32; OUT]) {
-        self.affine_pixels(x, a);
+    fn logits<'a>(&self, x: &[u8; IN], a: &'a mut MaybeUninit<[f32; OUT]>) -> &'a mut [f32; OUT] {
+        self.affine_into(crate::input::Pixels(x), a)
     }
 
     fn output_activation(&self) -> Activation {

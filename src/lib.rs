@@ -109,7 +109,7 @@ pub use blob::{
     MAX_LAYERS, Model, ModelLayer, PARAMS_ALIGN, QuantizedWeights, TfliteActivation, TfliteSpec,
     TfliteWeights, Weights, encode, encoded_len,
 };
-pub use chain::{Activations, FromLayers, Layer};
+pub use chain::{FromLayers, Layer};
 pub use crc32::crc32;
 pub use error::{Error, Result, Shape};
 pub use input::{Entry, Input, Pixels, normalize_pixel};

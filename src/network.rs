@@ -2,11 +2,12 @@
 //! MNIST network.
 
 use crate::blob::{ElementType, Model};
-use crate::chain::{Activations, FromLayers, Layer};
+use crate::chain::{FromLayers, Layer};
 use crate::error::{Error, Result};
 use crate::input::{Input, Pixels};
 use crate::kernel::affine;
 use crate::layer::Dense;
+use core::mem::MaybeUninit;
 
 /// A network: layers in sequence whose sizes chain by type ([`Layer`], any depth from 1 to
 /// 10, f32 [`Dense`] or int8 [`QDense`](crate::QDense) layers), so a network whose layers do
@@ -95,9 +96,7 @@ impl<L> Network<L> {
     where
         L: Layer<X>,
     {
-        let mut a = Activations::zeroed();
-        self.layers.logits(x, &mut a);
-        a
+        *self.layers.logits(x, &mut MaybeUninit::uninit())
     }
 
     /// `Y = σ(A)`: the network's output (probabilities, when the output is softmax).
@@ -105,8 +104,21 @@ impl<L> Network<L> {
     where
         L: Layer<X, Logits = [f32; O]>,
     {
-        let mut y = self.logits(x);
-        self.layers.output_activation().apply(&mut y);
+        *self.predict_into(x, &mut MaybeUninit::uninit())
+    }
+
+    /// [`predict`](Self::predict) into `y`, returned there.
+    #[inline(always)]
+    fn predict_into<'y, X, const O: usize>(
+        &self,
+        x: &X,
+        y: &'y mut MaybeUninit<[f32; O]>,
+    ) -> &'y mut [f32; O]
+    where
+        L: Layer<X, Logits = [f32; O]>,
+    {
+        let y = self.layers.logits(x, y);
+        self.layers.output_activation().apply(y);
         y
     }
 
@@ -115,7 +127,7 @@ impl<L> Network<L> {
     where
         L: Layer<X, Logits = [f32; O]>,
     {
-        Classification::argmax(&self.predict(x))
+        Classification::argmax(self.predict_into(x, &mut MaybeUninit::uninit()))
     }
 
     /// [`logits`](Self::logits) of u8 pixels (each `p/255`).

@@ -20,6 +20,7 @@ use crate::kernel::int8 as kernel;
 use crate::network::Network;
 use crate::params::Params;
 use crate::requant::{Constants, HiddenIndex, Prepared, SOFT_FLOAT, table_index, value_by_factor};
+use core::mem::MaybeUninit;
 
 /// Quantizes row-major `inputs × outputs` f32 weights per output channel:
 /// `s[j] = maxᵢ |W[i][j]| / 127` (1 for an all-zero column), `q[j][i] = round(W[i][j]/s[j])`,
@@ -515,13 +516,17 @@ impl<const IN: usize, const OUT: usize> Layer<[u8; IN]> for QDense<'_, IN, OUT> 
     type Logits = [f32; OUT];
 
     #[inline(always)]
-    fn forward(&self, x: &[u8; IN], z: &mut [u8; OUT]) {
+    fn forward<'z>(&self, x: &[u8; IN], z: &'z mut MaybeUninit<[u8; OUT]>) -> &'z mut [u8; OUT] {
+        let z = z.write([0; OUT]);
         self.forward_u8(x, z);
+        z
     }
 
     #[inline(always)]
-    fn logits(&self, x: &[u8; IN], a: &mut [f32; OUT]) {
+    fn logits<'a>(&self, x: &[u8; IN], a: &'a mut MaybeUninit<[f32; OUT]>) -> &'a mut [f32; OUT] {
+        let a = a.write([0.0; OUT]);
         self.affine(x, a);
+        a
     }
 
     fn output_activation(&self) -> Activation {

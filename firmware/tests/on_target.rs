@@ -356,6 +356,11 @@ fn f32_kernel_is_the_formula<const IN: usize, const OUT: usize>() {
     {
         layer.affine(&x, &mut got);
         f32_formula(w.as_flattened(), &b, &|i| x[i], &got, IN);
+        // The same through `Layer::logits` into a slot the layer writes whole (not zeroed
+        // first: NaNs there to start).
+        let mut slot = core::mem::MaybeUninit::new([f32::NAN; OUT]);
+        let got = scratchnet::Layer::logits(&layer, &x, &mut slot);
+        f32_formula(w.as_flattened(), &b, &|i| x[i], got, IN);
     }
 }
 

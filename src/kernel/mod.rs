@@ -10,6 +10,7 @@
 
 use crate::input::{Entry, Input};
 use crate::params::Params;
+use core::mem::MaybeUninit;
 
 /// Thumb-1 only: a sigmoid layer's table indices from the blob's soft-float constants.
 #[cfg(all(
@@ -66,21 +67,51 @@ pub(crate) fn affine<'x>(
     x: impl Input<'x>,
     a: &mut [f32],
 ) {
-    let added = match weights.as_f32() {
-        Some(w) => sums(w, x, a, biases),
-        None => {
-            a.fill(0.0);
-            for (i, &e) in x.entries().iter().enumerate() {
-                if !e.is_zero() {
-                    weights.axpy_row(i * a.len(), e.value(), a);
-                }
-            }
-            false
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+    vmla::affine(weights, biases, x, vmla::as_slots(a));
+    #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
+    {
+        match weights.as_f32() {
+            Some(w) => sums(w, x, a),
+            None => unaligned(weights, x, a),
         }
-    };
-    if added {
-        return;
+        add_biases(biases, a);
     }
+}
+
+/// [`affine`] into `a`, written whole and returned there: not zeroed first where a routine
+/// writes every sum (a dense f32 input's, on a core with an FPU).
+#[inline(always)]
+pub(crate) fn affine_into<'a, 'x, const N: usize>(
+    weights: Params<'_>,
+    biases: Params<'_>,
+    x: impl Input<'x>,
+    a: &'a mut MaybeUninit<[f32; N]>,
+) -> &'a mut [f32; N] {
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+    return vmla::affine_into(weights, biases, x, a);
+    #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
+    {
+        let a = a.write([0.0; N]);
+        affine(weights, biases, x, a);
+        a
+    }
+}
+
+/// `a[j] = Σᵢ x[i]·W[i][j]` for weights that are not an aligned `&[f32]`, through
+/// [`Params`]' rows.
+pub(super) fn unaligned<'x>(weights: Params<'_>, x: impl Input<'x>, a: &mut [f32]) {
+    a.fill(0.0);
+    for (i, &e) in x.entries().iter().enumerate() {
+        if !e.is_zero() {
+            weights.axpy_row(i * a.len(), e.value(), a);
+        }
+    }
+}
+
+/// `a[j] += b[j]`.
+#[inline(always)]
+pub(super) fn add_biases(biases: Params<'_>, a: &mut [f32]) {
     // Biases read as a slice on FPU cores (the iterator's `next` was not inlined: about 20
     // instructions an output on Cortex-M4F). The soft-float cores keep the iterator:
     // measured with the slice, M3 f32 2 097 695 instructions against 2 091 649 (M0 3 538 990
@@ -99,21 +130,10 @@ pub(crate) fn affine<'x>(
     }
 }
 
-/// `a[j] = Σᵢ x[i]·W[i][j]` over the non-zero inputs in order: with `VMLA` on a core with
-/// an FPU (the product rounded, then added: the same two roundings as here). Where the
-/// routine reads a dense layer's inputs in place, it adds the biases too (`true`).
-#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
-#[inline(always)]
-fn sums<'x>(w: &[f32], x: impl Input<'x>, a: &mut [f32], biases: Params<'_>) -> bool {
-    vmla::sums(w, x, a, biases.as_f32().unwrap_or(&[]))
-}
-
-/// `a[j] = Σᵢ x[i]·W[i][j]` over the non-zero inputs in order, [`WIDE`] outputs a pass
-/// (the biases are the caller's to add: `false`).
+/// `a[j] = Σᵢ x[i]·W[i][j]` over the non-zero inputs in order, [`WIDE`] outputs a pass.
 #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
 #[inline(always)]
-fn sums<'x>(w: &[f32], x: impl Input<'x>, a: &mut [f32], biases: Params<'_>) -> bool {
-    let _ = biases;
+fn sums<'x>(w: &[f32], x: impl Input<'x>, a: &mut [f32]) {
     let columns = a.len();
     // Wide blocks first (fewer passes over the inputs), then narrower ones.
     let (wide, rest) = a.split_at_mut(a.len() / WIDE * WIDE);
@@ -121,7 +141,6 @@ fn sums<'x>(w: &[f32], x: impl Input<'x>, a: &mut [f32], biases: Params<'_>) -> 
     let (narrow, rest) = rest.split_at_mut(rest.len() / NARROW * NARROW);
     blocks::<NARROW>(w, columns, wide.len(), x, narrow);
     blocks::<1>(w, columns, wide.len() + narrow.len(), x, rest);
-    false
 }
 
 /// `out[k] = Σᵢ xᵢ·W[i][j0 + k]`, `B` outputs per pass over the inputs.

@@ -26,6 +26,7 @@
 #![allow(unsafe_code)]
 
 use crate::input::{Entry, Input, PIXEL_VALUES};
+use crate::params::Params;
 use core::mem::MaybeUninit;
 
 /// Terms gathered before the routines run over them (8 bytes each, on the stack).
@@ -451,7 +452,91 @@ core::arch::global_asm!(
     ".size scratchnet_f32_pixels, . - scratchnet_f32_pixels",
 );
 
+// scratchnet_f32_zero(a, n): a[0 .. n] = +0 (f32, n ≥ 0), sixteen a `VSTM` from s0–s15
+// (loaded from ZEROS), the last fifteen at most by the bits of n: 3 instructions for
+// sixteen values, about 26 for fifty (`memclr` ~90).
+core::arch::global_asm!(
+    ".section .text.scratchnet_f32_zero,\"ax\",%progbits",
+    ".syntax unified",
+    ".thumb",
+    ".fpu fpv4-sp-d16",
+    ".global scratchnet_f32_zero",
+    ".type scratchnet_f32_zero,%function",
+    ".p2align 2",
+    ".thumb_func",
+    "scratchnet_f32_zero:",
+    "movw r2, #:lower16:{zeros}",
+    "movt r2, #:upper16:{zeros}",
+    "vldmia r2, {{s0-s15}}",
+    "subs r1, #16",
+    "blo 2f",
+    "1:",
+    "vstmia r0!, {{s0-s15}}",
+    "subs r1, #16",
+    "bhs 1b",
+    // n mod 16 is r1's low four bits: bit 3 to C and bit 2 to N, then bits 1 and 0.
+    "2:",
+    "lsls r2, r1, #29",
+    "it cs",
+    "vstmiacs r0!, {{s0-s7}}",
+    "it mi",
+    "vstmiami r0!, {{s0-s3}}",
+    "lsls r2, r1, #31",
+    "it cs",
+    "vstmiacs r0!, {{s0-s1}}",
+    "it mi",
+    "vstmiami r0!, {{s0}}",
+    "bx lr",
+    ".size scratchnet_f32_zero, . - scratchnet_f32_zero",
+    zeros = sym ZEROS,
+);
+
+// scratchnet_f32_add(a, b, n): a[j] += b[j] for j < n (f32, one `VADD` each, n ≥ 0): eight a
+// turn (two `VLDM`s, eight `VADD`s, one `VSTM`: 13 instructions), then one at a time.
+core::arch::global_asm!(
+    ".section .text.scratchnet_f32_add,\"ax\",%progbits",
+    ".syntax unified",
+    ".thumb",
+    ".fpu fpv4-sp-d16",
+    ".global scratchnet_f32_add",
+    ".type scratchnet_f32_add,%function",
+    ".p2align 2",
+    ".thumb_func",
+    "scratchnet_f32_add:",
+    "subs r2, #8",
+    "blo 2f",
+    "1:",
+    "vldmia r0, {{s0-s7}}",
+    "vldmia r1!, {{s8-s15}}",
+    "vadd.f32 s0, s0, s8",
+    "vadd.f32 s1, s1, s9",
+    "vadd.f32 s2, s2, s10",
+    "vadd.f32 s3, s3, s11",
+    "vadd.f32 s4, s4, s12",
+    "vadd.f32 s5, s5, s13",
+    "vadd.f32 s6, s6, s14",
+    "vadd.f32 s7, s7, s15",
+    "vstmia r0!, {{s0-s7}}",
+    "subs r2, #8",
+    "bhs 1b",
+    "2:",
+    "adds r2, #8",
+    "beq 4f",
+    "3:",
+    "vldr s0, [r0]",
+    "vldmia r1!, {{s1}}",
+    "vadd.f32 s0, s0, s1",
+    "vstmia r0!, {{s0}}",
+    "subs r2, #1",
+    "bne 3b",
+    "4:",
+    "bx lr",
+    ".size scratchnet_f32_add, . - scratchnet_f32_add",
+);
+
 unsafe extern "C" {
+    fn scratchnet_f32_zero(a: *mut f32, n: usize);
+    fn scratchnet_f32_add(a: *mut f32, b: *const f32, n: usize);
     fn scratchnet_f32_pixels(
         px: *const u8,
         words: usize,
@@ -479,15 +564,83 @@ unsafe extern "C" {
     );
 }
 
-/// `a[j] = Σᵢ x[i]·W[i][j]` over the non-zero inputs in order, for `W` with `a.len()`
-/// columns (rows past `W`'s end, and inputs past `W`'s rows, are not read); then, if `b`
-/// has `a.len()` biases and the layer's inputs were read in place, `a[j] += b[j]` too
-/// (by the routine): `true` then, `false` if the biases are still to add.
+/// `a` as slots to write (which `affine` does only with f32 values).
 #[inline(always)]
-pub(super) fn sums<'x, X: Input<'x>>(w: &[f32], x: X, a: &mut [f32], b: &[f32]) -> bool {
+pub(super) fn as_slots(a: &mut [f32]) -> &mut [MaybeUninit<f32>] {
+    // SAFETY: `MaybeUninit<f32>` has `f32`'s layout, and the one user, `affine`, writes
+    // only f32 values through it (never an uninitialized one): `a` stays initialized.
+    unsafe { &mut *(core::ptr::from_mut(a) as *mut [MaybeUninit<f32>]) }
+}
+
+/// `a = x·W + b` (the kernel's [`affine`](super::affine)) into `a`, written whole and
+/// returned there.
+#[inline(always)]
+pub(super) fn affine_into<'a, 'x, const N: usize>(
+    weights: Params<'_>,
+    biases: Params<'_>,
+    x: impl Input<'x>,
+    a: &'a mut MaybeUninit<[f32; N]>,
+) -> &'a mut [f32; N] {
+    // SAFETY: `[MaybeUninit<f32>; N]` has the layout of `MaybeUninit<[f32; N]>`, and a
+    // reference to uninitialized `MaybeUninit`s is valid.
+    let slots = unsafe { &mut *a.as_mut_ptr().cast::<[MaybeUninit<f32>; N]>() };
+    affine(weights, biases, x, slots);
+    // SAFETY: `affine` writes every one of its `a`.
+    unsafe { a.assume_init_mut() }
+}
+
+/// `a = x·W + b`, every one of `a` written: `a[j] = Σᵢ x[i]·W[i][j]` over the non-zero
+/// inputs in order, then `a[j] += b[j]` (by the dense routine, where it reads the inputs
+/// in place).
+pub(super) fn affine<'x>(
+    weights: Params<'_>,
+    biases: Params<'_>,
+    x: impl Input<'x>,
+    a: &mut [MaybeUninit<f32>],
+) {
+    let added = match weights.as_f32() {
+        Some(w) => sums(w, x, a, biases.as_f32().unwrap_or(&[])),
+        None => {
+            super::unaligned(weights, x, zero(a));
+            false
+        }
+    };
+    if !added {
+        // SAFETY: `sums` and `zero` write every one of `a`.
+        let a = unsafe { &mut *(core::ptr::from_mut(a) as *mut [f32]) };
+        add_biases(biases, a);
+    }
+}
+
+/// `a`, every value written +0, as initialized.
+fn zero(a: &mut [MaybeUninit<f32>]) -> &mut [f32] {
+    // SAFETY: the routine writes a[.. a.len()] (4-byte-aligned f32 slots) and reads
+    // ZEROS[.. 16]; it uses s0–s15, r0–r2 only (caller-saved).
+    unsafe { scratchnet_f32_zero(a.as_mut_ptr().cast(), a.len()) };
+    // SAFETY: every element was written just above; `MaybeUninit<f32>` has `f32`'s layout.
+    unsafe { &mut *(core::ptr::from_mut(a) as *mut [f32]) }
+}
+
+/// `a[j] += b[j]` for every bias (`b` as long as `a`, else through `Params`' iterator).
+fn add_biases(biases: Params<'_>, a: &mut [f32]) {
+    match biases.as_f32().filter(|b| b.len() == a.len()) {
+        // SAFETY: the routine reads b[.. n] and reads and writes a[.. n], n = a.len() =
+        // b.len() (checked), 4-byte-aligned f32s; it uses s0–s15, r0–r2 only.
+        Some(b) => unsafe { scratchnet_f32_add(a.as_mut_ptr(), b.as_ptr(), a.len()) },
+        None => super::add_biases(biases, a),
+    }
+}
+
+/// `a[j] = Σᵢ x[i]·W[i][j]` over the non-zero inputs in order, for `W` with `a.len()`
+/// columns (rows past `W`'s end, and inputs past `W`'s rows, are not read), written into
+/// every one of `a`; then, if `b` has `a.len()` biases and the layer's inputs were read in
+/// place, `a[j] += b[j]` too (by the routine): `true` then, `false` if the biases are still
+/// to add.
+#[inline(always)]
+fn sums<'x, X: Input<'x>>(w: &[f32], x: X, a: &mut [MaybeUninit<f32>], b: &[f32]) -> bool {
     let columns = a.len();
     let Some(rows) = w.len().checked_div(columns).filter(|&r| r > 0) else {
-        a.fill(0.0);
+        zero(a);
         return false;
     };
     let stride = 4 * columns as u32;
@@ -516,12 +669,20 @@ pub(super) fn sums<'x, X: Input<'x>>(w: &[f32], x: X, a: &mut [f32], b: &[f32]) 
         }
     }
     // The terms' sums carry on from one list to the next: they start at +0.
-    a.fill(0.0);
+    let a = zero(a);
     // u8 pixels: their whole words listed and run by a routine.
     if let Some(px) = X::Entry::as_pixels(entries) {
         run_pixels(w, px, a, plan);
         return false;
     }
+    run_terms::<X::Entry>(w, entries, a, plan, stride);
+    false
+}
+
+/// Adds `x[i]·W[i][j]` for every non-zero entry, in order, to the sums `a`, [`CHUNK`]
+/// terms a list. (Out of line: its list is on the stack only while it runs.)
+#[inline(never)]
+fn run_terms<E: Entry>(w: &[f32], entries: &[E], a: &mut [f32], plan: Plan, stride: u32) {
     // Written before it is read (the routine and `run` read the first `n`): not zeroed.
     let mut list = [const { MaybeUninit::<Term>::uninit() }; CHUNK];
     let mut n = 0;
@@ -548,7 +709,7 @@ pub(super) fn sums<'x, X: Input<'x>>(w: &[f32], x: X, a: &mut [f32], b: &[f32]) 
     // Four entries at a time: most of an image's pixels are zero, whole words of them.
     let (quads, rest) = entries.as_chunks::<4>();
     for quad in quads {
-        if X::Entry::all_zero(quad) {
+        if E::all_zero(quad) {
             offset = offset.wrapping_add(4 * stride);
         } else {
             for &e in quad {
@@ -560,7 +721,6 @@ pub(super) fn sums<'x, X: Input<'x>>(w: &[f32], x: X, a: &mut [f32], b: &[f32]) 
         push!(e);
     }
     run(w, &list, n, a, plan);
-    false
 }
 
 /// How a layer's columns are cut: blocks of 20, then at most one each of 10, 8 and 4 (the
@@ -598,12 +758,13 @@ impl Plan {
 /// by their [`Plan`] (`x` at most `w`'s rows, `b` as long as `a`): `true`, or `false` with
 /// the biases still to add if `x` or `b` does not fit. (The plan is made here, not passed:
 /// two words fewer on the stack, which the f32 firmware's RAM needed.)
+/// Every one of `a` is written.
 #[inline(never)]
-fn run_dense(w: &[f32], x: &[f32], a: &mut [f32], b: &[f32]) -> bool {
+fn run_dense(w: &[f32], x: &[f32], a: &mut [MaybeUninit<f32>], b: &[f32]) -> bool {
     let columns = a.len();
     let plan = Plan::of(columns);
     if x.is_empty() || x.len() > w.len() / columns.max(1) || b.len() != columns {
-        a.fill(0.0);
+        zero(a);
         return false;
     }
     let done = plan.done;
@@ -621,18 +782,17 @@ fn run_dense(w: &[f32], x: &[f32], a: &mut [f32], b: &[f32]) -> bool {
                 x.as_ptr(),
                 x.len(),
                 w.as_ptr(),
-                a.as_mut_ptr(),
+                a.as_mut_ptr().cast(),
                 plan.blocks,
                 4 * columns as u32,
                 b.as_ptr(),
             );
         }
     }
-    let rest = a.get_mut(done..).unwrap_or(&mut []);
+    let rest = zero(a.get_mut(done..).unwrap_or(&mut []));
     if rest.is_empty() {
         return true;
     }
-    rest.fill(0.0);
     for (&xi, row) in x.iter().zip(w.chunks_exact(columns)) {
         for (s, wij) in rest.iter_mut().zip(row.get(done..).unwrap_or(&[])) {
             *s += xi * wij;

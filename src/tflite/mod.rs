@@ -35,6 +35,7 @@ use crate::chain::{FromLayers, Layer, next_layer};
 use crate::error::{Error, Result};
 use crate::kernel::int8 as kernel;
 use crate::network::Network;
+use core::mem::MaybeUninit;
 
 pub mod gemmlowp;
 
@@ -354,13 +355,15 @@ impl<const IN: usize, const OUT: usize> Layer<[i8; IN]> for TDense<'_, IN, OUT> 
     type Logits = [i8; OUT];
 
     #[inline(always)]
-    fn forward(&self, x: &[i8; IN], y: &mut [i8; OUT]) {
+    fn forward<'y>(&self, x: &[i8; IN], y: &'y mut MaybeUninit<[i8; OUT]>) -> &'y mut [i8; OUT] {
+        let y = y.write([0; OUT]);
         self.forward_i8(x, y);
+        y
     }
 
     #[inline(always)]
-    fn logits(&self, x: &[i8; IN], y: &mut [i8; OUT]) {
-        self.forward_i8(x, y);
+    fn logits<'y>(&self, x: &[i8; IN], y: &'y mut MaybeUninit<[i8; OUT]>) -> &'y mut [i8; OUT] {
+        self.forward(x, y)
     }
 
     fn output_activation(&self) -> Activation {
