@@ -11,15 +11,16 @@
 //! registers in all) and go back to memory after it, which is exact, so the next list
 //! carries on where this one stopped.
 //!
-//! Per term: 25 instructions for 20 multiply-adds (half of an `LDM` and of a `VMOV` that
-//! read two terms, `add`, 2 × `VLDM`, 20 × `VMLA`, and half of the loop's `subs`, `bne`),
-//! 14 for 10. One call runs a list through every block of the layer. u8 pixels are listed
+//! Per term: 24.5 instructions for 20 multiply-adds (half of an `LDM` and of a `VMOV` that
+//! read two terms, `add`, 2 × `VLDM`, 20 × `VMLA`, and a quarter of the loop's `subs`,
+//! `bne`: four terms a turn), 13.5 for 10 (two terms a turn for blocks of 8 and 4, which
+//! take less flash so). One call runs a list through every block of the layer. u8 pixels are listed
 //! by a routine too (`scratchnet_f32_pixels`: 5 instructions a zero word of four pixels,
 //! their values from the `p/255` table), which runs each full list itself.
 //!
 //! An f32 input with at most one zero in eight is not listed: the second routine reads
-//! every `x[i]` where it lies (f32, two at a time) and row `i` at `i·columns` — 49
-//! instructions for two inputs and 20 multiply-adds each, 27 for 10 — and adds each
+//! every `x[i]` where it lies (f32, two at a time) and row `i` at `i·columns` — 24
+//! instructions an input for 20 multiply-adds, 12.5 for 10 (four inputs a turn) — and adds each
 //! block's biases to its sums before it stores them (`s + b`, as the caller's loop would
 //! after). Its zeros' products are added, which changes no bit (sums start at +0;
 //! `s + (±0) = s`).
@@ -212,6 +213,101 @@ macro_rules! terms {
     };
 }
 
+/// A loop four steps a turn: `$turns` = ⌈`$count`/4⌉ turns, its first turn entered where
+/// `$count` mod 4 steps are left (flags from `$count`'s low two bits, in `$scratch`). A
+/// turn is `$load2` (two steps' operands), `$a`, `$b`, `$load2`, `$a`, `$b`; a lone step
+/// is `$load1`, then `$b`. `$pre` runs after the flags are set (it must not change them).
+macro_rules! by_four {
+    ($count:literal, $turns:literal, $scratch:literal, $pre:expr, $load2:expr, $load1:expr,
+     $a:expr, $b:expr) => {
+        concat!(
+            "adds ",
+            $turns,
+            ", ",
+            $count,
+            ", #3\n",
+            "lsrs ",
+            $turns,
+            ", ",
+            $turns,
+            ", #2\n",
+            // Bit 1 to C, bit 0 to N.
+            "lsls ",
+            $scratch,
+            ", ",
+            $count,
+            ", #31\n",
+            $pre,
+            "bcc 13f\n",
+            "bmi 14f\n",
+            "b 12f\n",
+            "14:\n",
+            $load1,
+            "b 11f\n",
+            "13:\n",
+            "bpl 10f\n",
+            $load1,
+            "b 15f\n",
+            "10:\n",
+            $load2,
+            $a,
+            "11:\n",
+            $b,
+            "12:\n",
+            $load2,
+            $a,
+            "15:\n",
+            $b,
+            "subs ",
+            $turns,
+            ", ",
+            $turns,
+            ", #1\n",
+            "bne 10b\n",
+        )
+    };
+}
+
+/// [`terms!`], four a turn (`by_four!`): the loop's `SUBS`, `BNE` a quarter of an
+/// instruction a term each.
+macro_rules! terms4 {
+    ($term:ident, $a:literal, $b:literal) => {
+        by_four!(
+            "lr",
+            "r1",
+            "r4",
+            "mov r0, r7\n",
+            concat!(
+                "ldmia r0!, {{r4, r5, r8, r9}}\n",
+                "vmov s",
+                $a,
+                ", s",
+                $b,
+                ", r5, r9\n"
+            ),
+            concat!("ldmia r0!, {{r8, r9}}\n", "vmov s", $b, ", r9\n"),
+            $term!("r4", $a),
+            $term!("r8", $b)
+        )
+    };
+}
+
+/// [`inputs!`], four a turn (`by_four!`).
+macro_rules! inputs4 {
+    ($input:ident, $a:literal, $b:literal) => {
+        by_four!(
+            "r1",
+            "lr",
+            "r12",
+            "mov r7, r0\nmov r12, r2\n",
+            concat!("vldmia r7!, {{s", $a, ", s", $b, "}}\n"),
+            concat!("vldmia r7!, {{s", $b, "}}\n"),
+            $input!($a),
+            $input!($b)
+        )
+    };
+}
+
 /// Twenty +0.0: the sums of a block that starts afresh are loaded from here.
 static ZEROS: [f32; 20] = [0.0; 20];
 
@@ -244,7 +340,7 @@ core::arch::global_asm!(concat!(
     "blo 2f\n",
     "1:\n",
     "vldmia r3, {{s0-s19}}\n",
-    terms!(term20, 30, 31),
+    terms4!(term20, 30, 31),
     "vstmia r3!, {{s0-s19}}\n",
     "adds r2, #80\n",
     "sub r6, r6, #0x10000\n",
@@ -254,7 +350,7 @@ core::arch::global_asm!(concat!(
     "tst r6, #1\n",
     "beq 5f\n",
     "vldmia r3, {{s0-s9}}\n",
-    terms!(term10, 20, 21),
+    terms4!(term10, 20, 21),
     "vstmia r3!, {{s0-s9}}\n",
     "adds r2, #40\n",
     "5:\n",
@@ -281,8 +377,8 @@ core::arch::global_asm!(concat!(
 // terms: r0 the inputs (f32, read in place), r1 their count (> 0), `stride` (on the stack)
 // a row's bytes; every block's sums start at +0, loaded from ZEROS (its address in r8),
 // and end with the block's biases added (`bias`, in r4, moved on a block at a time:
-// loaded into the weights' registers, one `VADD` a sum). Per two inputs: 49 instructions for 20
-// multiply-adds each (27 for 10), and no list to make.
+// loaded into the weights' registers, one `VADD` a sum). Per input: 24 instructions for 20
+// multiply-adds (12.5 for 10; four inputs a turn for both), and no list to make.
 core::arch::global_asm!(concat!(
     ".section .text.scratchnet_f32_vmla_dense,\"ax\",%progbits\n",
     ".syntax unified\n",
@@ -307,7 +403,7 @@ core::arch::global_asm!(concat!(
     "blo 2f\n",
     "1:\n",
     "vldmia r8, {{s0-s19}}\n",
-    inputs!(dense20, 30, 31),
+    inputs4!(dense20, 30, 31),
     "vldmia r4!, {{s20-s29}}\n",
     vadd!(0 20, 1 21, 2 22, 3 23, 4 24, 5 25, 6 26, 7 27, 8 28, 9 29),
     "vldmia r4!, {{s20-s29}}\n",
@@ -322,7 +418,7 @@ core::arch::global_asm!(concat!(
     "tst r6, #1\n",
     "beq 5f\n",
     "vldmia r8, {{s0-s9}}\n",
-    inputs!(dense10, 20, 21),
+    inputs4!(dense10, 20, 21),
     "vldmia r4!, {{s10-s19}}\n",
     vadd!(0 10, 1 11, 2 12, 3 13, 4 14, 5 15, 6 16, 7 17, 8 18, 9 19),
     "vstmia r3!, {{s0-s9}}\n",
