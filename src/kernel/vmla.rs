@@ -446,107 +446,135 @@ core::arch::global_asm!(concat!(
     ".size scratchnet_f32_vmla_dense, . - scratchnet_f32_vmla_dense\n",
 ), zeros = sym ZEROS);
 
-// scratchnet_f32_pixels(px, words, w, sums, blocks, stride, table): the non-zero pixels of
-// `words` words of u8 pixels from `px` (read a word at a time) listed as terms (row offset
-// i·stride, value table[p] = p/255) on this routine's stack, 16 at most, and each list run
-// by scratchnet_f32_vmla(list, count, w, sums, blocks) before a word could overflow it
-// (13 terms or more) and at the end. Per zero word of pixels 5 instructions (`LDR`,
-// `CBNZ`, the offset's `ADD`, the loop's `CMP`, `BNE`); per non-zero word, the list's
-// room checked, 2 a byte tested, and 2–3 more a non-zero pixel (its value's `LDR`, its
-// offset's `ADD`, one `STRD` of the term).
+/// One non-zero word of four pixels in r0 (its first row's offset in r6) listed: room for
+/// its four terms, else the list run first (the word in r0, and a pair's second word in
+/// r2, kept across the call); then each non-zero byte's term. On to `$next` after.
+macro_rules! pixel_word {
+    ($next:literal) => {
+        concat!(
+            "cmp r8, r11\n",
+            "bhs 7f\n",
+            "3:\n",
+            "ands r1, r0, #0xff\n",
+            "beq 4f\n",
+            "ldr r1, [r9, r1, lsl #2]\n",
+            "strd r6, r1, [r8], #8\n",
+            "4:\n",
+            "ubfx r1, r0, #8, #8\n",
+            "cbz r1, 4f\n",
+            "ldr r1, [r9, r1, lsl #2]\n",
+            "add r12, r6, r7\n",
+            "strd r12, r1, [r8], #8\n",
+            "4:\n",
+            "ubfx r1, r0, #16, #8\n",
+            "cbz r1, 4f\n",
+            "ldr r1, [r9, r1, lsl #2]\n",
+            "add r12, r6, r7, lsl #1\n",
+            "strd r12, r1, [r8], #8\n",
+            "4:\n",
+            "lsrs r1, r0, #24\n",
+            "beq ",
+            $next,
+            "\n",
+            "ldr r1, [r9, r1, lsl #2]\n",
+            "add r12, r6, r10\n",
+            "strd r12, r1, [r8], #8\n",
+            "b ",
+            $next,
+            "\n",
+            "7:\n",
+            "str r0, [sp, #4]\n",
+            "str r2, [sp, #144]\n",
+            "add r0, sp, #8\n",
+            "sub r1, r8, r0\n",
+            "lsrs r1, r1, #3\n",
+            "ldr r2, [sp, #136]\n",
+            "ldr r3, [sp, #140]\n",
+            "bl scratchnet_f32_vmla\n",
+            "ldr r0, [sp, #4]\n",
+            "ldr r2, [sp, #144]\n",
+            "add r8, sp, #8\n",
+            "b 3b\n",
+        )
+    };
+}
+
+// scratchnet_f32_pixels(px, eights, w, sums, blocks, stride, table): the non-zero pixels of
+// `eights` groups of eight u8 pixels from `px` (read a word at a time) listed as terms
+// (row offset i·stride, value table[p] = p/255) on this routine's stack, 16 at most, and
+// each list run by scratchnet_f32_vmla(list, count, w, sums, blocks) before a word could
+// overflow it (13 terms or more) and at the end. Per zero group 7 instructions (two
+// `LDR`s, `ORRS`, `BNE`, the offset's `ADD`, the loop's `CMP`, `BNE`); per non-zero word,
+// the list's room checked, 2 a byte tested, and 2–3 more a non-zero pixel (its value's
+// `LDR`, its offset's `ADD`, one `STRD` of the term).
 // Frame: [sp] `blocks` (scratchnet_f32_vmla's fifth argument), [sp, #4] the word across a
-// call, [sp, #8 .. #136] the list, [sp, #136] `w`, [sp, #140] `sums`; 148 bytes with the
-// pushed 36, 8-aligned. Registers: r4 the next word, r5 the end, r6 the word's row offset,
-// r7 the stride, r8 the list's end, r9 the table, r10 3·stride, r11 the list's limit (13
-// terms); r0 the word, r1 a pixel, r12 a byte's offset.
-core::arch::global_asm!(
-    ".section .text.scratchnet_f32_pixels,\"ax\",%progbits",
-    ".syntax unified",
-    ".thumb",
-    ".global scratchnet_f32_pixels",
-    ".type scratchnet_f32_pixels,%function",
-    ".p2align 2",
-    ".thumb_func",
-    "scratchnet_f32_pixels:",
-    "push {{r4-r11, lr}}",
-    "sub sp, #148",
+// call, [sp, #8 .. #136] the list, [sp, #136] `w`, [sp, #140] `sums`, [sp, #144] the
+// group's second word across a call; 148 bytes with the pushed 36, 8-aligned. Registers:
+// r4 the next group, r5 the end, r6 the word's row offset, r7 the stride, r8 the list's
+// end, r9 the table, r10 3·stride, r11 the list's limit (13 terms); r0 the word, r2 the
+// group's second word, r1 a pixel, r12 a byte's offset, r3 scratch.
+core::arch::global_asm!(concat!(
+    ".section .text.scratchnet_f32_pixels,\"ax\",%progbits\n",
+    ".syntax unified\n",
+    ".thumb\n",
+    ".global scratchnet_f32_pixels\n",
+    ".type scratchnet_f32_pixels,%function\n",
+    ".p2align 2\n",
+    ".thumb_func\n",
+    "scratchnet_f32_pixels:\n",
+    "push {{r4-r11, lr}}\n",
+    "sub sp, #148\n",
     // The fifth to seventh arguments, above the 148 + 36 bytes.
-    "ldr r12, [sp, #184]",
-    "str r12, [sp]",
-    "ldr r7, [sp, #188]",
-    "ldr r9, [sp, #192]",
-    "str r2, [sp, #136]",
-    "str r3, [sp, #140]",
-    "mov r4, r0",
-    "add r5, r0, r1, lsl #2",
-    "movs r6, #0",
-    "add r8, sp, #8",
-    "add r11, sp, #112",
-    "add r10, r7, r7, lsl #1",
-    "cmp r4, r5",
-    "beq 8f",
-    "1:",
-    "ldr r0, [r4], #4",
-    "cbnz r0, 2f",
-    "5:",
-    "add r6, r6, r7, lsl #2",
-    "cmp r4, r5",
-    "bne 1b",
-    "b 8f",
-    // A non-zero word: room for its four terms, else the list run first.
-    "2:",
-    "cmp r8, r11",
-    "bhs 7f",
-    "3:",
-    "ands r1, r0, #0xff",
-    "beq 4f",
-    "ldr r1, [r9, r1, lsl #2]",
-    "strd r6, r1, [r8], #8",
-    "4:",
-    "ubfx r1, r0, #8, #8",
-    "cbz r1, 4f",
-    "ldr r1, [r9, r1, lsl #2]",
-    "add r12, r6, r7",
-    "strd r12, r1, [r8], #8",
-    "4:",
-    "ubfx r1, r0, #16, #8",
-    "cbz r1, 4f",
-    "ldr r1, [r9, r1, lsl #2]",
-    "add r12, r6, r7, lsl #1",
-    "strd r12, r1, [r8], #8",
-    "4:",
-    "lsrs r1, r0, #24",
-    "beq 5b",
-    "ldr r1, [r9, r1, lsl #2]",
-    "add r12, r6, r10",
-    "strd r12, r1, [r8], #8",
-    "b 5b",
-    // The list run (the word kept across the call), then the word's terms.
-    "7:",
-    "str r0, [sp, #4]",
-    "add r0, sp, #8",
-    "sub r1, r8, r0",
-    "lsrs r1, r1, #3",
-    "ldr r2, [sp, #136]",
-    "ldr r3, [sp, #140]",
-    "bl scratchnet_f32_vmla",
-    "ldr r0, [sp, #4]",
-    "add r8, sp, #8",
-    "b 3b",
+    "ldr r12, [sp, #184]\n",
+    "str r12, [sp]\n",
+    "ldr r7, [sp, #188]\n",
+    "ldr r9, [sp, #192]\n",
+    "str r2, [sp, #136]\n",
+    "str r3, [sp, #140]\n",
+    "mov r4, r0\n",
+    "add r5, r0, r1, lsl #3\n",
+    "movs r6, #0\n",
+    "add r8, sp, #8\n",
+    "add r11, sp, #112\n",
+    "add r10, r7, r7, lsl #1\n",
+    "cmp r4, r5\n",
+    "beq 8f\n",
+    "1:\n",
+    "ldr r0, [r4], #4\n",
+    "ldr r2, [r4], #4\n",
+    "orrs r3, r0, r2\n",
+    "bne 2f\n",
+    "add r6, r6, r7, lsl #3\n",
+    "cmp r4, r5\n",
+    "bne 1b\n",
+    "b 8f\n",
+    // A group with a non-zero word: its first word, then its second.
+    "2:\n",
+    "cbz r0, 6f\n",
+    pixel_word!("6f"),
+    "6:\n",
+    "add r6, r6, r7, lsl #2\n",
+    "movs r0, r2\n",
+    "beq 5f\n",
+    pixel_word!("5f"),
+    "5:\n",
+    "add r6, r6, r7, lsl #2\n",
+    "cmp r4, r5\n",
+    "bne 1b\n",
     // The end: what is listed, run.
-    "8:",
-    "add r0, sp, #8",
-    "subs r1, r8, r0",
-    "beq 9f",
-    "lsrs r1, r1, #3",
-    "ldr r2, [sp, #136]",
-    "ldr r3, [sp, #140]",
-    "bl scratchnet_f32_vmla",
-    "9:",
-    "add sp, #148",
-    "pop {{r4-r11, pc}}",
-    ".size scratchnet_f32_pixels, . - scratchnet_f32_pixels",
-);
+    "8:\n",
+    "add r0, sp, #8\n",
+    "subs r1, r8, r0\n",
+    "beq 9f\n",
+    "lsrs r1, r1, #3\n",
+    "ldr r2, [sp, #136]\n",
+    "ldr r3, [sp, #140]\n",
+    "bl scratchnet_f32_vmla\n",
+    "9:\n",
+    "add sp, #148\n",
+    "pop {{r4-r11, pc}}\n",
+    ".size scratchnet_f32_pixels, . - scratchnet_f32_pixels\n",
+));
 
 // scratchnet_f32_zero(a, n): a[0 .. n] = +0 (f32, n ≥ 0), sixteen a `VSTM` from s0–s15
 // (loaded from ZEROS), the last fifteen at most by the bits of n: 3 instructions for
@@ -635,7 +663,7 @@ unsafe extern "C" {
     fn scratchnet_f32_add(a: *mut f32, b: *const f32, n: usize);
     fn scratchnet_f32_pixels(
         px: *const u8,
-        words: usize,
+        eights: usize,
         w: *const f32,
         sums: *mut f32,
         blocks: u32,
@@ -906,11 +934,11 @@ fn run_dense(w: &[f32], x: &[f32], a: &mut [MaybeUninit<f32>], b: &[f32]) -> boo
 #[inline(never)]
 fn run_pixels(w: &[f32], px: &[u8], a: &mut [f32], plan: Plan) {
     let columns = a.len();
-    let (words, tail) = px.as_chunks::<4>();
+    let (eights, tail) = px.as_chunks::<8>();
     let done = plan.done;
-    if done > 0 && !words.is_empty() && px.len() <= w.len() / columns.max(1) {
-        // SAFETY: the routine reads words.len() > 0 words of pixels from `px` (4·words.len()
-        // ≤ px.len() bytes, read a word at a time: unaligned loads are allowed on these
+    if done > 0 && !eights.is_empty() && px.len() <= w.len() / columns.max(1) {
+        // SAFETY: the routine reads eights.len() > 0 groups of pixels from `px`
+        // (8·eights.len() ≤ px.len() bytes, read a word at a time: unaligned loads are allowed on these
         // cores while CCR.UNALIGN_TRP is clear, the reset default), PIXEL_VALUES at
         // indices 1..=255, and lists terms whose offsets are 4·i·columns for those pixels'
         // rows i < px.len() ≤ w.len()/columns (checked), on its own stack (16 terms), which
@@ -920,7 +948,7 @@ fn run_pixels(w: &[f32], px: &[u8], a: &mut [f32], plan: Plan) {
         unsafe {
             scratchnet_f32_pixels(
                 px.as_ptr(),
-                words.len(),
+                eights.len(),
                 w.as_ptr(),
                 a.as_mut_ptr(),
                 plan.blocks,
@@ -930,7 +958,7 @@ fn run_pixels(w: &[f32], px: &[u8], a: &mut [f32], plan: Plan) {
         }
         // The columns past the plan's, for the words' pixels, in order.
         if let Some(rest) = a.get_mut(done..).filter(|r| !r.is_empty()) {
-            for (i, &p) in words.as_flattened().iter().enumerate() {
+            for (i, &p) in eights.as_flattened().iter().enumerate() {
                 if p != 0 {
                     let row = w.get(i * columns + done..).unwrap_or(&[]);
                     for (s, wij) in rest.iter_mut().zip(row) {
@@ -939,12 +967,12 @@ fn run_pixels(w: &[f32], px: &[u8], a: &mut [f32], plan: Plan) {
                 }
             }
         }
-    } else if !words.is_empty() {
+    } else if !eights.is_empty() {
         // No block for the routine (fewer than four columns), or more pixels than rows:
         // every pixel in Rust.
         return list_pixels(w, px, a, plan, 0);
     }
-    list_pixels(w, tail, a, plan, 4 * words.len());
+    list_pixels(w, tail, a, plan, 8 * eights.len());
 }
 
 /// Adds the non-zero pixels of `px` (pixel `first + k` of the input) to the sums `a`
