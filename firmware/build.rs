@@ -153,7 +153,9 @@ fn run() -> Result<(), String> {
          /// `scratchnet::math::exp_fingerprint()` computed on the host.\n\
          pub const EXP_FINGERPRINT: u32 = {:#010x};\n\
          /// `scratchnet::sigmoid_fingerprint()` computed on the host.\n\
-         pub const SIGMOID_FINGERPRINT: u32 = {:#010x};\n",
+         pub const SIGMOID_FINGERPRINT: u32 = {:#010x};\n\
+         /// `scratchnet::softmax_fingerprint()` computed on the host.\n\
+         pub const SOFTMAX_FINGERPRINT: u32 = {:#010x};\n",
         path_str(&out.join("images.u8"))?,
         path_str(&out.join("labels.u8"))?,
         path_str(&out.join("reference.u8"))?,
@@ -164,7 +166,8 @@ fn run() -> Result<(), String> {
         int8_agree,
         have_reference,
         scratchnet::math::exp_fingerprint(),
-        scratchnet::sigmoid_fingerprint()
+        scratchnet::sigmoid_fingerprint(),
+        scratchnet::softmax_fingerprint()
     );
     write_if_changed(&out.join("host_paths.rs"), paths.as_bytes())
 }

@@ -75,6 +75,41 @@ pub fn sigmoid_fingerprint() -> u32 {
     }
 }
 
+/// A fingerprint of [`softmax`]'s results (their bits, folded by FNV-1a) over layers of
+/// 16 values, each a 0 (the maximum: `e⁰ = 1`) and 15 inputs from a fixed spread, never
+/// NaN (which would make a whole layer NaN): every 65 537th f32 bit pattern made negative
+/// (every binade, −0, −∞), 4 096 from −104 to 0, 1 024 from −104 to −87 (subnormal
+/// exponentials), and 1 024 from −2⁻⁸ to 0 (below 2⁻¹⁰ the FPU cores' routine hands values to
+/// Rust). The firmware's build script computes it on the host and an on-target test on the
+/// device: equal, the softmax gives the same bits there.
+#[doc(hidden)]
+pub fn softmax_fingerprint() -> u32 {
+    let mut h = 0x811c_9dc5u32;
+    let spread = (0..=u32::MAX / 65_537)
+        .map(|k| f32::from_bits(k.wrapping_mul(65_537) | 0x8000_0000))
+        .filter(|x| !x.is_nan());
+    let main = (0..4096u16).map(|k| -104.0 + f32::from(k) * (104.0 / 4096.0));
+    let low = (0..1024u16).map(|k| -104.0 + f32::from(k) * (17.0 / 1024.0));
+    let shift = (0..1024u16).map(|k| -0.004 + f32::from(k) * (0.004 / 1024.0));
+    let mut inputs = spread.chain(main).chain(low).chain(shift);
+    let mut layer = [0.0f32; 16];
+    loop {
+        let mut n = 1;
+        for (v, x) in layer.iter_mut().skip(1).zip(&mut inputs) {
+            *v = x;
+            n += 1;
+        }
+        layer[0] = 0.0;
+        let Some(layer) = layer.get_mut(..n).filter(|l| l.len() > 1) else {
+            return h;
+        };
+        softmax(layer);
+        for v in layer.iter() {
+            h = (h ^ v.to_bits()).wrapping_mul(0x0100_0193);
+        }
+    }
+}
+
 /// The rectified linear unit `max(0, x)`.
 #[inline]
 pub fn relu(x: f32) -> f32 {
@@ -102,11 +137,18 @@ pub fn softmax(a: &mut [f32]) {
 /// [`softmax`]'s steps after its maximum `c`.
 #[inline(always)]
 fn softmax_given(a: &mut [f32], c: f32) {
-    let mut sum = 0.0;
-    for v in a.iter_mut() {
-        *v = math::exp_nonpositive(*v - c);
-        sum += *v;
-    }
+    // On the FPU cores by a routine (`kernel::softmax_exps`): the same values and sum.
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+    let sum = crate::kernel::softmax_exps(a, c);
+    #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
+    let sum = {
+        let mut sum = 0.0;
+        for v in a.iter_mut() {
+            *v = math::exp_nonpositive(*v - c);
+            sum += *v;
+        }
+        sum
+    };
     for v in a.iter_mut() {
         *v /= sum;
         crate::kernel::rolled();

@@ -101,9 +101,9 @@ mod requant;
 #[cfg(feature = "tflite")]
 pub mod tflite;
 
-#[doc(hidden)]
-pub use activation::sigmoid_fingerprint;
 pub use activation::{Activation, identity, relu, sigmoid, softmax, step};
+#[doc(hidden)]
+pub use activation::{sigmoid_fingerprint, softmax_fingerprint};
 pub use blob::{
     ElementType, FORMAT_VERSION, HEADER_LEN, I8Form, I8Layout, LayerSpec, Layers, MAGIC,
     MAX_LAYERS, Model, ModelLayer, PARAMS_ALIGN, QuantizedWeights, TfliteActivation, TfliteSpec,

@@ -19,6 +19,8 @@
 
 mod exp_nonpositive;
 mod exp_table;
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+pub(crate) use exp_nonpositive::POW2_Q31;
 pub use exp_nonpositive::exp_nonpositive;
 pub use exp_table::exp_table;
 #[doc(hidden)]

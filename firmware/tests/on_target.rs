@@ -461,6 +461,17 @@ mod tests {
 
     #[test]
     #[cfg(all(not(feature = "int8"), target_abi = "eabihf"))]
+    fn the_softmax_is_the_hosts() {
+        // softmax over 4 762 layers of 16 values spread over every binade and dense where
+        // the FPU cores' routine hands values to Rust: the same bits as on the host.
+        defmt::assert_eq!(
+            scratchnet::softmax_fingerprint(),
+            scratchnet_firmware::host_paths::SOFTMAX_FINGERPRINT
+        );
+    }
+
+    #[test]
+    #[cfg(all(not(feature = "int8"), target_abi = "eabihf"))]
     fn the_sigmoid_layers_are_the_hosts() {
         // Activation::Sigmoid over 71 680 inputs spread over every f32 and dense where the
         // exponential leaves its main path: the same bits as on the host, from the FPU

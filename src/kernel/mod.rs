@@ -44,6 +44,10 @@ mod sigmoid;
 #[cfg(all(target_arch = "arm", target_abi = "eabihf", not(feature = "fast-exp")))]
 pub(crate) use sigmoid::sigmoid_all;
 #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+mod softmax;
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+pub(crate) use softmax::softmax_exps;
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
 mod vmla;
 
 /// Outputs computed per pass of the portable f32 kernel: their sums stay in registers while

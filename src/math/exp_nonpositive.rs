@@ -21,8 +21,9 @@ const LN2_Q32: u32 = 0xb172_17f8;
 /// `2³² / 6`.
 const SIXTH_Q32: u32 = 0x2aaa_aaab;
 
-/// `2^(−j/64) · 2³¹`, rounded, for `j` in `0..64`.
-const POW2_Q31: [u32; 64] = [
+/// `2^(−j/64) · 2³¹`, rounded, for `j` in `0..64` (a `static`: the FPU cores' softmax
+/// routine reads it too).
+pub(crate) static POW2_Q31: [u32; 64] = [
     0x80000000, 0x7e9f0606, 0x7d41d96e, 0x7be86fba, 0x7a92be8b, 0x7940bb9e, 0x77f25cce, 0x76a7980f,
     0x75606374, 0x741cb528, 0x72dc8374, 0x719fc4b9, 0x70666f76, 0x6f307a41, 0x6dfddbcc, 0x6cce8ae1,
     0x6ba27e65, 0x6a79ad56, 0x69540ec9, 0x683199ed, 0x6712460b, 0x65f60a7f, 0x64dcdec3, 0x63c6ba64,
