@@ -76,18 +76,17 @@ pub fn sigmoid_fingerprint() -> u32 {
 }
 
 /// A fingerprint of [`softmax`]'s results (their bits, folded by FNV-1a) over layers of
-/// 16 values, each a 0 (the maximum: `e⁰ = 1`) and 15 inputs from a fixed spread, never
-/// NaN (which would make a whole layer NaN): every 65 537th f32 bit pattern made negative
-/// (every binade, −0, −∞), 4 096 from −104 to 0, 1 024 from −104 to −87 (subnormal
+/// 16 values, each a 0 (the maximum: `e⁰ = 1`) and 15 inputs from a fixed spread (NaN
+/// as one pattern): every 65 537th f32 bit pattern made negative (every binade, −0, −∞,
+/// NaNs, each of which makes its layer NaN), 4 096 from −104 to 0, 1 024 from −104 to −87 (subnormal
 /// exponentials), and 1 024 from −2⁻⁸ to 0 (below 2⁻¹⁰ the FPU cores' routine hands values to
 /// Rust). The firmware's build script computes it on the host and an on-target test on the
 /// device: equal, the softmax gives the same bits there.
 #[doc(hidden)]
 pub fn softmax_fingerprint() -> u32 {
     let mut h = 0x811c_9dc5u32;
-    let spread = (0..=u32::MAX / 65_537)
-        .map(|k| f32::from_bits(k.wrapping_mul(65_537) | 0x8000_0000))
-        .filter(|x| !x.is_nan());
+    let spread =
+        (0..=u32::MAX / 65_537).map(|k| f32::from_bits(k.wrapping_mul(65_537) | 0x8000_0000));
     let main = (0..4096u16).map(|k| -104.0 + f32::from(k) * (104.0 / 4096.0));
     let low = (0..1024u16).map(|k| -104.0 + f32::from(k) * (17.0 / 1024.0));
     let shift = (0..1024u16).map(|k| -0.004 + f32::from(k) * (0.004 / 1024.0));
@@ -105,7 +104,8 @@ pub fn softmax_fingerprint() -> u32 {
         };
         softmax(layer);
         for v in layer.iter() {
-            h = (h ^ v.to_bits()).wrapping_mul(0x0100_0193);
+            let bits = if v.is_nan() { 0x7fc0_0000 } else { v.to_bits() };
+            h = (h ^ bits).wrapping_mul(0x0100_0193);
         }
     }
 }

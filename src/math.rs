@@ -25,8 +25,10 @@ pub use exp_nonpositive::exp_nonpositive;
 pub use exp_table::exp_table;
 #[doc(hidden)]
 pub use exp_table::exp_table_lanes;
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+pub(crate) use exp_table::exp_table_out_of_line;
 #[cfg(all(target_arch = "arm", target_abi = "eabihf", not(feature = "fast-exp")))]
-pub(crate) use exp_table::{POW2, SIGMOID_CONSTANTS, exp_table_out_of_line};
+pub(crate) use exp_table::{POW2, SIGMOID_CONSTANTS};
 
 /// `true` when [`exp`] is [`exp_table`] (the default), `false` with the `fast-exp` feature.
 pub const EXP_IS_TABLE: bool = !cfg!(feature = "fast-exp");

@@ -462,7 +462,7 @@ mod tests {
     #[test]
     #[cfg(all(not(feature = "int8"), target_abi = "eabihf"))]
     fn the_softmax_is_the_hosts() {
-        // softmax over 4 762 layers of 16 values spread over every binade and dense where
+        // softmax over 4 779 layers of 16 values spread over every binade and dense where
         // the FPU cores' routine hands values to Rust: the same bits as on the host.
         defmt::assert_eq!(
             scratchnet::softmax_fingerprint(),
