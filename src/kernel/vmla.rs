@@ -788,7 +788,7 @@ fn sums<'x, X: Input<'x>>(w: &[f32], x: X, a: &mut [MaybeUninit<f32>], b: &[f32]
         };
         let dense = zeros <= 1;
         if dense && !xs.is_empty() && b.len() == columns {
-            return run_dense(w, xs, a, b);
+            return run_dense(w, xs, a, b, plan);
         }
     }
     // The terms' sums carry on from one list to the next: they start at +0.
@@ -878,14 +878,12 @@ impl Plan {
 }
 
 /// `a[j] = Σᵢ x[i]·W[i][j] + b[j]`, the sums over every input in order, the columns cut
-/// by their [`Plan`] (`x` at most `w`'s rows, `b` as long as `a`): `true`, or `false` with
-/// the biases still to add if `x` or `b` does not fit. (The plan is made here, not passed:
-/// two words fewer on the stack, which the f32 firmware's RAM needed.)
-/// Every one of `a` is written.
+/// by `plan` (`Plan::of(a.len())`; `x` at most `w`'s rows, `b` as long as `a`): `true`, or
+/// `false` with the biases still to add if `x` or `b` does not fit. Every one of `a` is
+/// written.
 #[inline(never)]
-fn run_dense(w: &[f32], x: &[f32], a: &mut [MaybeUninit<f32>], b: &[f32]) -> bool {
+fn run_dense(w: &[f32], x: &[f32], a: &mut [MaybeUninit<f32>], b: &[f32], plan: Plan) -> bool {
     let columns = a.len();
-    let plan = Plan::of(columns);
     if x.is_empty() || x.len() > w.len() / columns.max(1) || b.len() != columns {
         zero(a);
         return false;
@@ -896,9 +894,10 @@ fn run_dense(w: &[f32], x: &[f32], a: &mut [MaybeUninit<f32>], b: &[f32]) -> boo
         // ZEROS[.. width] for each block (width ≤ 20, its length), and
         // for each i < x.len() ≤ w.len()/columns (checked) W[i][j .. j + width] at
         // w + 4·(i·columns + j) (`stride` = 4·columns bytes a row, below 2²³ as `Plan::of`
-        // plans no block past 2¹⁶ of them) for the blocks of the plan, one after the other
-        // from j = 0, below `done` ≤ columns = a.len(): within `w`, 4-byte-aligned f32s;
-        // and b[.. done] (b.len() = columns, checked). It writes a[.. done] only, and saves
+        // plans no block past 2¹⁶ of them) for the blocks of the plan (`Plan::of(a.len())`,
+        // as the one caller, `sums`, makes it), one after the other from j = 0, below
+        // `done` ≤ columns = a.len(): within `w`, 4-byte-aligned f32s; and b[.. done]
+        // (b.len() = columns, checked). It writes a[.. done] only, and saves
         // the callee-saved registers it uses (r4–r8, s16–s31: AAPCS-VFP).
         unsafe {
             scratchnet_f32_vmla_dense(

@@ -479,9 +479,9 @@ fn mnist_f32(root: &Path, nn: &Path, cmsis: &Path) -> Result {
             &[
                 "scratchnet_f32_vmla",
                 "scratchnet_f32_pixels",
-                "kernel::vmla::run",
-                "kernel::vmla::list_pixels",
-                "kernel::affine",
+                "scratchnet_f32_zero",
+                "scratchnet_f32_add",
+                "kernel::vmla::",
             ],
         ),
         source: format!("this tree {}", commit(root)),
@@ -617,7 +617,12 @@ fn dense_f32(root: &Path, nn: &Path, cmsis: &Path) -> Result {
         text: ours,
         code: code_bytes(
             &our_elf,
-            &["scratchnet_f32_vmla", "kernel::vmla::run", "kernel::affine"],
+            &[
+                "scratchnet_f32_vmla",
+                "scratchnet_f32_zero",
+                "scratchnet_f32_add",
+                "kernel::vmla::",
+            ],
         ),
         source: format!("this tree {}", commit(root)),
     }];
