@@ -4,9 +4,9 @@
 //! (int8 on Thumb-2 cores such as M3: `mla`; on Thumb-1 cores, M0/M0+: `muls`) a routine
 //! in assembly computes the same sums, bit for bit; on Thumb-1 a fifth routine (`index`)
 //! turns a sigmoid layer's sums into table indices from the blob's soft-float constants;
-//! on FPU cores `activate` turns them into a sigmoid or ReLU layer's u8 outputs, and
-//! `sigmoid` computes the f32 sigmoid. Those seven files hold the crate's only `unsafe`
-//! code.
+//! on FPU cores `activate` turns them into a sigmoid or ReLU layer's u8 outputs,
+//! `sigmoid` computes the f32 sigmoid and `softmax` the softmax's exponentials. Those eight
+//! files hold the crate's only `unsafe` code.
 
 use crate::input::{Entry, Input};
 use crate::params::Params;

@@ -20,7 +20,7 @@
 //!
 //! An f32 input with at most one zero in eight is not listed: the second routine reads
 //! every `x[i]` where it lies (f32, two at a time) and row `i` at `i·columns` — 24
-//! instructions an input for 20 multiply-adds, 12.5 for 10 (four inputs a turn) — and adds each
+//! instructions an input for 20 multiply-adds, 13 for 10 (four inputs a turn) — and adds each
 //! block's biases to its sums before it stores them (`s + b`, as the caller's loop would
 //! after). Its zeros' products are added, which changes no bit (sums start at +0;
 //! `s + (±0) = s`).
@@ -378,7 +378,7 @@ core::arch::global_asm!(concat!(
 // a row's bytes; every block's sums start at +0, loaded from ZEROS (its address in r8),
 // and end with the block's biases added (`bias`, in r4, moved on a block at a time:
 // loaded into the weights' registers, one `VADD` a sum). Per input: 24 instructions for 20
-// multiply-adds (12.5 for 10; four inputs a turn for both), and no list to make.
+// multiply-adds (13 for 10; four inputs a turn for both), and no list to make.
 core::arch::global_asm!(concat!(
     ".section .text.scratchnet_f32_vmla_dense,\"ax\",%progbits\n",
     ".syntax unified\n",
