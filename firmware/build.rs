@@ -123,21 +123,30 @@ fn run() -> Result<(), String> {
         &out.join("int8-logits.f32le"),
         &logits_of(&|img| qnet.logits_pixels(img)),
     )?;
-    let raw: Vec<u8> = set.images.iter().flatten().copied().collect();
-    write_if_changed(&out.join("images.u8"), &raw)?;
-    write_if_changed(&out.join("labels.u8"), &set.labels)?;
-    write_if_changed(&out.join("reference.u8"), &reference)?;
+    // One file, one path in the firmware's flash (the path is as long as the checkout's):
+    // the images, then the labels, then numpy's predictions.
+    let test_set: Vec<u8> = set
+        .images
+        .iter()
+        .flatten()
+        .chain(&set.labels)
+        .chain(&reference)
+        .copied()
+        .collect();
+    write_if_changed(&out.join("test-set.u8"), &test_set)?;
     // numpy's predictions for the first 100 images, embedded for on-target tests (which
-    // read the images themselves from images.u8 over semihosting).
+    // read the images themselves from test-set.u8 over semihosting).
     write_if_changed(&out.join("first100-reference.u8"), &reference[..100])?;
 
     let paths = format!(
-        "/// The test images on the host (raw 28×28 u8 each), NUL-terminated.\n\
-         pub const IMAGES: &core::ffi::CStr = c{:?};\n\
-         /// The test labels on the host (one u8 each), NUL-terminated.\n\
-         pub const LABELS: &core::ffi::CStr = c{:?};\n\
-         /// numpy's predictions on the host (one u8 each), NUL-terminated.\n\
-         pub const REFERENCE: &core::ffi::CStr = c{:?};\n\
+        "/// The test set on the host, NUL-terminated: the images (raw 28×28 u8 each) from\n\
+         /// byte 0, the labels (one u8 each) from [`LABELS_AT`], numpy's predictions (one u8\n\
+         /// each) from [`REFERENCE_AT`].\n\
+         pub const TEST_SET: &core::ffi::CStr = c{:?};\n\
+         /// Where the labels start in [`TEST_SET`].\n\
+         pub const LABELS_AT: u64 = {};\n\
+         /// Where numpy's predictions start in [`TEST_SET`].\n\
+         pub const REFERENCE_AT: u64 = {};\n\
          /// The f32 model's logits on the host, 10 little-endian f32 an image.\n\
          pub const F32_LOGITS: &core::ffi::CStr = c{:?};\n\
          /// The int8 model's logits on the host (its portable kernel), the same way.\n\
@@ -156,9 +165,9 @@ fn run() -> Result<(), String> {
          pub const SIGMOID_FINGERPRINT: u32 = {:#010x};\n\
          /// `scratchnet::softmax_fingerprint()` computed on the host.\n\
          pub const SOFTMAX_FINGERPRINT: u32 = {:#010x};\n",
-        path_str(&out.join("images.u8"))?,
-        path_str(&out.join("labels.u8"))?,
-        path_str(&out.join("reference.u8"))?,
+        path_str(&out.join("test-set.u8"))?,
+        set.images.len() * 784,
+        set.images.len() * 785,
         path_str(&out.join("f32-logits.f32le"))?,
         path_str(&out.join("int8-logits.f32le"))?,
         set.images.len(),

@@ -32,7 +32,7 @@ pub static MODEL_INT8: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(
 /// semihosting (not kept in flash: the M0 board has 256 KiB); `false` if the file cannot
 /// be read.
 pub fn for_first_images(n: usize, mut f: impl FnMut(usize, &[u8; 784])) -> bool {
-    let Some(mut file) = HostFile::open(host_paths::IMAGES) else {
+    let Some(mut file) = HostFile::open(host_paths::TEST_SET) else {
         return false;
     };
     let mut img = [0u8; 784];
@@ -76,6 +76,14 @@ impl HostFile {
     /// Opens `path` on the host for reading.
     pub fn open(path: &core::ffi::CStr) -> Option<Self> {
         semihosting::fs::File::open(path).ok().map(HostFile)
+    }
+
+    /// Opens `path` and moves to byte `at`; `None` if either fails.
+    pub fn open_at(path: &core::ffi::CStr, at: u64) -> Option<Self> {
+        use semihosting::io::Seek;
+        let mut file = semihosting::fs::File::open(path).ok()?;
+        file.seek(semihosting::io::SeekFrom::Start(at)).ok()?;
+        Some(HostFile(file))
     }
 
     /// Fills `buf` completely; `false` at the end of the file or on an error.

@@ -115,9 +115,9 @@ fn main() -> ! {
         }
     };
     let (Some(mut images), Some(mut labels), Some(mut reference)) = (
-        HostFile::open(host_paths::IMAGES),
-        HostFile::open(host_paths::LABELS),
-        HostFile::open(host_paths::REFERENCE),
+        HostFile::open(host_paths::TEST_SET),
+        HostFile::open_at(host_paths::TEST_SET, host_paths::LABELS_AT),
+        HostFile::open_at(host_paths::TEST_SET, host_paths::REFERENCE_AT),
     ) else {
         defmt::error!("cannot open the test set on the host over semihosting");
         exit(1)
