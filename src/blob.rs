@@ -414,7 +414,8 @@ fn i32s(b: &[u8]) -> I32s<'_> {
 
 /// A validated model blob: up to [`MAX_LAYERS`] dense layers whose parameters stay where
 /// the blob's bytes are (in flash, on a microcontroller). The layers are decoded from the
-/// blob's table each time they are iterated, so the view is a few words.
+/// blob's table each time they are iterated, so the view is a few words (and what every
+/// inference asks of the whole table, found once when the blob is checked).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Model<'a> {
     blob: &'a [u8],
@@ -424,6 +425,14 @@ pub struct Model<'a> {
     params: usize,
     count: usize,
     crc: u32,
+    /// The first layer's inputs, the last one's outputs, twice the widest hidden layer.
+    inputs: u32,
+    outputs: u32,
+    scratch: u32,
+    /// Whether every layer is [`ElementType::F32`].
+    all_f32: bool,
+    /// The last layer's activation.
+    output: Activation,
 }
 
 /// The layers of a [`Model`], input first, decoded from the blob as they are visited.
@@ -827,13 +836,32 @@ impl<'a> Model<'a> {
                 found: blob.len(),
             });
         }
-        Ok(Model {
+        let mut model = Model {
             blob,
             table: first_record,
             params: params_start,
             count,
             crc: stored,
-        })
+            inputs: 0,
+            outputs: 0,
+            scratch: 0,
+            all_f32: true,
+            output: Activation::Identity,
+        };
+        // What every inference asks of the whole table, once (an inference of a run-time
+        // shaped model decoded the table four times over for them).
+        for (k, l) in model.layers().enumerate() {
+            if k == 0 {
+                model.inputs = l.shape.inputs;
+            }
+            if k + 1 < count {
+                model.scratch = model.scratch.max(l.shape.outputs.saturating_mul(2));
+            }
+            model.outputs = l.shape.outputs;
+            model.output = l.activation;
+            model.all_f32 &= l.element == ElementType::F32;
+        }
+        Ok(model)
     }
 
     /// The layers, input first.
@@ -882,25 +910,30 @@ impl<'a> Model<'a> {
     }
 
     /// Inputs of the first layer.
-    pub fn inputs(&self) -> usize {
-        self.first_layer().map_or(0, |l| l.shape.inputs as usize)
+    pub const fn inputs(&self) -> usize {
+        self.inputs as usize
     }
 
     /// Outputs of the last layer.
-    pub fn outputs(&self) -> usize {
-        self.last_layer().map_or(0, |l| l.shape.outputs as usize)
+    pub const fn outputs(&self) -> usize {
+        self.outputs as usize
     }
 
     /// Values of scratch that [`Model::logits`] (floats) and the int8 runners (bytes) need:
     /// twice the widest hidden layer (the hidden activations ping-pong between two halves).
-    pub fn scratch_len(&self) -> usize {
-        let n = self.layer_count();
-        2 * self
-            .layers()
-            .take(n.saturating_sub(1))
-            .map(|l| l.shape.outputs as usize)
-            .max()
-            .unwrap_or(0)
+    pub const fn scratch_len(&self) -> usize {
+        self.scratch as usize
+    }
+
+    /// Whether every layer's parameters are f32 ([`ElementType::F32`]).
+    pub const fn is_f32(&self) -> bool {
+        self.all_f32
+    }
+
+    /// The last layer's activation (softmax for a classifier): what turns
+    /// [`Model::logits`]' values into the model's output.
+    pub const fn output_activation(&self) -> Activation {
+        self.output
     }
 
     /// The number of parameters (weights and biases) over all layers.

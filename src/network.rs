@@ -236,8 +236,11 @@ impl Model<'_> {
     ) -> Result<()> {
         let needed = self.check_lengths(x.len(), out.len(), scratch.len())?;
         // int8 layers carry no f32 weights: their kernel is `QDense`'s, not this one.
-        if let Some(layer) = self.layers().position(|l| l.element() != ElementType::F32) {
-            return Err(Error::UnsupportedElement { layer });
+        if !self.is_f32() {
+            let layer = self.layers().position(|l| l.element() != ElementType::F32);
+            return Err(Error::UnsupportedElement {
+                layer: layer.unwrap_or(0),
+            });
         }
         let (front, back) = scratch[..needed].split_at_mut(needed / 2);
         let last = self.layer_count() - 1;
@@ -294,9 +297,7 @@ impl Model<'_> {
         out: &mut [f32],
     ) -> Result<Classification> {
         self.logits_pixels(x, scratch, out)?;
-        if let Some(l) = self.last_layer() {
-            l.activation().apply(out);
-        }
+        self.output_activation().apply(out);
         Ok(Classification::argmax(out))
     }
 }

@@ -427,7 +427,7 @@ core::arch::global_asm!(concat!(
     "tst r6, #2\n",
     "beq 6f\n",
     "vldmia r8, {{s0-s7}}\n",
-    inputs!(dense8, 16, 17),
+    inputs4!(dense8, 16, 17),
     "vldmia r4!, {{s8-s15}}\n",
     vadd!(0 8, 1 9, 2 10, 3 11, 4 12, 5 13, 6 14, 7 15),
     "vstmia r3!, {{s0-s7}}\n",

@@ -178,9 +178,7 @@ fn main() -> ! {
                 model.logits(values, scratch, &mut out)
             }
             .map(|()| {
-                if let Some(l) = model.layers().last() {
-                    l.activation().apply(&mut out);
-                }
+                model.output_activation().apply(&mut out);
                 Classification::argmax(&out)
             })
         });
