@@ -433,6 +433,9 @@ pub struct Model<'a> {
     all_f32: bool,
     /// The last layer's activation.
     output: Activation,
+    /// The first layer, and where the second one's record and parameters start.
+    first: ModelLayer<'a>,
+    second: (usize, usize),
 }
 
 /// The layers of a [`Model`], input first, decoded from the blob as they are visited.
@@ -815,6 +818,12 @@ impl<'a> Model<'a> {
         }
         let (mut table, mut at) = (first_record, params_start);
         let mut previous: Option<ModelLayer<'a>> = None;
+        // What every inference asks of the whole table, kept from this one walk (an
+        // inference of a run-time shaped model decoded the table four times over for them):
+        // the first layer and where the second starts, the widest hidden layer, whether
+        // all are f32.
+        let mut first = None;
+        let (mut scratch, mut all_f32) = (0u32, true);
         for index in 0..count {
             let (layer, next_table, next_at) = read_layer(blob, table, at, index)?;
             if let Some(p) = &previous
@@ -827,6 +836,13 @@ impl<'a> Model<'a> {
                 });
             }
             check_values(&layer, previous.as_ref(), index)?;
+            if index == 0 {
+                first = Some((layer, (next_table, next_at)));
+            }
+            if index + 1 < count {
+                scratch = scratch.max(layer.shape.outputs.saturating_mul(2));
+            }
+            all_f32 &= layer.element == ElementType::F32;
             previous = Some(layer);
             (table, at) = (next_table, next_at);
         }
@@ -836,32 +852,24 @@ impl<'a> Model<'a> {
                 found: blob.len(),
             });
         }
-        let mut model = Model {
+        // At least one layer was walked (count ≥ 1).
+        let (Some((first, second)), Some(last)) = (first, previous) else {
+            return Err(Error::Malformed);
+        };
+        Ok(Model {
             blob,
             table: first_record,
             params: params_start,
             count,
             crc: stored,
-            inputs: 0,
-            outputs: 0,
-            scratch: 0,
-            all_f32: true,
-            output: Activation::Identity,
-        };
-        // What every inference asks of the whole table, once (an inference of a run-time
-        // shaped model decoded the table four times over for them).
-        for (k, l) in model.layers().enumerate() {
-            if k == 0 {
-                model.inputs = l.shape.inputs;
-            }
-            if k + 1 < count {
-                model.scratch = model.scratch.max(l.shape.outputs.saturating_mul(2));
-            }
-            model.outputs = l.shape.outputs;
-            model.output = l.activation;
-            model.all_f32 &= l.element == ElementType::F32;
-        }
-        Ok(model)
+            inputs: first.shape.inputs,
+            outputs: last.shape.outputs,
+            scratch,
+            all_f32,
+            output: last.activation,
+            first,
+            second,
+        })
     }
 
     /// The layers, input first.
@@ -885,8 +893,19 @@ impl<'a> Model<'a> {
     }
 
     /// The first layer.
-    pub fn first_layer(&self) -> Option<ModelLayer<'a>> {
-        self.layers().next()
+    pub const fn first_layer(&self) -> Option<ModelLayer<'a>> {
+        Some(self.first)
+    }
+
+    /// The layers after the first, input first (their table read from the second record
+    /// on: the first is [`first_layer`](Self::first_layer)'s, kept).
+    pub(crate) const fn layers_after_first(&self) -> Layers<'a> {
+        Layers {
+            blob: self.blob,
+            table: self.second.0,
+            params: self.second.1,
+            left: self.count.saturating_sub(1),
+        }
     }
 
     /// The last layer.

@@ -244,10 +244,10 @@ impl Model<'_> {
         }
         let (front, back) = scratch[..needed].split_at_mut(needed / 2);
         let last = self.layer_count() - 1;
-        let mut layers = self.layers();
-        let Some(first) = layers.next() else {
+        let Some(first) = self.first_layer() else {
             return Ok(());
         };
+        let layers = self.layers_after_first();
         if last == 0 {
             affine(first.weights(), first.biases(), x, out);
             return Ok(());
