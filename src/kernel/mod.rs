@@ -10,6 +10,7 @@
 
 use crate::input::{Entry, Input};
 use crate::params::Params;
+#[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
 use core::mem::MaybeUninit;
 
 /// Thumb-1 only: a sigmoid layer's table indices from the blob's soft-float constants.
@@ -83,8 +84,9 @@ pub(crate) fn affine<'x>(
     }
 }
 
-/// [`affine`] into `a`, written whole and returned there: not zeroed first where a routine
-/// writes every sum (a dense f32 input's, on a core with an FPU).
+/// [`affine`] into `a`, written whole and returned there (zeroed first here; on a core
+/// with an FPU, `vmla::affine_into`, which is not).
+#[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
 #[inline(always)]
 pub(crate) fn affine_into<'a, 'x, const N: usize>(
     weights: Params<'_>,
@@ -92,15 +94,12 @@ pub(crate) fn affine_into<'a, 'x, const N: usize>(
     x: impl Input<'x>,
     a: &'a mut MaybeUninit<[f32; N]>,
 ) -> &'a mut [f32; N] {
-    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
-    return vmla::affine_into(weights, biases, x, a);
-    #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
-    {
-        let a = a.write([0.0; N]);
-        affine(weights, biases, x, a);
-        a
-    }
+    let a = a.write([0.0; N]);
+    affine(weights, biases, x, a);
+    a
 }
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+pub(crate) use vmla::affine_into;
 
 /// `a[j] = Σᵢ x[i]·W[i][j]` for weights that are not an aligned `&[f32]`, through
 /// [`Params`]' rows.

@@ -697,9 +697,9 @@ pub(super) fn as_slots(a: &mut [f32]) -> &mut [MaybeUninit<f32>] {
 }
 
 /// `a = x·W + b` (the kernel's [`affine`](super::affine)) into `a`, written whole and
-/// returned there.
+/// returned there: not zeroed first where a routine writes every sum (a dense input's).
 #[inline(always)]
-pub(super) fn affine_into<'a, 'x, const N: usize>(
+pub(crate) fn affine_into<'a, 'x, const N: usize>(
     weights: Params<'_>,
     biases: Params<'_>,
     x: impl Input<'x>,
