@@ -18,7 +18,8 @@
 //! The **layer table** is postcard: the layer count as a varint (1 to [`MAX_LAYERS`]),
 //! then per layer `inputs` (varint u32), `outputs` (varint u32), `activation` (varint:
 //! identity 0, step 1, sigmoid 2, ReLU 3, softmax 4) and `element` (varint: f32 0, int8 1,
-//! TFLite int8 2, int8 with soft-float constants 3, int8 in input pairs 4).
+//! TFLite int8 2, int8 with soft-float constants 3, int8 in input pairs 4, int8 as
+//! halfwords 5).
 //!
 //! Zero bytes follow up to the next offset (from the start of the blob) that is a multiple
 //! of 16. Then, for each layer in order:
@@ -48,6 +49,15 @@
 //!   bytes zero). A pair of zero inputs then skips a whole column: the layout for the first
 //!   layer of images with a background on cores with the DSP extension, whose `SXTB16`
 //!   splits a word into the two outputs' weight pairs.
+//! * **int8 layers as halfwords** (element 5, read with the feature `wide`): as int8 layers
+//!   but for `q`, each value a little-endian i16 (from −128 to 127), in *blocks* of four
+//!   outputs (the last completed with zero rows) and groups of four inputs (the last
+//!   completed with zeros): `⌈outputs/4⌉` blocks one after the other, each `⌈inputs/4⌉`
+//!   groups of eight words (32 bytes), output `4b + o`'s two words at `2o` and `2o + 1`:
+//!   `q[j][4g] | q[j][4g+2] << 16` and `q[j][4g+1] | q[j][4g+3] << 16`. Twice the bytes of
+//!   the other int8 layouts, for the dense kernel of cores with the DSP extension: one
+//!   `SMLAD` takes two weights as they are stored (no `SXTB16`), against an input group
+//!   widened once a layer to the same two halfword pairs.
 //! * **TFLite int8 layers** (TensorFlow Lite's `FULLY_CONNECTED` with int8 activations,
 //!   see [`crate::tflite`]): `q` as for int8 layers, then `outputs` i32 biases *with the
 //!   input zero point folded in* (`b[j] − z_in·Σᵢ q[j][i]`), `outputs` i32 multipliers
@@ -111,6 +121,10 @@ pub enum ElementType {
     /// zero pairs of inputs are skipped whole on cores with the DSP extension (Cortex-M4,
     /// M7, M33); `scratchnet convert --quantize int8-dsp` writes the first layer so.
     I8Pairs,
+    /// [`I8`](Self::I8) with each weight a halfword, in blocks of four outputs (see the
+    /// module documentation): twice the bytes, for the dense kernel of cores with the DSP
+    /// extension (`scratchnet convert --quantize int8-wide`; read with the feature `wide`).
+    I8Wide,
 }
 
 impl ElementType {
@@ -118,6 +132,7 @@ impl ElementType {
     pub const fn size(self) -> usize {
         match self {
             ElementType::F32 => 4,
+            ElementType::I8Wide => 2,
             ElementType::I8
             | ElementType::I8SoftFloat
             | ElementType::I8Pairs
@@ -132,6 +147,7 @@ impl ElementType {
             ElementType::I8 => "int8",
             ElementType::I8SoftFloat => "int8 (with soft-float constants)",
             ElementType::I8Pairs => "int8 (in input pairs)",
+            ElementType::I8Wide => "int8 (as halfwords)",
             ElementType::TfliteI8 => "int8 (TFLite)",
         }
     }
@@ -161,15 +177,17 @@ pub struct ModelLayer<'a> {
 }
 
 /// The int8 weights of a layer: `W[i][j] ≈ q[j][i] · scales[j]`, with `q[j][i]` at
-/// `rows[j·stride + i]` ([`I8Layout::Rows`]) or in input pairs ([`I8Layout::Pairs`]; see
-/// [`get`](Self::get)).
+/// `rows[j·stride + i]` ([`I8Layout::Rows`]), in input pairs ([`I8Layout::Pairs`]) or as
+/// halfwords ([`I8Layout::Wide`]; see [`get`](Self::get)).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QuantizedWeights<'a> {
     /// The values as stored: output-major rows of `stride` values (the values past
-    /// `inputs` zero), or the columns of the input pairs, `stride` bytes each.
+    /// `inputs` zero), the columns of the input pairs, `stride` bytes each, or the blocks of
+    /// four outputs' halfwords, `stride` bytes each (the bytes as stored: a halfword's low
+    /// byte is its value).
     pub rows: &'a [i8],
-    /// Row length (`inputs` rounded up to a multiple of 4), or a pair's column length
-    /// (`4·⌈outputs/2⌉`).
+    /// Row length (`inputs` rounded up to a multiple of 4), a pair's column length
+    /// (`4·⌈outputs/2⌉`), or a block's length (`32·⌈inputs/4⌉`).
     pub stride: usize,
     /// How `rows` is ordered.
     pub layout: I8Layout,
@@ -189,6 +207,8 @@ pub enum I8Layout {
     Rows,
     /// A column of words per pair of inputs, two outputs a word ([`ElementType::I8Pairs`]).
     Pairs,
+    /// Halfwords in blocks of four outputs, groups of four inputs ([`ElementType::I8Wide`]).
+    Wide,
 }
 
 impl<'a> QuantizedWeights<'a> {
@@ -199,6 +219,10 @@ impl<'a> QuantizedWeights<'a> {
             I8Layout::Pairs => (i / 2)
                 .checked_mul(self.stride)
                 .and_then(|c| c.checked_add(4 * (j / 2) + (j & 1) + 2 * (i & 1))),
+            // The halfword's low byte (the value: the check keeps it within i8).
+            I8Layout::Wide => (j / 4)
+                .checked_mul(self.stride)
+                .and_then(|b| b.checked_add(32 * (i / 4) + wide_byte(j % 4, i % 4))),
         };
         at.and_then(|at| self.rows.get(at)).copied().unwrap_or(0)
     }
@@ -349,27 +373,32 @@ impl<'a> ModelLayer<'a> {
     }
     /// The int8 weights and their scales, for an int8 layer.
     pub fn quantized(&self) -> Option<QuantizedWeights<'a>> {
-        matches!(
+        let wide = cfg!(feature = "wide") && self.element == ElementType::I8Wide;
+        (matches!(
             self.element,
             ElementType::I8 | ElementType::I8SoftFloat | ElementType::I8Pairs
-        )
-        .then(|| {
-            let (w, b, rest) = self.sections();
-            let (s, _soft_float) = rest.split_at((b.len() + 8).min(rest.len()));
-            let (stride, layout) = if self.element == ElementType::I8Pairs {
-                (self.column(), I8Layout::Pairs)
-            } else {
-                (self.stride(), I8Layout::Rows)
-            };
-            QuantizedWeights {
-                rows: bytemuck::cast_slice::<u8, i8>(w),
-                stride,
-                layout,
-                scales_and_divisors: f32s(s),
-                #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
-                soft_float: _soft_float,
-            }
-        })
+        ) || wide)
+            .then(|| {
+                let (w, b, rest) = self.sections();
+                let (s, _soft_float) = rest.split_at((b.len() + 8).min(rest.len()));
+                let (stride, layout) = match self.element {
+                    ElementType::I8Pairs => (self.column(), I8Layout::Pairs),
+                    #[cfg(feature = "wide")]
+                    ElementType::I8Wide => (
+                        wide_block(self.shape.inputs as usize).unwrap_or(0),
+                        I8Layout::Wide,
+                    ),
+                    _ => (self.stride(), I8Layout::Rows),
+                };
+                QuantizedWeights {
+                    rows: bytemuck::cast_slice::<u8, i8>(w),
+                    stride,
+                    layout,
+                    scales_and_divisors: f32s(s),
+                    #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
+                    soft_float: _soft_float,
+                }
+            })
     }
     /// The parameters of a TFLite int8 layer.
     pub fn tflite(&self) -> Option<TfliteWeights<'a>> {
@@ -396,7 +425,8 @@ impl<'a> ModelLayer<'a> {
             ElementType::F32
             | ElementType::I8
             | ElementType::I8SoftFloat
-            | ElementType::I8Pairs => f32s(self.sections().1),
+            | ElementType::I8Pairs
+            | ElementType::I8Wide => f32s(self.sections().1),
             ElementType::TfliteI8 => Params::from_f32(&[]),
         }
     }
@@ -501,6 +531,12 @@ fn param_bytes(
             b,
             b.checked_add(8)?,
         ),
+        // Blocks of four outputs, 32 bytes a group of four inputs; the scales and divisors.
+        ElementType::I8Wide => (
+            n_out.div_ceil(4).checked_mul(wide_block(n_in)?)?,
+            b,
+            b.checked_add(8)?,
+        ),
         // A column of ⌈outputs/2⌉ words for each pair of inputs; the scales and divisors.
         ElementType::I8Pairs => (
             n_in.div_ceil(2).checked_mul(pair_column(n_out)?)?,
@@ -542,6 +578,45 @@ pub(crate) fn quant_stride(inputs: usize) -> Option<usize> {
 /// every two outputs.
 pub(crate) fn pair_column(outputs: usize) -> Option<usize> {
     outputs.div_ceil(2).checked_mul(4)
+}
+
+/// The bytes of one block of four outputs in an [`ElementType::I8Wide`] layer: 32 a group
+/// of four inputs.
+pub(crate) fn wide_block(inputs: usize) -> Option<usize> {
+    inputs.div_ceil(4).checked_mul(32)
+}
+
+/// Where in its group's 32 bytes (an [`ElementType::I8Wide`] layer's) the weight of input
+/// `r` (0 to 3) of the group for output `o` (0 to 3) of the block is: word `2o + r % 2`,
+/// halfword `r / 2`.
+const fn wide_byte(o: usize, r: usize) -> usize {
+    8 * o + 4 * (r % 2) + 2 * (r / 2)
+}
+
+/// Whether an [`ElementType::I8Wide`] layer's halfwords (blocks of `block` bytes) are all
+/// within i8 and zero where they stand for no input or no output.
+#[cfg(feature = "wide")]
+fn wide_is_valid(q: &[i8], block: usize, shape: Shape) -> bool {
+    let (inputs, outputs) = (shape.inputs as usize, shape.outputs as usize);
+    block >= 32
+        && q.chunks_exact(block).enumerate().all(|(b, block)| {
+            block
+                .as_chunks::<32>()
+                .0
+                .iter()
+                .enumerate()
+                .all(|(g, group)| {
+                    (0..4).all(|o| {
+                        (0..4).all(|r| {
+                            let at = wide_byte(o, r);
+                            let (lo, hi) = (group[at], group[at + 1]);
+                            let real = 4 * b + o < outputs && 4 * g + r < inputs;
+                            // The high byte is the low byte's sign: the value is an i8.
+                            hi == lo >> 7 && (real || lo == 0)
+                        })
+                    })
+                })
+        })
 }
 
 /// Decodes the layer record at `table` and views its parameters at `at`: the layer, the
@@ -664,6 +739,11 @@ fn check_values(
         let padded = match q.layout {
             I8Layout::Rows => padding_is_zero(q.rows, q.stride),
             I8Layout::Pairs => pair_padding_is_zero(q.rows, q.stride, layer.shape),
+            #[cfg(feature = "wide")]
+            I8Layout::Wide => wide_is_valid(q.rows, q.stride, layer.shape),
+            // Never made without the feature `wide` (`quantized`).
+            #[cfg(not(feature = "wide"))]
+            I8Layout::Wide => false,
         };
         if !padded {
             return Err(Error::Malformed);
@@ -690,8 +770,10 @@ fn check_values(
         #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
         check_constants(layer, &q, index)?;
     }
-    #[cfg(not(feature = "tflite"))]
-    if layer.element == ElementType::TfliteI8 {
+    // TFLite layers are read with the feature `tflite`, halfword layers with `wide`.
+    if (cfg!(not(feature = "tflite")) && layer.element == ElementType::TfliteI8)
+        || (cfg!(not(feature = "wide")) && layer.element == ElementType::I8Wide)
+    {
         return Err(Error::UnsupportedElement { layer: index });
     }
     #[cfg(feature = "tflite")]
@@ -1018,6 +1100,10 @@ pub enum I8Form {
     /// with the DSP extension (for sparse u8 inputs such as images; other cores run it
     /// with the portable kernel).
     Pairs,
+    /// Halfwords in blocks of four outputs ([`ElementType::I8Wide`]): twice the bytes, for
+    /// dense inputs on cores with the DSP extension (read with the feature `wide`; other
+    /// cores run it with the portable kernel).
+    Wide,
 }
 
 /// The parameters of a TFLite int8 layer to write (see the `tflite` module, feature `tflite`).
@@ -1100,6 +1186,7 @@ impl Weights<'_> {
                 I8Form::Rows => ElementType::I8,
                 I8Form::SoftFloat => ElementType::I8SoftFloat,
                 I8Form::Pairs => ElementType::I8Pairs,
+                I8Form::Wide => ElementType::I8Wide,
             },
             Weights::TfliteI8(_) => ElementType::TfliteI8,
         }
@@ -1333,6 +1420,18 @@ pub fn encode(layers: &[LayerSpec<'_>], out: &mut [u8]) -> Result<usize> {
                         }
                     }
                     at += inputs.div_ceil(2) * column;
+                } else if form == I8Form::Wide {
+                    // Input 4g + r of output 4b + o as the halfword at `wide_byte(o, r)` of
+                    // group g of block b (the padding stays zero).
+                    let block = wide_block(inputs).unwrap_or(0);
+                    for (j, row) in values.chunks_exact(inputs).enumerate() {
+                        for (i, &q) in row.iter().enumerate() {
+                            let byte = (j / 4) * block + 32 * (i / 4) + wide_byte(j % 4, i % 4);
+                            out[at + byte..at + byte + 2]
+                                .copy_from_slice(&i16::from(q).to_le_bytes());
+                        }
+                    }
+                    at += l.shape.outputs.div_ceil(4) as usize * block;
                 } else {
                     let stride = quant_stride(inputs).unwrap_or(inputs);
                     for row in values.chunks_exact(inputs) {

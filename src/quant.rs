@@ -309,6 +309,10 @@ struct Raw<'a> {
     /// Whether `rows` holds the columns of input pairs ([`I8Layout::Pairs`]; `stride` is
     /// then a column's bytes), not output-major rows.
     pairs: bool,
+    /// Whether `rows` holds blocks of halfwords ([`I8Layout::Wide`]; `stride` is then a
+    /// block's bytes).
+    #[cfg(feature = "wide")]
+    wide: bool,
     /// On a core without FPU: each output's [`Constants`], when the blob has them (else
     /// empty: they are worked out as needed).
     #[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
@@ -340,11 +344,17 @@ impl<'a> Raw<'a> {
             .ok_or(Error::UnsupportedElement { layer: index })?;
         let outputs = layer.shape().outputs as usize;
         let inputs = layer.shape().inputs as usize;
-        let pairs = q.layout == I8Layout::Pairs;
-        let fits = if pairs {
-            q.stride == 4 * outputs.div_ceil(2) && q.rows.len() == q.stride * inputs.div_ceil(2)
-        } else {
-            q.rows.len() == q.stride * outputs && q.stride >= inputs
+        let fits = match q.layout {
+            I8Layout::Pairs => {
+                q.stride == 4 * outputs.div_ceil(2) && q.rows.len() == q.stride * inputs.div_ceil(2)
+            }
+            #[cfg(feature = "wide")]
+            I8Layout::Wide => {
+                q.stride == 32 * inputs.div_ceil(4)
+                    && q.rows.len() == q.stride * outputs.div_ceil(4)
+            }
+            // (Without the feature `wide`, `quantized` gives only rows and pairs.)
+            _ => q.rows.len() == q.stride * outputs && q.stride >= inputs,
         };
         if !fits || layer.biases().len() != outputs {
             return Err(Error::BadLength { layer: index });
@@ -356,7 +366,9 @@ impl<'a> Raw<'a> {
             biases: aligned(layer.biases())?,
             scales: aligned(q.scales_and_divisors())?,
             activation: layer.activation(),
-            pairs,
+            pairs: q.layout == I8Layout::Pairs,
+            #[cfg(feature = "wide")]
+            wide: q.layout == I8Layout::Wide,
             #[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
             constants: bytemuck::try_cast_slice(q.soft_float_constants())
                 .map_err(|_| Error::BadSpan { layer: index })?,
@@ -382,6 +394,11 @@ impl Raw<'_> {
         // Through a pointer on DSP cores (see `matvec`), inline elsewhere.
         #[cfg(all(feature = "dsp", target_arch = "arm"))]
         let finish: &mut dyn FnMut(&[i32]) = &mut { finish };
+        #[cfg(feature = "wide")]
+        if self.wide {
+            crate::kernel::wide::matvec(self.rows, self.stride, x, outputs, finish);
+            return;
+        }
         kernel::matvec::<false>(self.rows, self.stride, self.pairs, x, outputs, finish);
     }
 

@@ -244,8 +244,8 @@ fn damage_is_refused_with_its_error() {
     b[19] = 7; // no such activation
     assert_eq!(load(&reseal(b)), Err(Error::Malformed));
     let mut b = good.clone();
-    b[20] = 5; // no such element type (f32 0, int8 1, TFLite int8 2, int8 + constants 3,
-    // int8 in pairs 4)
+    b[20] = 6; // no such element type (f32 0, int8 1, TFLite int8 2, int8 + constants 3,
+    // int8 in pairs 4, int8 as halfwords 5)
     assert_eq!(load(&reseal(b)), Err(Error::Malformed));
     let mut b = good.clone();
     b[25] = 1; // padding not zero
@@ -784,6 +784,126 @@ fn input_pairs_are_stored_as_documented_and_give_the_rows_logits() {
             let mut bad = pairs.clone();
             bad[at] = 1;
             assert_eq!(Model::from_bytes(&reseal(bad)), Err(Error::Malformed));
+        }
+    }
+}
+
+/// Layers as halfwords (`I8Form::Wide`, feature `wide`): every weight where the format says
+/// (block of four outputs, group of four inputs, word and halfword worked out here from the
+/// description), the exact integer sums (scale 255 over divisor 255, bias 0: a value is its
+/// sum), and the same logits as the rows layout. Shapes with a partial last group and block,
+/// one of more than one window of outputs (64) and more than one chunk of inputs (256).
+#[cfg(feature = "wide")]
+#[test]
+fn halfword_layers_are_stored_as_documented_and_give_exact_sums() {
+    for (inputs, outputs) in [
+        (1usize, 1usize),
+        (7, 5),
+        (8, 4),
+        (13, 3),
+        (50, 53),
+        (300, 70),
+    ] {
+        // Both ends of i8 (−128 too: its halfword is 0xFF80) and values between.
+        let values: Vec<i8> = (0..inputs * outputs)
+            .map(|k| match k % 5 {
+                0 => -128,
+                1 => 127,
+                _ => ((k * 37 + 11) % 256) as u8 as i8,
+            })
+            .collect();
+        let spec = |form, scales: &[f32], biases: &[f32]| {
+            write(&[LayerSpec {
+                shape: Shape {
+                    inputs: inputs as u32,
+                    outputs: outputs as u32,
+                },
+                activation: Activation::Identity,
+                weights: Weights::I8 {
+                    values: &values,
+                    scales,
+                    input_divisor: 255.0,
+                    output_divisor: 255.0,
+                    form,
+                },
+                biases,
+            }])
+        };
+        let (ones, zeros) = (vec![255.0; outputs], vec![0.0; outputs]);
+        let wide = spec(scratchnet::I8Form::Wide, &ones, &zeros);
+        let model = Model::from_bytes(&wide).unwrap();
+        let layer = model.layers().next().unwrap();
+        assert_eq!(layer.element(), scratchnet::ElementType::I8Wide);
+        let q = layer.quantized().unwrap();
+        assert_eq!(q.layout, scratchnet::I8Layout::Wide);
+        let block = 32 * inputs.div_ceil(4);
+        assert_eq!(
+            (q.stride, q.rows.len()),
+            (block, outputs.div_ceil(4) * block)
+        );
+        let bytes: &[u8] = bytemuck::cast_slice(q.rows);
+        for j in 0..outputs {
+            for i in 0..inputs {
+                let (o, r) = (j % 4, i % 4);
+                let at = (j / 4) * block + 32 * (i / 4) + 4 * (2 * o + r % 2) + 2 * (r / 2);
+                let v = values[j * inputs + i];
+                assert_eq!(
+                    [bytes[at], bytes[at + 1]],
+                    i16::from(v).to_le_bytes(),
+                    "{inputs}x{outputs} ({j}, {i})"
+                );
+                assert_eq!(q.get(j, i), v);
+            }
+        }
+        let run = |blob: &[u8], x: &[u8]| {
+            let blob = Aligned::new(blob);
+            let model = Model::from_bytes(blob.bytes()).unwrap();
+            let mut out = vec![0.0; outputs];
+            let mut scratch = vec![0u8; 2 * inputs.max(outputs)];
+            model.logits_u8(x, &mut scratch, &mut out).unwrap();
+            out
+        };
+        // Sparse, dense, all 255 (the largest sums), all zero.
+        let sparse: Vec<u8> = (0..inputs)
+            .map(|i| [0, 0, 255, 0, 9, 0, 0][i % 7])
+            .collect();
+        let dense: Vec<u8> = (0..inputs).map(|i| (i * 29 % 254 + 1) as u8).collect();
+        for x in [sparse, dense, vec![255; inputs], vec![0; inputs]] {
+            let want: Vec<f32> = (0..outputs)
+                .map(|j| {
+                    (0..inputs)
+                        .map(|i| i32::from(x[i]) * i32::from(values[j * inputs + i]))
+                        .sum::<i32>() as f32
+                })
+                .collect();
+            assert_eq!(run(&wide, &x), want, "{inputs}x{outputs} {x:?}");
+            // Other scales and biases: the rows layout's logits, bit for bit.
+            let scales: Vec<f32> = (0..outputs).map(|j| 0.01 + j as f32 / 1000.0).collect();
+            let biases: Vec<f32> = (0..outputs).map(|j| j as f32 / 10.0 - 0.5).collect();
+            assert_eq!(
+                run(&spec(scratchnet::I8Form::Wide, &scales, &biases), &x),
+                run(&spec(scratchnet::I8Form::Rows, &scales, &biases), &x),
+            );
+        }
+        // A padding halfword set (a last partial group's fourth input, or a last partial
+        // block's fourth output), or a high byte that is not the low byte's sign (a value
+        // past i8): refused.
+        let start = wide.len() - q.rows.len() - 4 * (2 * outputs + 2);
+        let mut damaged = vec![start + 1];
+        if inputs % 4 != 0 {
+            damaged.push(start + 32 * (inputs / 4) + 6);
+        }
+        if outputs % 4 != 0 {
+            damaged.push(start + (outputs / 4) * block + 24);
+        }
+        for at in damaged {
+            let mut bad = wide.clone();
+            bad[at] ^= 0x40;
+            assert_eq!(
+                Model::from_bytes(&reseal(bad)),
+                Err(Error::Malformed),
+                "{inputs}x{outputs} byte {at}"
+            );
         }
     }
 }

@@ -81,8 +81,16 @@ fn int8_sums_are_exact<const IN: usize, const OUT: usize>() {
     int8_sums_in::<IN, OUT>(scratchnet::I8Form::Rows);
 }
 
-/// As [`int8_sums_are_exact`], the layer stored as `form` (rows or input pairs).
+/// As [`int8_sums_are_exact`], the layer stored as `form` (rows, input pairs, halfwords).
+/// (Out of line: each call's buffer in a frame of its own, for the M0's 16 KiB of RAM.)
+#[inline(never)]
 fn int8_sums_in<const IN: usize, const OUT: usize>(form: scratchnet::I8Form) {
+    let mut blob = scratchnet_firmware::Aligned([0u8; 5120]);
+    int8_sums_with::<IN, OUT>(form, &mut blob.0);
+}
+
+/// As [`int8_sums_in`], the blob written into `blob` (4-byte aligned).
+fn int8_sums_with<const IN: usize, const OUT: usize>(form: scratchnet::I8Form, blob: &mut [u8]) {
     let mut next = xorshift(0x1234_5678u32 ^ (IN * 131 + OUT) as u32);
     let mut q = [0i8; 4096];
     let q = &mut q[..IN * OUT];
@@ -116,8 +124,7 @@ fn int8_sums_in<const IN: usize, const OUT: usize>(form: scratchnet::I8Form) {
         },
         biases: &[0.0; OUT],
     };
-    let mut blob = scratchnet_firmware::Aligned([0u8; 5120]);
-    let first = one_layer(spec, &mut blob.0);
+    let first = one_layer(spec, blob);
     let layer = ok(scratchnet::QDense::<IN, OUT>::from_layer(&first, 0));
     let mut got = [0.0f32; OUT];
     layer.affine(&x, &mut got);
@@ -608,6 +615,29 @@ mod tests {
         super::int8_sums_in::<100, 6>(Pairs);
         super::int8_sums_in::<40, 4>(Pairs);
         super::int8_sums_in::<9, 2>(Pairs);
+    }
+
+    #[test]
+    #[cfg(feature = "wide")]
+    fn int8_halfword_kernel_on_odd_shapes() {
+        // Layers as halfwords (`I8Form::Wide`) against the plain dot product: on a DSP core
+        // the routine `scratchnet_w16_blocks`, elsewhere plain Rust. 7 × 5 (a partial group,
+        // a partial block), 13 × 3, 40 × 4 (ten groups: a short first turn), 50 × 37, 9 × 70
+        // (two windows of outputs); on a DSP core also 300 × 13 (two chunks of inputs) and
+        // 784 × 5 (four chunks, with the test's zero group and partial group), whose 13 KB
+        // blob the M0's 16 KiB of RAM has no room for.
+        use scratchnet::I8Form::Wide;
+        super::int8_sums_in::<7, 5>(Wide);
+        super::int8_sums_in::<13, 3>(Wide);
+        super::int8_sums_in::<40, 4>(Wide);
+        super::int8_sums_in::<50, 37>(Wide);
+        super::int8_sums_in::<9, 70>(Wide);
+        #[cfg(feature = "dsp")]
+        {
+            let mut blob = scratchnet_firmware::Aligned([0u8; 13_312]);
+            super::int8_sums_with::<300, 13>(Wide, &mut blob.0);
+            super::int8_sums_with::<784, 5>(Wide, &mut blob.0);
+        }
     }
 
     #[test]

@@ -159,6 +159,11 @@ pub enum Precision {
     /// background mostly is. The same size and numbers; other cores run that layer with
     /// the portable kernel (slower there).
     Int8Dsp,
+    /// [`Int8`](Self::Int8) with every layer's weights as halfwords
+    /// ([`scratchnet::ElementType::I8Wide`]): twice the weight bytes, the fastest dense
+    /// kernel on cores with the DSP extension (Cortex-M4/M7/M33: one `SMLAD` takes two
+    /// weights as stored). The same numbers; the core reads it with its feature `wide`.
+    Int8Wide,
 }
 
 impl Precision {
@@ -166,7 +171,7 @@ impl Precision {
     pub fn is_int8(self) -> bool {
         matches!(
             self,
-            Precision::Int8 | Precision::Int8SoftFloat | Precision::Int8Dsp
+            Precision::Int8 | Precision::Int8SoftFloat | Precision::Int8Dsp | Precision::Int8Wide
         )
     }
 }
@@ -547,22 +552,24 @@ fn build(
     }
     let divisors = match options.precision {
         Precision::F32 => Vec::new(),
-        Precision::Int8 | Precision::Int8SoftFloat | Precision::Int8Dsp => {
+        Precision::Int8 | Precision::Int8SoftFloat | Precision::Int8Dsp | Precision::Int8Wide => {
             int8_divisors(&layers, options.calibration.as_deref())?
         }
     };
     let quantized: Vec<(Vec<i8>, Vec<f32>)> = match options.precision {
         Precision::F32 => Vec::new(),
-        Precision::Int8 | Precision::Int8SoftFloat | Precision::Int8Dsp => layers
-            .iter()
-            .map(|(shape, _, w, _)| {
-                let mut values = vec![0i8; w.data.len()];
-                let mut scales = vec![0.0f32; shape.outputs as usize];
-                scratchnet::quantize(&w.data, *shape, &mut values, &mut scales)
-                    .map(|()| (values, scales))
-                    .map_err(ConvertError::Blob)
-            })
-            .collect::<Result<_, _>>()?,
+        Precision::Int8 | Precision::Int8SoftFloat | Precision::Int8Dsp | Precision::Int8Wide => {
+            layers
+                .iter()
+                .map(|(shape, _, w, _)| {
+                    let mut values = vec![0i8; w.data.len()];
+                    let mut scales = vec![0.0f32; shape.outputs as usize];
+                    scratchnet::quantize(&w.data, *shape, &mut values, &mut scales)
+                        .map(|()| (values, scales))
+                        .map_err(ConvertError::Blob)
+                })
+                .collect::<Result<_, _>>()?
+        }
     };
     let specs: Vec<LayerSpec<'_>> = layers
         .iter()
@@ -579,6 +586,7 @@ fn build(
                     form: match options.precision {
                         Precision::Int8SoftFloat => I8Form::SoftFloat,
                         Precision::Int8Dsp if k == 0 => I8Form::Pairs,
+                        Precision::Int8Wide => I8Form::Wide,
                         _ => I8Form::Rows,
                     },
                 },

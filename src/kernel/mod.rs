@@ -5,8 +5,9 @@
 //! in assembly computes the same sums, bit for bit; on Thumb-1 a fifth routine (`index`)
 //! turns a sigmoid layer's sums into table indices from the blob's soft-float constants;
 //! on FPU cores `activate` turns them into a sigmoid or ReLU layer's u8 outputs,
-//! `sigmoid` computes the f32 sigmoid and `softmax` the softmax's exponentials. Those eight
-//! files hold the crate's only `unsafe` code.
+//! `sigmoid` computes the f32 sigmoid and `softmax` the softmax's exponentials; with the
+//! feature `wide`, `wide` runs int8 layers stored as halfwords (a routine on DSP cores,
+//! plain Rust elsewhere). Those nine files hold the crate's only `unsafe` code.
 
 use crate::input::{Entry, Input};
 use crate::params::Params;
@@ -27,6 +28,8 @@ mod mla;
 mod muls;
 #[cfg(all(feature = "dsp", target_arch = "arm"))]
 mod smlad;
+#[cfg(feature = "wide")]
+pub(crate) mod wide;
 
 /// Keeps the loop it is called in rolled on a DSP core (an empty `asm!` statement, no
 /// instruction: see `smlad::rolled`), where the int8 firmware's flash is short; nothing

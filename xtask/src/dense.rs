@@ -17,6 +17,7 @@ pub(crate) fn run_user(dir: &Path, model: &str, inputs: &str) -> Result<String, 
     let labels = model
         .trim_end_matches(".scnt")
         .trim_end_matches("-int8")
+        .trim_end_matches("-wide")
         .to_string()
         + "-y.npy";
     let env = [
@@ -25,7 +26,7 @@ pub(crate) fn run_user(dir: &Path, model: &str, inputs: &str) -> Result<String, 
         ("SCRATCHNET_USER_LABELS", path(&labels)),
     ];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    BOARDS[0].run_firmware(&["tflite"], &["--bin", "user"], &env)
+    BOARDS[0].run_firmware(&["tflite", "wide"], &["--bin", "user"], &env)
 }
 
 /// Runs one blob with its inputs and labels; returns (instructions, flash, agreement).

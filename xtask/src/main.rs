@@ -372,9 +372,9 @@ fn test() -> Result {
         )?;
         // The on-target tests on every board, the f32 model's and the int8 model's (one
         // model a build: both do not fit the M0 board's flash with the tests), the TFLite
-        // layers' with the int8 one.
+        // layers' and the halfword layers' with the int8 one.
         for board in &BOARDS {
-            for features in [&[][..], &["int8", "tflite"][..]] {
+            for features in [&[][..], &["int8", "tflite", "wide"][..]] {
                 firmware_cargo(board, "test", features, &[], &[])?;
             }
         }
@@ -692,7 +692,7 @@ fn demo((what, board): (Demo, Board)) -> Result {
             ];
             let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
             // `tflite`: a model converted from a .tflite runs with TFLite int8 layers.
-            firmware_cargo(&board, "run", &["tflite"], &["--bin", "user"], &env)
+            firmware_cargo(&board, "run", &["tflite", "wide"], &["--bin", "user"], &env)
         }
     }
 }
