@@ -476,8 +476,23 @@ impl Raw<'_> {
     #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
     #[inline(always)]
     fn activate_by_routine(&self, x: &[u8], z: &mut [u8], activated: kernel_fpu::Activated) {
+        self.by_routine(x, z, |sums, s, b, d_in, z| {
+            kernel_fpu::activate_u8s(sums, s, b, d_in, z, activated)
+        });
+    }
+
+    /// `run(sums, s, b, d_in, out)` for each chunk of sums, with the outputs' scales,
+    /// biases and places: a routine of `kernel::activate`, on an FPU core.
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+    #[inline(always)]
+    fn by_routine<T>(
+        &self,
+        x: &[u8],
+        out: &mut [T],
+        run: impl Fn(&[i32], &[f32], &[f32], f32, &mut [T]),
+    ) {
         let d_in = self.input_divisor();
-        let count = z.len().min(self.scales.len()).min(self.biases.len());
+        let count = out.len().min(self.scales.len()).min(self.biases.len());
         let mut j = 0;
         // Out of line on DSP cores: see `values`.
         self.sums(
@@ -486,15 +501,15 @@ impl Raw<'_> {
             #[cfg_attr(feature = "dsp", inline(never))]
             |sums| {
                 let n = sums.len();
-                let (Some(s), Some(b), Some(z)) = (
+                let (Some(s), Some(b), Some(o)) = (
                     self.scales.get(j..j + n),
                     self.biases.get(j..j + n),
-                    z.get_mut(j..j + n),
+                    out.get_mut(j..j + n),
                 ) else {
                     return;
                 };
                 j += n;
-                kernel_fpu::activate_u8s(sums, s, b, d_in, z, activated);
+                run(sums, s, b, d_in, o);
             },
         );
     }
@@ -524,6 +539,10 @@ impl Raw<'_> {
     /// `A[j] = (Σᵢ x[i]·q[j][i]) · s[j]/d_in + B[j]`.
     #[inline(never)]
     fn affine(&self, x: &[u8], a: &mut [f32]) {
+        // On an FPU core by the kernel's routine (`kernel::activate`).
+        #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+        self.by_routine(x, a, kernel_fpu::values_f32);
+        #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
         self.values(x, a, |a, v| *a = v);
     }
 }

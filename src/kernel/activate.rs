@@ -19,6 +19,8 @@
 //! `max` is needed), `USAT #9`, and `(t + 1) >> 1 = ⌊y + ½⌋`, which is `roundf(y)` for
 //! `y ≥ 0`, clamped by `USAT #8`: 16 instructions an output, against about 25 for the
 //! compiled loop and its call of [`Activation::apply`](crate::Activation::apply).
+//! An output layer's f32 values (identity: its logits) by the same steps, stored by
+//! `VSTM`: 9 instructions an output against 13.
 #![allow(unsafe_code)]
 
 // scratchnet_q8_activate(sums, scales, biases, out, n, table, d_in, d_out): r0 the sums,
@@ -78,6 +80,21 @@ core::arch::global_asm!(
     "bne 2b",
     "pop {{r4-r6, pc}}",
     ".size scratchnet_q8_activate, . - scratchnet_q8_activate",
+    // scratchnet_q8_values(sums, scales, biases, out, n, d_in): the values themselves, f32
+    // (an output layer's logits); r3 the f32 outputs, `n` (> 0) on the stack, `d_in` in s0.
+    ".global scratchnet_q8_values",
+    ".type scratchnet_q8_values,%function",
+    ".p2align 2",
+    ".thumb_func",
+    "scratchnet_q8_values:",
+    "ldr r12, [sp]",
+    "3:",
+    "scratchnet_q8_activate_value",
+    "vstmia r3!, {{s6}}",
+    "subs r12, #1",
+    "bne 3b",
+    "bx lr",
+    ".size scratchnet_q8_values, . - scratchnet_q8_values",
 );
 
 unsafe extern "C" {
@@ -90,6 +107,14 @@ unsafe extern "C" {
         table: *const u8,
         d_in: f32,
         d_out: f32,
+    );
+    fn scratchnet_q8_values(
+        sums: *const i32,
+        scales: *const f32,
+        biases: *const f32,
+        out: *mut f32,
+        n: usize,
+        d_in: f32,
     );
 }
 
@@ -147,6 +172,30 @@ pub(crate) fn activate_u8s(
             activated.table.map_or(core::ptr::null(), |t| t.as_ptr()),
             d_in,
             activated.d_out,
+        )
+    };
+}
+
+/// `A[j] = fl(B[j] + fl(Σⱼ·fl(s[j]/d_in)))` for each of `sums` with its scale `s[j]` and
+/// bias `b[j]` (the first `min` of the lengths), into `a`: an output layer's values, 9
+/// instructions an output against 13 for the compiled loop.
+#[inline(always)]
+pub(crate) fn values_f32(sums: &[i32], s: &[f32], b: &[f32], d_in: f32, a: &mut [f32]) {
+    let n = sums.len().min(s.len()).min(b.len()).min(a.len());
+    if n == 0 {
+        return;
+    }
+    // SAFETY: the routine reads n > 0 (checked) words from each of `sums`, `s` and `b`
+    // (each at least n long), writes n words to `a` (at least n long), and touches nothing
+    // else: r0–r3, r12 and s0–s7 are caller-saved (AAPCS-VFP).
+    unsafe {
+        scratchnet_q8_values(
+            sums.as_ptr(),
+            s.as_ptr(),
+            b.as_ptr(),
+            a.as_mut_ptr(),
+            n,
+            d_in,
         )
     };
 }

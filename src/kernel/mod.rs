@@ -42,7 +42,7 @@ pub(crate) fn rolled() {
 #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
 mod activate;
 #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
-pub(crate) use activate::{Activated, activate_u8s};
+pub(crate) use activate::{Activated, activate_u8s, values_f32};
 #[cfg(all(target_arch = "arm", target_abi = "eabihf", not(feature = "fast-exp")))]
 mod sigmoid;
 #[cfg(all(target_arch = "arm", target_abi = "eabihf", not(feature = "fast-exp")))]
