@@ -736,8 +736,9 @@ pub(super) fn affine<'x>(
     }
 }
 
-/// `a`, every value written +0, as initialized.
-fn zero(a: &mut [MaybeUninit<f32>]) -> &mut [f32] {
+/// `a`, every value written +0, as initialized (sixteen a `VSTM`; also the int8 halfword
+/// kernel's sums, whose zero has the same bits).
+pub(super) fn zero(a: &mut [MaybeUninit<f32>]) -> &mut [f32] {
     // SAFETY: the routine writes a[.. a.len()] (4-byte-aligned f32 slots) and reads
     // ZEROS[.. 16]; it uses s0–s15, r0–r2 only (caller-saved).
     unsafe { scratchnet_f32_zero(a.as_mut_ptr().cast(), a.len()) };
