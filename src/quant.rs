@@ -11,7 +11,7 @@
 //! computes them with `SMLAD` (two multiply-adds an instruction) instead of plain Rust.
 
 use crate::activation::Activation;
-use crate::blob::{I8Layout, Layers, Model, ModelLayer};
+use crate::blob::{I8Layout, Layers, MAX_LAYERS, Model, ModelLayer};
 use crate::chain::{FromLayers, Layer, next_layer};
 use crate::error::{Error, Result, Shape};
 #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
@@ -604,18 +604,21 @@ impl Model<'_> {
     pub fn logits_u8(&self, x: &[u8], scratch: &mut [u8], out: &mut [f32]) -> Result<()> {
         let needed = self.check_lengths(x.len(), out.len(), scratch.len())?;
         let last = self.layer_count() - 1;
-        // Every layer is checked before any is run.
+        // Every layer is checked before any is run, its table entry decoded once (a decode
+        // costs ~300 instructions).
+        let mut checked = heapless::Vec::<Raw<'_>, MAX_LAYERS>::new();
         for (index, layer) in self.layers().enumerate() {
             let raw = Raw::of(&layer, index)?;
             if index != last && !matches!(raw.activation, Activation::Sigmoid | Activation::Relu) {
                 return Err(Error::UnsupportedActivation { layer: index });
             }
+            checked.push(raw).map_err(|_| Error::LayerCount {
+                found: self.layer_count(),
+                max: MAX_LAYERS,
+            })?;
         }
-        let hidden = self.layers().take(last).map(|l| l.shape().outputs as usize);
-        let mut raws = self
-            .layers()
-            .enumerate()
-            .filter_map(|(k, l)| Raw::of(&l, k).ok());
+        let hidden = checked.iter().take(last).map(|r| r.biases.len());
+        let mut raws = checked.iter();
         crate::chain::ping_pong(x, &mut scratch[..needed], hidden, |_, src, dst| {
             match (raws.next(), dst) {
                 (Some(raw), Some(dst)) => raw.forward_u8(src, dst),
