@@ -74,26 +74,30 @@ fn one_layer<'b>(spec: scratchnet::LayerSpec<'_>, buf: &'b mut [u8]) -> scratchn
     }
 }
 
-/// The int8 kernel on target against a plain dot product, for an `IN × OUT` layer with
-/// pseudo-random weights (extremes included) and inputs (zero groups, a partial last group):
-/// with scale 255 and bias 0 a layer's value is its integer sum exactly.
-fn int8_sums_are_exact<const IN: usize, const OUT: usize>() {
-    int8_sums_in::<IN, OUT>(scratchnet::I8Form::Rows);
+/// The int8 kernel on target against a plain dot product, for an `inputs × outputs` layer
+/// (at most 784 × 128, 4 096 weights) with pseudo-random weights (extremes included) and
+/// inputs (zero groups, a partial last group): with scale 255 and bias 0 a layer's value is
+/// its integer sum exactly. Run as a one-layer `Model` (`logits_u8`: the same `Raw::affine`
+/// as a typed `QDense`), shapes at run time: one copy of the code for every shape (a copy a
+/// shape took the M0's test build past its 256 KiB of flash).
+fn int8_sums_are_exact(inputs: usize, outputs: usize) {
+    int8_sums_in(inputs, outputs, scratchnet::I8Form::Rows);
 }
 
 /// As [`int8_sums_are_exact`], the layer stored as `form` (rows, input pairs, halfwords).
 /// (Out of line: each call's buffer in a frame of its own, for the M0's 16 KiB of RAM.)
 #[inline(never)]
-fn int8_sums_in<const IN: usize, const OUT: usize>(form: scratchnet::I8Form) {
+fn int8_sums_in(inputs: usize, outputs: usize, form: scratchnet::I8Form) {
     let mut blob = scratchnet_firmware::Aligned([0u8; 5120]);
-    int8_sums_with::<IN, OUT>(form, &mut blob.0);
+    int8_sums_with(inputs, outputs, form, &mut blob.0);
 }
 
 /// As [`int8_sums_in`], the blob written into `blob` (4-byte aligned).
-fn int8_sums_with<const IN: usize, const OUT: usize>(form: scratchnet::I8Form, blob: &mut [u8]) {
-    let mut next = xorshift(0x1234_5678u32 ^ (IN * 131 + OUT) as u32);
+#[inline(never)]
+fn int8_sums_with(inputs: usize, outputs: usize, form: scratchnet::I8Form, blob: &mut [u8]) {
+    let mut next = xorshift(0x1234_5678u32 ^ (inputs * 131 + outputs) as u32);
     let mut q = [0i8; 4096];
-    let q = &mut q[..IN * OUT];
+    let q = &mut q[..inputs * outputs];
     for (k, v) in q.iter_mut().enumerate() {
         *v = match k % 7 {
             0 => 127,
@@ -102,7 +106,8 @@ fn int8_sums_with<const IN: usize, const OUT: usize>(form: scratchnet::I8Form, b
         }
         .max(-127);
     }
-    let mut x = [0u8; IN];
+    let mut x = [0u8; 784];
+    let x = &mut x[..inputs];
     for (i, v) in x.iter_mut().enumerate() {
         // Inputs 4..8 stay zero (a skipped group); the rest mix 0, 255 and others.
         if !(4..8).contains(&i) {
@@ -111,28 +116,29 @@ fn int8_sums_with<const IN: usize, const OUT: usize>(form: scratchnet::I8Form, b
     }
     let spec = scratchnet::LayerSpec {
         shape: scratchnet::Shape {
-            inputs: IN as u32,
-            outputs: OUT as u32,
+            inputs: inputs as u32,
+            outputs: outputs as u32,
         },
         activation: scratchnet::Activation::Identity,
         weights: scratchnet::Weights::I8 {
             values: q,
-            scales: &[255.0; OUT],
+            scales: &[255.0; 128][..outputs],
             input_divisor: 255.0,
             output_divisor: 255.0,
             form,
         },
-        biases: &[0.0; OUT],
+        biases: &[0.0; 128][..outputs],
     };
-    let first = one_layer(spec, blob);
-    let layer = ok(scratchnet::QDense::<IN, OUT>::from_layer(&first, 0));
-    let mut got = [0.0f32; OUT];
-    layer.affine(&x, &mut got);
+    let n = ok(scratchnet::encode(&[spec], blob));
+    let model = ok(scratchnet::Model::from_bytes(&blob[..n]));
+    let mut got = [0.0f32; 128];
+    let got = &mut got[..outputs];
+    ok(model.logits_u8(x, &mut [], got));
     for (j, g) in got.iter().enumerate() {
-        let want: i32 = (0..IN)
-            .map(|i| i32::from(x[i]) * i32::from(q[j * IN + i]))
+        let want: i32 = (0..inputs)
+            .map(|i| i32::from(x[i]) * i32::from(q[j * inputs + i]))
             .sum();
-        defmt::assert_eq!(*g, want as f32, "{}x{} output {}", IN, OUT, j);
+        defmt::assert_eq!(*g, want as f32, "{}x{} output {}", inputs, outputs, j);
     }
 }
 
@@ -572,18 +578,18 @@ mod tests {
         // On a DSP core: 7 inputs (one group of two zero) are listed, 50, 100 and 128 (at
         // most 32 groups: 13, 25, 32) widened to pairs, 784 and 132 (196 and 33 groups)
         // swept in order, 130 (more than 32 groups, a partial one) listed.
-        int8_sums_are_exact::<7, 103>();
-        int8_sums_are_exact::<13, 3>();
-        int8_sums_are_exact::<50, 53>();
-        int8_sums_are_exact::<784, 5>();
-        int8_sums_are_exact::<100, 10>();
+        int8_sums_are_exact(7, 103);
+        int8_sums_are_exact(13, 3);
+        int8_sums_are_exact(50, 53);
+        int8_sums_are_exact(784, 5);
+        int8_sums_are_exact(100, 10);
         // The paths only the DSP routines have (the M0 board's flash holds the f32 model's
         // tests with five shapes, not eight).
         #[cfg(feature = "dsp")]
         {
-            int8_sums_are_exact::<128, 8>();
-            int8_sums_are_exact::<130, 5>();
-            int8_sums_are_exact::<132, 6>();
+            int8_sums_are_exact(128, 8);
+            int8_sums_are_exact(130, 5);
+            int8_sums_are_exact(132, 6);
         }
     }
 
@@ -608,13 +614,13 @@ mod tests {
         // tests check (`input_pairs_are_stored_as_documented_and_give_the_rows_logits`),
         // and the M0's flash has no room for these copies.
         use scratchnet::I8Form::Pairs;
-        super::int8_sums_in::<7, 5>(Pairs);
-        super::int8_sums_in::<784, 5>(Pairs);
-        super::int8_sums_in::<50, 53>(Pairs);
-        super::int8_sums_in::<13, 3>(Pairs);
-        super::int8_sums_in::<100, 6>(Pairs);
-        super::int8_sums_in::<40, 4>(Pairs);
-        super::int8_sums_in::<9, 2>(Pairs);
+        super::int8_sums_in(7, 5, Pairs);
+        super::int8_sums_in(784, 5, Pairs);
+        super::int8_sums_in(50, 53, Pairs);
+        super::int8_sums_in(13, 3, Pairs);
+        super::int8_sums_in(100, 6, Pairs);
+        super::int8_sums_in(40, 4, Pairs);
+        super::int8_sums_in(9, 2, Pairs);
     }
 
     #[test]
@@ -627,16 +633,16 @@ mod tests {
         // 784 × 5 (four chunks, with the test's zero group and partial group), whose 13 KB
         // blob the M0's 16 KiB of RAM has no room for.
         use scratchnet::I8Form::Wide;
-        super::int8_sums_in::<7, 5>(Wide);
-        super::int8_sums_in::<13, 3>(Wide);
-        super::int8_sums_in::<40, 4>(Wide);
-        super::int8_sums_in::<50, 37>(Wide);
-        super::int8_sums_in::<9, 70>(Wide);
+        super::int8_sums_in(7, 5, Wide);
+        super::int8_sums_in(13, 3, Wide);
+        super::int8_sums_in(40, 4, Wide);
+        super::int8_sums_in(50, 37, Wide);
+        super::int8_sums_in(9, 70, Wide);
         #[cfg(feature = "dsp")]
         {
             let mut blob = scratchnet_firmware::Aligned([0u8; 13_312]);
-            super::int8_sums_with::<300, 13>(Wide, &mut blob.0);
-            super::int8_sums_with::<784, 5>(Wide, &mut blob.0);
+            super::int8_sums_with(300, 13, Wide, &mut blob.0);
+            super::int8_sums_with(784, 5, Wide, &mut blob.0);
         }
     }
 
