@@ -19,7 +19,7 @@
 //! then per layer `inputs` (varint u32), `outputs` (varint u32), `activation` (varint:
 //! identity 0, step 1, sigmoid 2, ReLU 3, softmax 4) and `element` (varint: f32 0, int8 1,
 //! TFLite int8 2, int8 with soft-float constants 3, int8 in input pairs 4, int8 as
-//! halfwords 5).
+//! halfwords 5, TFLite int8 as halfwords 6).
 //!
 //! Zero bytes follow up to the next offset (from the start of the blob) that is a multiple
 //! of 16. Then, for each layer in order:
@@ -71,6 +71,8 @@
 //!   `exp(β·S·(x − max))` for `max − x` = 0 to 255 (0 where TFLite skips the term; the first
 //!   is 2³¹ − 1). A TFLite int8 layer follows only another one whose output zero point
 //!   and scale (after its activation) are its input's.
+//! * **TFLite int8 layers as halfwords** (element 6, read with the features `tflite` and
+//!   `wide`): as TFLite int8 layers but for `q`, stored as int8 layers as halfwords are.
 //!
 //! Every array starts at a multiple of 4 bytes from the start of the blob, so a blob placed
 //! at a word-aligned address in flash has word-aligned parameters. Nothing follows the last
@@ -125,6 +127,10 @@ pub enum ElementType {
     /// module documentation): twice the bytes, for the dense kernel of cores with the DSP
     /// extension (`scratchnet convert --quantize int8-wide`; read with the feature `wide`).
     I8Wide,
+    /// [`TfliteI8`](Self::TfliteI8) with each weight a halfword, in blocks of four outputs as
+    /// [`I8Wide`](Self::I8Wide) (`scratchnet convert model.tflite --quantize int8-wide`;
+    /// read with the features `tflite` and `wide`).
+    TfliteI8Wide,
 }
 
 impl ElementType {
@@ -132,7 +138,7 @@ impl ElementType {
     pub const fn size(self) -> usize {
         match self {
             ElementType::F32 => 4,
-            ElementType::I8Wide => 2,
+            ElementType::I8Wide | ElementType::TfliteI8Wide => 2,
             ElementType::I8
             | ElementType::I8SoftFloat
             | ElementType::I8Pairs
@@ -149,6 +155,7 @@ impl ElementType {
             ElementType::I8Pairs => "int8 (in input pairs)",
             ElementType::I8Wide => "int8 (as halfwords)",
             ElementType::TfliteI8 => "int8 (TFLite)",
+            ElementType::TfliteI8Wide => "int8 (TFLite, as halfwords)",
         }
     }
 }
@@ -267,10 +274,14 @@ impl<'a> QuantizedWeights<'a> {
 /// `b'[j] = b[j] − z_in·Σᵢ q[j][i]` (see the `tflite` module, feature `tflite`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TfliteWeights<'a> {
-    /// Output-major rows of `stride` values; the values past `inputs` are zero.
+    /// Output-major rows of `stride` values (the values past `inputs` zero), or blocks of
+    /// four outputs' halfwords, `stride` bytes each (as [`QuantizedWeights::rows`]).
     pub rows: &'a [i8],
-    /// Row length: `inputs` rounded up to a multiple of 4.
+    /// Row length (`inputs` rounded up to a multiple of 4), or a block's length
+    /// (`32·⌈inputs/4⌉`).
     pub stride: usize,
+    /// How `rows` is ordered: [`I8Layout::Rows`] or [`I8Layout::Wide`].
+    pub layout: I8Layout,
     /// The biases with the input zero point folded in: `b[j] − z_in·Σᵢ q[j][i]`.
     pub biases: I32s<'a>,
     /// The fixed-point multipliers `M[j]` (`0 ≤ M < 2³¹`: the real multiplier is
@@ -402,15 +413,25 @@ impl<'a> ModelLayer<'a> {
     }
     /// The parameters of a TFLite int8 layer.
     pub fn tflite(&self) -> Option<TfliteWeights<'a>> {
-        (self.element == ElementType::TfliteI8).then(|| {
+        let wide = cfg!(feature = "wide") && self.element == ElementType::TfliteI8Wide;
+        (self.element == ElementType::TfliteI8 || wide).then(|| {
             let (w, b, rest) = self.sections();
             let n = b.len().min(rest.len());
             let (multipliers, rest) = rest.split_at(n);
             let (shifts, rest) = rest.split_at(n.min(rest.len()));
             let (io, activation) = rest.split_at((4 * TFLITE_IO_WORDS).min(rest.len()));
+            let (stride, layout) = if wide {
+                (
+                    wide_block(self.shape.inputs as usize).unwrap_or(0),
+                    I8Layout::Wide,
+                )
+            } else {
+                (self.stride(), I8Layout::Rows)
+            };
             TfliteWeights {
                 rows: bytemuck::cast_slice::<u8, i8>(w),
-                stride: self.stride(),
+                stride,
+                layout,
                 biases: i32s(b),
                 multipliers: i32s(multipliers),
                 shifts: i32s(shifts),
@@ -427,7 +448,7 @@ impl<'a> ModelLayer<'a> {
             | ElementType::I8SoftFloat
             | ElementType::I8Pairs
             | ElementType::I8Wide => f32s(self.sections().1),
-            ElementType::TfliteI8 => Params::from_f32(&[]),
+            ElementType::TfliteI8 | ElementType::TfliteI8Wide => Params::from_f32(&[]),
         }
     }
 }
@@ -523,41 +544,32 @@ fn param_bytes(
     let n_in = usize::try_from(shape.inputs).ok()?;
     let n_out = usize::try_from(shape.outputs).ok()?;
     let b = n_out.checked_mul(4)?;
-    Some(match element {
-        ElementType::F32 => (n_in.checked_mul(n_out)?.checked_mul(4)?, b, 0),
+    let w = match element {
+        ElementType::F32 => n_in.checked_mul(n_out)?.checked_mul(4)?,
+        // Output-major rows of ⌈inputs/4⌉ words.
+        ElementType::I8 | ElementType::I8SoftFloat | ElementType::TfliteI8 => {
+            n_out.checked_mul(quant_stride(n_in)?)?
+        }
+        // A column of ⌈outputs/2⌉ words for each pair of inputs.
+        ElementType::I8Pairs => n_in.div_ceil(2).checked_mul(pair_column(n_out)?)?,
+        // Blocks of four outputs, 32 bytes a group of four inputs.
+        ElementType::I8Wide | ElementType::TfliteI8Wide => {
+            n_out.div_ceil(4).checked_mul(wide_block(n_in)?)?
+        }
+    };
+    let rest = match element {
+        ElementType::F32 => 0,
         // The scales, then the two divisors.
-        ElementType::I8 => (
-            n_out.checked_mul(quant_stride(n_in)?)?,
-            b,
-            b.checked_add(8)?,
-        ),
-        // Blocks of four outputs, 32 bytes a group of four inputs; the scales and divisors.
-        ElementType::I8Wide => (
-            n_out.div_ceil(4).checked_mul(wide_block(n_in)?)?,
-            b,
-            b.checked_add(8)?,
-        ),
-        // A column of ⌈outputs/2⌉ words for each pair of inputs; the scales and divisors.
-        ElementType::I8Pairs => (
-            n_in.div_ceil(2).checked_mul(pair_column(n_out)?)?,
-            b,
-            b.checked_add(8)?,
-        ),
+        ElementType::I8 | ElementType::I8Pairs | ElementType::I8Wide => b.checked_add(8)?,
         // The same, then four words an output.
-        ElementType::I8SoftFloat => (
-            n_out.checked_mul(quant_stride(n_in)?)?,
-            b,
-            b.checked_mul(5)?.checked_add(8)?,
-        ),
-        // Multipliers and shifts, then the six io words.
-        ElementType::TfliteI8 => (
-            n_out.checked_mul(quant_stride(n_in)?)?,
-            b,
-            b.checked_mul(2)?
-                .checked_add(4 * TFLITE_IO_WORDS)?
-                .checked_add(tflite_activation_bytes(activation))?,
-        ),
-    })
+        ElementType::I8SoftFloat => b.checked_mul(5)?.checked_add(8)?,
+        // Multipliers and shifts, then the six io words and the activation's.
+        ElementType::TfliteI8 | ElementType::TfliteI8Wide => b
+            .checked_mul(2)?
+            .checked_add(4 * TFLITE_IO_WORDS)?
+            .checked_add(tflite_activation_bytes(activation))?,
+    };
+    Some((w, b, rest))
 }
 
 /// Bytes of a TFLite int8 layer's activation: output zero point and scale, then the table.
@@ -713,6 +725,16 @@ fn check_values(
     previous: Option<&ModelLayer<'_>>,
     index: usize,
 ) -> Result<()> {
+    // TFLite layers are read with the feature `tflite`, halfword layers with `wide`.
+    let supported = match layer.element {
+        ElementType::TfliteI8 => cfg!(feature = "tflite"),
+        ElementType::I8Wide => cfg!(feature = "wide"),
+        ElementType::TfliteI8Wide => cfg!(all(feature = "tflite", feature = "wide")),
+        _ => true,
+    };
+    if !supported {
+        return Err(Error::UnsupportedElement { layer: index });
+    }
     let inputs = layer.shape.inputs as usize;
     // Written without indexing, so that no panic path (and its formatting code) is linked.
     let padding_is_zero = |rows: &[i8], stride: usize| {
@@ -770,12 +792,6 @@ fn check_values(
         #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
         check_constants(layer, &q, index)?;
     }
-    // TFLite layers are read with the feature `tflite`, halfword layers with `wide`.
-    if (cfg!(not(feature = "tflite")) && layer.element == ElementType::TfliteI8)
-        || (cfg!(not(feature = "wide")) && layer.element == ElementType::I8Wide)
-    {
-        return Err(Error::UnsupportedElement { layer: index });
-    }
     #[cfg(feature = "tflite")]
     if let Some(t) = layer.tflite() {
         let out_of_range = Error::OutOfRange { layer: index };
@@ -783,7 +799,12 @@ fn check_values(
             layer.activation,
             Activation::Identity | Activation::Sigmoid | Activation::Softmax
         );
-        if !padding_is_zero(t.rows, t.stride) || !supported {
+        let padded = match t.layout {
+            #[cfg(feature = "wide")]
+            I8Layout::Wide => wide_is_valid(t.rows, t.stride, layer.shape),
+            _ => padding_is_zero(t.rows, t.stride),
+        };
+        if !padded || !supported {
             return Err(Error::Malformed);
         }
         let int8 = -128..=127;
@@ -1082,6 +1103,8 @@ pub enum Weights<'s> {
     },
     /// A TFLite int8 `FULLY_CONNECTED` layer (the spec's `biases` must be empty).
     TfliteI8(TfliteSpec<'s>),
+    /// [`TfliteI8`](Self::TfliteI8) stored as halfwords ([`ElementType::TfliteI8Wide`]).
+    TfliteI8Wide(TfliteSpec<'s>),
 }
 
 /// How an int8 layer is stored: the same weights, scales and biases, arranged or completed
@@ -1189,6 +1212,15 @@ impl Weights<'_> {
                 I8Form::Wide => ElementType::I8Wide,
             },
             Weights::TfliteI8(_) => ElementType::TfliteI8,
+            Weights::TfliteI8Wide(_) => ElementType::TfliteI8Wide,
+        }
+    }
+
+    /// A TFLite layer's spec, in either layout.
+    fn tflite(&self) -> Option<&TfliteSpec<'_>> {
+        match self {
+            Weights::TfliteI8(t) | Weights::TfliteI8Wide(t) => Some(t),
+            _ => None,
         }
     }
 }
@@ -1202,6 +1234,21 @@ fn folded_biases(t: &TfliteSpec<'_>, inputs: usize) -> impl Iterator<Item = Opti
             let sum: i32 = row.iter().map(|&q| i32::from(q)).sum();
             b.checked_sub(t.input_zero_point.checked_mul(sum)?)
         })
+}
+
+/// Writes output-major int8 `values` as halfwords into `out` (zeroed): input `4g + r` of
+/// output `4b + o` at `wide_byte(o, r)` of group `g` of block `b`, the padding left zero.
+/// Returns the bytes the layout takes.
+fn put_wide(out: &mut [u8], values: &[i8], shape: Shape) -> usize {
+    let inputs = shape.inputs as usize;
+    let block = wide_block(inputs).unwrap_or(0);
+    for (j, row) in values.chunks_exact(inputs.max(1)).enumerate() {
+        for (i, &q) in row.iter().enumerate() {
+            let byte = (j / 4) * block + 32 * (i / 4) + wide_byte(j % 4, i % 4);
+            out[byte..byte + 2].copy_from_slice(&i16::from(q).to_le_bytes());
+        }
+    }
+    (shape.outputs as usize).div_ceil(4) * block
 }
 
 /// Largest encoded layer record: 5 + 5 + 1 + 1 bytes.
@@ -1238,11 +1285,7 @@ fn plan(layers: &[LayerSpec<'_>], table: &mut [u8; TABLE_MAX]) -> Result<(usize,
         let (w, b, s) =
             param_bytes(l.shape, l.weights.element(), l.activation).ok_or(bad_length)?;
         let n = (l.shape.inputs as usize) * (l.shape.outputs as usize);
-        let f32_biases = if matches!(l.weights, Weights::TfliteI8(_)) {
-            0
-        } else {
-            b
-        };
+        let f32_biases = if l.weights.tflite().is_some() { 0 } else { b };
         if l.shape.inputs == 0 || l.shape.outputs == 0 || l.biases.len() * 4 != f32_biases {
             return Err(bad_length);
         }
@@ -1288,7 +1331,7 @@ fn plan(layers: &[LayerSpec<'_>], table: &mut [u8; TABLE_MAX]) -> Result<(usize,
                     return Err(Error::Malformed);
                 }
             }
-            Weights::TfliteI8(t) => {
+            Weights::TfliteI8(t) | Weights::TfliteI8Wide(t) => {
                 let outputs = l.shape.outputs as usize;
                 if t.values.len() != n
                     || !l.biases.is_empty()
@@ -1334,13 +1377,13 @@ fn plan(layers: &[LayerSpec<'_>], table: &mut [u8; TABLE_MAX]) -> Result<(usize,
         }
         if index > 0 {
             let p = layers[index - 1].weights;
-            let chained = match (p, l.weights) {
-                (Weights::TfliteI8(p), Weights::TfliteI8(t)) => {
+            let chained = match (p.tflite(), l.weights.tflite()) {
+                (Some(p), Some(t)) => {
                     let (zp, scale) = p.final_output();
                     zp == t.input_zero_point && scale.to_bits() == t.input_scale.to_bits()
                 }
-                (Weights::TfliteI8(_), _) | (_, Weights::TfliteI8(_)) => false,
-                _ => true,
+                (Some(_), None) | (None, Some(_)) => false,
+                (None, None) => true,
             };
             if !chained {
                 return Err(Error::QuantizationMismatch { layer: index });
@@ -1421,17 +1464,7 @@ pub fn encode(layers: &[LayerSpec<'_>], out: &mut [u8]) -> Result<usize> {
                     }
                     at += inputs.div_ceil(2) * column;
                 } else if form == I8Form::Wide {
-                    // Input 4g + r of output 4b + o as the halfword at `wide_byte(o, r)` of
-                    // group g of block b (the padding stays zero).
-                    let block = wide_block(inputs).unwrap_or(0);
-                    for (j, row) in values.chunks_exact(inputs).enumerate() {
-                        for (i, &q) in row.iter().enumerate() {
-                            let byte = (j / 4) * block + 32 * (i / 4) + wide_byte(j % 4, i % 4);
-                            out[at + byte..at + byte + 2]
-                                .copy_from_slice(&i16::from(q).to_le_bytes());
-                        }
-                    }
-                    at += l.shape.outputs.div_ceil(4) as usize * block;
+                    at += put_wide(&mut out[at..], values, l.shape);
                 } else {
                     let stride = quant_stride(inputs).unwrap_or(inputs);
                     for row in values.chunks_exact(inputs) {
@@ -1454,14 +1487,18 @@ pub fn encode(layers: &[LayerSpec<'_>], out: &mut [u8]) -> Result<usize> {
                     }
                 }
             }
-            Weights::TfliteI8(t) => {
+            Weights::TfliteI8(t) | Weights::TfliteI8Wide(t) => {
                 let inputs = l.shape.inputs as usize;
-                let stride = quant_stride(inputs).unwrap_or(inputs);
-                for row in t.values.chunks_exact(inputs) {
-                    for (o, &q) in out[at..at + inputs].iter_mut().zip(row) {
-                        *o = q.to_le_bytes()[0];
+                if matches!(l.weights, Weights::TfliteI8Wide(_)) {
+                    at += put_wide(&mut out[at..], t.values, l.shape);
+                } else {
+                    let stride = quant_stride(inputs).unwrap_or(inputs);
+                    for row in t.values.chunks_exact(inputs) {
+                        for (o, &q) in out[at..at + inputs].iter_mut().zip(row) {
+                            *o = q.to_le_bytes()[0];
+                        }
+                        at += stride;
                     }
-                    at += stride;
                 }
                 let mut put_i32 = |v: i32| {
                     out[at..at + 4].copy_from_slice(&v.to_le_bytes());

@@ -396,7 +396,7 @@ impl Raw<'_> {
         let finish: &mut dyn FnMut(&[i32]) = &mut { finish };
         #[cfg(feature = "wide")]
         if self.wide {
-            crate::kernel::wide::matvec(self.rows, self.stride, x, outputs, finish);
+            crate::kernel::wide::matvec::<false>(self.rows, self.stride, x, outputs, finish);
             return;
         }
         kernel::matvec::<false>(self.rows, self.stride, self.pairs, x, outputs, finish);

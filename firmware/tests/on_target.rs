@@ -234,11 +234,13 @@ fn int8_activation_is_the_formula(activation: scratchnet::Activation) {
 }
 
 /// The int8 kernel with signed inputs (TFLite's layers) against a plain dot product, for
-/// an `IN × OUT` layer with pseudo-random weights and inputs (−128, 127 and 0 at every byte of a word, a
-/// zero group): with multiplier 2³⁰ and shift `n` a layer's output is
+/// an `IN × OUT` layer (stored as halfwords if `wide`) with pseudo-random weights and inputs
+/// (−128, 127 and 0 at every byte of a word, a zero group): with multiplier 2³⁰ and shift `n` a layer's output is
 /// `clamp(MBQM(sum, 2³⁰, n))`, computed here from the plain sum by the same public function.
 #[cfg(feature = "tflite")]
-fn s8_sums_are_exact<const IN: usize, const OUT: usize>(n: i32) {
+// (Out of line: each call's buffers in a frame of their own, for the M0's 16 KiB of RAM.)
+#[inline(never)]
+fn s8_sums_are_exact<const IN: usize, const OUT: usize>(n: i32, wide: bool) {
     let mut next = xorshift(0x9e37_79b9u32 ^ (IN * 131 + OUT) as u32);
     let mut q = [0i8; 4096];
     let q = &mut q[..IN * OUT];
@@ -270,6 +272,14 @@ fn s8_sums_are_exact<const IN: usize, const OUT: usize>(n: i32) {
             activation: scratchnet::TfliteActivation::None,
         }),
         biases: &[],
+    };
+    // Or stored as halfwords (`TfliteI8Wide`).
+    let spec = match (wide, spec.weights) {
+        (true, scratchnet::Weights::TfliteI8(t)) => scratchnet::LayerSpec {
+            weights: scratchnet::Weights::TfliteI8Wide(t),
+            ..spec
+        },
+        _ => spec,
     };
     let mut blob = scratchnet_firmware::Aligned([0u8; 5120]);
     let first = one_layer(spec, &mut blob.0);
@@ -644,6 +654,19 @@ mod tests {
             super::int8_sums_with(300, 13, Wide, &mut blob.0);
             super::int8_sums_with(784, 5, Wide, &mut blob.0);
         }
+        // TFLite's layers (signed inputs, sign-extended into the halfwords) as halfwords;
+        // 300 × 2 is two chunks of inputs.
+        #[cfg(feature = "tflite")]
+        {
+            super::s8_sums_are_exact::<7, 7>(-8, true);
+            super::s8_sums_are_exact::<13, 3>(-9, true);
+            #[cfg(feature = "dsp")]
+            {
+                super::s8_sums_are_exact::<128, 7>(-11, true);
+                super::s8_sums_are_exact::<140, 5>(-11, true);
+                super::s8_sums_are_exact::<300, 2>(-12, true);
+            }
+        }
     }
 
     #[test]
@@ -651,16 +674,16 @@ mod tests {
     fn s8_kernel_on_odd_shapes() {
         // Signed inputs (TFLite's layers), the same shapes' kinds; 600 inputs have more
         // non-zero values than one list of terms holds on the cores without DSP instructions.
-        super::s8_sums_are_exact::<7, 7>(-8);
-        super::s8_sums_are_exact::<13, 3>(-9);
-        super::s8_sums_are_exact::<50, 53>(-10);
-        super::s8_sums_are_exact::<600, 6>(-12);
+        super::s8_sums_are_exact::<7, 7>(-8, false);
+        super::s8_sums_are_exact::<13, 3>(-9, false);
+        super::s8_sums_are_exact::<50, 53>(-10, false);
+        super::s8_sums_are_exact::<600, 6>(-12, false);
         // On a DSP core: 50 and 128 inputs widened to pairs (13 and 32 groups), 600 and
         // 140 swept in order (150 and 35 groups); the last two only there.
         #[cfg(feature = "dsp")]
         {
-            super::s8_sums_are_exact::<128, 7>(-11);
-            super::s8_sums_are_exact::<140, 5>(-11);
+            super::s8_sums_are_exact::<128, 7>(-11, false);
+            super::s8_sums_are_exact::<140, 5>(-11, false);
         }
     }
 

@@ -846,15 +846,19 @@ pub fn convert_file(bytes: &[u8], options: &Options) -> Result<Converted, Conver
 
 /// Converts a `.tflite` MLP ([`crate::tflite::import`]): its layers, weights and
 /// quantization as they are (int8 models become TFLite int8 layers, bit-exact with TFLite
-/// Micro). The activations and precision options do not apply and are refused.
+/// Micro). The activations and calibration options do not apply and are refused; of the
+/// precisions only [`Precision::Int8Wide`] does, which stores the int8 layers' weights as
+/// halfwords (the same numbers).
 pub fn convert_tflite(bytes: &[u8], options: &Options) -> Result<Converted, ConvertError> {
+    let wide = options.precision == Precision::Int8Wide;
     if options.activations.is_some()
-        || options.precision != Precision::F32
+        || !(options.precision == Precision::F32 || wide)
         || options.calibration.is_some()
     {
         return Err(ConvertError::WrongInput(
             "--activations, --quantize and --calibrate do not apply to a .tflite: its \
-             activations and quantization are the file's"
+             activations and quantization are the file's (but --quantize int8-wide, which \
+             stores its int8 weights as halfwords for the DSP cores' dense kernel)"
                 .into(),
         ));
     }
@@ -865,7 +869,28 @@ pub fn convert_tflite(bytes: &[u8], options: &Options) -> Result<Converted, Conv
             max: MAX_LAYERS,
         });
     }
-    let specs: Vec<LayerSpec<'_>> = imported.layers.iter().map(|l| l.spec()).collect();
+    let specs: Vec<LayerSpec<'_>> = imported
+        .layers
+        .iter()
+        .map(|l| {
+            let mut spec = l.spec();
+            if let (true, Weights::TfliteI8(t)) = (wide, spec.weights) {
+                spec.weights = Weights::TfliteI8Wide(t);
+            }
+            spec
+        })
+        .collect();
+    if wide
+        && !specs
+            .iter()
+            .any(|s| matches!(s.weights, Weights::TfliteI8Wide(_)))
+    {
+        return Err(ConvertError::WrongInput(
+            "--quantize int8-wide stores an int8 .tflite's weights as halfwords; this one has \
+             no int8 layer (its float layers convert as they are without --quantize)"
+                .into(),
+        ));
+    }
     let len = scratchnet::encoded_len(&specs).map_err(ConvertError::Blob)?;
     let mut blob = vec![0; len];
     scratchnet::encode(&specs, &mut blob).map_err(ConvertError::Blob)?;

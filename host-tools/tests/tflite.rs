@@ -5,7 +5,7 @@
 
 use flatbuffers::{FlatBufferBuilder, WIPOffset};
 use scratchnet::{Model, Network, TDense};
-use scratchnet_host::convert::{AlignedBlob, ConvertError, Options, convert_file};
+use scratchnet_host::convert::{AlignedBlob, ConvertError, Options, Precision, convert_file};
 use scratchnet_host::{data, npy};
 use std::path::PathBuf;
 
@@ -56,22 +56,36 @@ fn ad01_gives_tflite_micros_outputs_byte_for_byte() {
     let Some((tflite, x, want)) = ad01() else {
         return;
     };
-    let c = convert_file(&tflite, &Options::default()).unwrap();
-    assert_eq!(c.layers.len(), 10);
-    let blob = AlignedBlob::new(&c.blob);
-    let model = Model::from_bytes(blob.bytes()).unwrap();
-    let net = Ad01::from_model(&model).unwrap();
-    let mut scratch = vec![0i8; model.scratch_len()];
-    let (mut same, mut same_typed) = (0, 0);
-    for (row, want) in x.chunks_exact(640).zip(want.chunks_exact(640)) {
-        let mut y = [0i8; 640];
-        model.run_i8(row, &mut scratch, &mut y).unwrap();
-        same += y.iter().zip(want).filter(|(a, b)| a == b).count();
-        let typed: [i8; 640] = net.run_i8(row.try_into().unwrap());
-        same_typed += typed.iter().zip(want).filter(|(a, b)| a == b).count();
+    // As the file has it, and with its weights as halfwords (`--quantize int8-wide`).
+    for precision in [Precision::F32, Precision::Int8Wide] {
+        let options = Options {
+            precision,
+            ..Options::default()
+        };
+        let c = convert_file(&tflite, &options).unwrap();
+        assert_eq!(c.layers.len(), 10);
+        let blob = AlignedBlob::new(&c.blob);
+        let model = Model::from_bytes(blob.bytes()).unwrap();
+        let wide = precision == Precision::Int8Wide;
+        let element = if wide {
+            scratchnet::ElementType::TfliteI8Wide
+        } else {
+            scratchnet::ElementType::TfliteI8
+        };
+        assert!(model.layers().all(|l| l.element() == element));
+        let net = Ad01::from_model(&model).unwrap();
+        let mut scratch = vec![0i8; model.scratch_len()];
+        let (mut same, mut same_typed) = (0, 0);
+        for (row, want) in x.chunks_exact(640).zip(want.chunks_exact(640)) {
+            let mut y = [0i8; 640];
+            model.run_i8(row, &mut scratch, &mut y).unwrap();
+            same += y.iter().zip(want).filter(|(a, b)| a == b).count();
+            let typed: [i8; 640] = net.run_i8(row.try_into().unwrap());
+            same_typed += typed.iter().zip(want).filter(|(a, b)| a == b).count();
+        }
+        assert_eq!(same, 40 * 640, "{precision:?}");
+        assert_eq!(same_typed, 40 * 640, "{precision:?}");
     }
-    assert_eq!(same, 40 * 640);
-    assert_eq!(same_typed, 40 * 640);
 }
 
 #[test]
@@ -552,18 +566,28 @@ fn small_int8_mlps_and_ad01_on_more_inputs_match_the_tflite_micro_interpreter() 
         let Some(want) = tflm_outputs(&file, &x, width) else {
             return;
         };
+        // As the file has it, and with its weights as halfwords (`--quantize int8-wide`).
+        let wide = Options {
+            precision: Precision::Int8Wide,
+            ..Options::default()
+        };
         let c = convert_file(&file, &Options::default()).unwrap();
+        for options in [Options::default(), wide] {
+            let c = convert_file(&file, &options).unwrap();
+            let blob = AlignedBlob::new(&c.blob);
+            let model = Model::from_bytes(blob.bytes()).unwrap();
+            let mut scratch = vec![0i8; model.scratch_len()];
+            let mut got = vec![0i8; want.len()];
+            for (row, y) in x
+                .chunks_exact(width)
+                .zip(got.chunks_exact_mut(model.outputs()))
+            {
+                model.run_i8(row, &mut scratch, y).unwrap();
+            }
+            assert_eq!(got, want, "{:?} {:?}", options.precision, c.layers);
+        }
         let blob = AlignedBlob::new(&c.blob);
         let model = Model::from_bytes(blob.bytes()).unwrap();
-        let mut scratch = vec![0i8; model.scratch_len()];
-        let mut got = vec![0i8; want.len()];
-        for (row, y) in x
-            .chunks_exact(width)
-            .zip(got.chunks_exact_mut(model.outputs()))
-        {
-            model.run_i8(row, &mut scratch, y).unwrap();
-        }
-        assert_eq!(got, want, "{:?}", c.layers);
         // Not a degenerate case: the outputs vary.
         let mut distinct = want.clone();
         distinct.sort_unstable();

@@ -1,5 +1,6 @@
 //! The int8 kernel for layers stored as halfwords (`ElementType::I8Wide`, feature `wide`):
-//! `acc[j] = Σᵢ x[i]·q[j][i]`, exact i32 sums (wrapping, as `SMLAD`'s), u8 inputs `x`.
+//! `acc[j] = Σᵢ x[i]·q[j][i]`, exact i32 sums (wrapping, as `SMLAD`'s), inputs `x` u8 (the
+//! book's int8 path) or i8 (`SIGNED`: TFLite's).
 //!
 //! Layout read: `q` in blocks of four outputs (`block` bytes each, `32·⌈inputs/4⌉`), each
 //! a run of groups of four inputs, eight words a group: output `o`'s weights of inputs
@@ -35,10 +36,20 @@ fn group(x: &[u8], g: usize) -> u32 {
     }
 }
 
-/// A group's word as its two halfword pairs: inputs 0 and 2, inputs 1 and 3.
+/// A group's word as its two halfword pairs: inputs 0 and 2, inputs 1 and 3, each zero- or
+/// sign-extended (`SIGNED`) into its halfword.
 #[inline(always)]
-fn widened(w: u32) -> [u32; 2] {
-    [w & 0x00ff_00ff, (w >> 8) & 0x00ff_00ff]
+fn widened<const SIGNED: bool>(w: u32) -> [u32; 2] {
+    if SIGNED {
+        // Each byte shifted to the top of an i32, then arithmetically down.
+        let even = ((((w << 24) as i32) >> 24) as u32 & 0xffff)
+            | ((((w << 8) as i32) >> 8) as u32 & 0xffff_0000);
+        let odd =
+            ((((w << 16) as i32) >> 24) as u32 & 0xffff) | (((w as i32) >> 8) as u32 & 0xffff_0000);
+        [even, odd]
+    } else {
+        [w & 0x00ff_00ff, (w >> 8) & 0x00ff_00ff]
+    }
 }
 
 /// Whether `rows` holds the blocks of a layer of `inputs` inputs and `outputs` outputs, with
@@ -52,7 +63,7 @@ fn fits(rows: &[u8], block: usize, inputs: usize, outputs: usize) -> bool {
 /// outputs; see the module documentation), handed to `finish` in order, a window of
 /// [`WINDOW`] outputs at a time; nothing if the sizes do not fit.
 #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
-pub(crate) fn matvec(
+pub(crate) fn matvec<const SIGNED: bool>(
     rows: &[u8],
     block: usize,
     x: &[u8],
@@ -71,9 +82,9 @@ pub(crate) fn matvec(
         for (b, block) in blocks.chunks_exact(block).enumerate() {
             let mut acc = [0i32; 4];
             for (g, words) in block.as_chunks::<32>().0.iter().enumerate() {
-                let [even, odd] = widened(group(x, g));
-                let (x0, x2) = (i32::from(even as u16), i32::from((even >> 16) as u16));
-                let (x1, x3) = (i32::from(odd as u16), i32::from((odd >> 16) as u16));
+                let [even, odd] = widened::<SIGNED>(group(x, g));
+                let (x0, x2) = halves(&even.to_le_bytes());
+                let (x1, x3) = halves(&odd.to_le_bytes());
                 let words = words.as_chunks::<4>().0;
                 for (o, acc) in acc.iter_mut().enumerate() {
                     let (q0, q2) = halves(&words[2 * o]);
@@ -213,7 +224,7 @@ unsafe extern "C" {
 /// again for each window) runs through the window's blocks in `scratchnet_w16_blocks`.
 #[cfg(all(feature = "dsp", target_arch = "arm"))]
 #[inline(never)]
-pub(crate) fn matvec(
+pub(crate) fn matvec<const SIGNED: bool>(
     rows: &[u8],
     block: usize,
     x: &[u8],
@@ -232,13 +243,13 @@ pub(crate) fn matvec(
     let widen = |wide: &mut [MaybeUninit<[u32; 2]>; CHUNK], first: usize, n: usize| {
         let full = full.get(first..).unwrap_or(&[]);
         for (slot, g) in wide.iter_mut().take(n).zip(full) {
-            slot.write(widened(u32::from_le_bytes(*g)));
+            slot.write(widened::<SIGNED>(u32::from_le_bytes(*g)));
             super::rolled();
         }
         if !rest.is_empty()
             && let Some(slot) = wide.get_mut(full.len()).filter(|_| full.len() < n)
         {
-            slot.write(widened(group(x, groups - 1)));
+            slot.write(widened::<SIGNED>(group(x, groups - 1)));
         }
     };
     let one_chunk = groups <= CHUNK;

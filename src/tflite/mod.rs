@@ -212,6 +212,10 @@ fn softmax_i8(y: &mut [i8], exps: &[i32]) {
 struct Raw<'a> {
     rows: &'a [u8],
     stride: usize,
+    /// Whether `rows` holds blocks of halfwords (`ElementType::TfliteI8Wide`; `stride` a
+    /// block's bytes), not output-major rows.
+    #[cfg(feature = "wide")]
+    wide: bool,
     biases: &'a [i32],
     multipliers: &'a [i32],
     shifts: &'a [i32],
@@ -247,10 +251,16 @@ impl<'a> Raw<'a> {
             aligned(t.multipliers)?,
             aligned(t.shifts)?,
         );
-        if t.rows.len() != t.stride * outputs
-            || t.stride < layer.shape().inputs as usize
-            || [biases.len(), multipliers.len(), shifts.len()] != [outputs; 3]
-        {
+        let inputs = layer.shape().inputs as usize;
+        let fits = match t.layout {
+            #[cfg(feature = "wide")]
+            crate::I8Layout::Wide => {
+                t.stride == 32 * inputs.div_ceil(4)
+                    && t.rows.len() == t.stride * outputs.div_ceil(4)
+            }
+            _ => t.rows.len() == t.stride * outputs && t.stride >= inputs,
+        };
+        if !fits || [biases.len(), multipliers.len(), shifts.len()] != [outputs; 3] {
             return Err(Error::BadLength { layer: index });
         }
         let (lo, hi) = t.clamp();
@@ -268,6 +278,8 @@ impl<'a> Raw<'a> {
         Ok(Self {
             rows: bytemuck::cast_slice(t.rows),
             stride: t.stride,
+            #[cfg(feature = "wide")]
+            wide: t.layout == crate::I8Layout::Wide,
             biases,
             multipliers,
             shifts,
@@ -293,7 +305,7 @@ impl<'a> Raw<'a> {
             .min(self.shifts.len());
         let x: &[u8] = bytemuck::cast_slice(x);
         let mut j = 0;
-        kernel::matvec::<true>(self.rows, self.stride, false, x, count, |sums| {
+        let finish = |sums: &[i32]| {
             // The next outputs' parameters as slices of one length, taken here (the
             // kernel may call this out of line: iterators kept across the calls were
             // loaded and stored at every output, ~4 instructions each).
@@ -313,7 +325,24 @@ impl<'a> Raw<'a> {
                 // `lo ≤ hi` (checked when loading), so this is the clamp without its assertion.
                 *y = v.max(lo).min(hi) as i8;
             }
-        });
+        };
+        // Halfword layers by their kernel (the requantization through a pointer on DSP
+        // cores, as the rows kernel calls it there).
+        #[cfg(feature = "wide")]
+        if self.wide {
+            #[cfg(all(feature = "dsp", target_arch = "arm"))]
+            let finish: &mut dyn FnMut(&[i32]) = &mut { finish };
+            crate::kernel::wide::matvec::<true>(self.rows, self.stride, x, count, finish);
+            self.activate(y);
+            return;
+        }
+        kernel::matvec::<true>(self.rows, self.stride, false, x, count, finish);
+        self.activate(y);
+    }
+
+    /// The layer's int8 activation after its clamp, on `y` in place.
+    #[inline(always)]
+    fn activate(&self, y: &mut [i8]) {
         match self.activation {
             Table::Logistic(table) => {
                 for v in y.iter_mut() {

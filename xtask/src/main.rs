@@ -414,6 +414,31 @@ fn test() -> Result {
             "cargo",
             &["run", "--release", "--bin", "user", "--features", "tflite"],
         )?;
+        // The same with its weights as halfwords (`--quantize int8-wide`: TFLite layers by
+        // the halfword kernel): the same bytes.
+        let ad01_wide = root.join("target").join("ad01-wide.scnt");
+        convert_with(&tflite, &ad01_wide, &["--quantize", "int8-wide"])?;
+        let wide_model = ad01_wide.to_string_lossy().into_owned();
+        let wide_env: Vec<(&str, &str)> = ad01_env
+            .iter()
+            .map(|&(k, v)| match k {
+                "SCRATCHNET_USER_MODEL" => (k, wide_model.as_str()),
+                _ => (k, v),
+            })
+            .collect();
+        run_env(
+            &fw,
+            &wide_env,
+            "cargo",
+            &[
+                "run",
+                "--release",
+                "--bin",
+                "user",
+                "--features",
+                "tflite,wide",
+            ],
+        )?;
         // The real-board profiles (Cortex-M4F and the FPU-less RP2040) cannot run here; they
         // must build, clean.
         for profile in ["board-nrf52840dk", "board-rp2040"] {
@@ -470,21 +495,25 @@ fn test() -> Result {
 
 /// `scratchnet convert INPUT -o OUTPUT` with the host tools of this tree.
 fn convert(input: &Path, output: &Path) -> Result {
-    run(
-        &root(),
-        "cargo",
-        &[
-            "run",
-            "--release",
-            "-p",
-            "scratchnet-host",
-            "--",
-            "convert",
-            &input.to_string_lossy(),
-            "-o",
-            &output.to_string_lossy(),
-        ],
-    )
+    convert_with(input, output, &[])
+}
+
+/// [`convert`] with more of the converter's options (`--quantize int8-wide`, …).
+pub(crate) fn convert_with(input: &Path, output: &Path, options: &[&str]) -> Result {
+    let (input, output) = (input.to_string_lossy(), output.to_string_lossy());
+    let mut args = vec![
+        "run",
+        "--release",
+        "-p",
+        "scratchnet-host",
+        "--",
+        "convert",
+        &input,
+        "-o",
+        &output,
+    ];
+    args.extend_from_slice(options);
+    run(&root(), "cargo", &args)
 }
 
 /// A file of the data folder, by the data rule (`$SCRATCHNET_DATA`, else the first `data/`

@@ -261,6 +261,49 @@ pub fn peers() -> Result {
         true,
     )?;
     let our_elf = root.join("firmware/target/thumbv7em-none-eabihf/release/user");
+    let our_code = code_bytes(
+        &our_elf,
+        &[
+            "tflite::Raw::forward",
+            "scratchnet_s8_sweep5",
+            "scratchnet_x8_dense5",
+            "scratchnet_s8_wide5",
+            "kernel::int8::matvec",
+            "kernel::int8::widen",
+            "kernel::int8::List",
+            "kernel::int8::portable",
+        ],
+    );
+    // The same model with its weights as halfwords (`--quantize int8-wide`).
+    let wide_blob = out.join("ad01-wide.scnt");
+    crate::convert_with(&tflite, &wide_blob, &["--quantize", "int8-wide"])?;
+    let wide = capture(
+        &root.join("firmware"),
+        &[
+            ("SCRATCHNET_USER_MODEL", &s(&wide_blob)),
+            ("SCRATCHNET_USER_INPUTS", &s(&x)),
+            ("SCRATCHNET_USER_LABELS", &s(&y)),
+        ],
+        "cargo",
+        &[
+            "run",
+            "--release",
+            "--bin",
+            "user",
+            "--features",
+            "tflite,wide",
+        ],
+        true,
+    )?;
+    let wide_code = code_bytes(
+        &our_elf,
+        &[
+            "tflite::Raw::forward",
+            "scratchnet_w16_blocks",
+            "kernel::wide::matvec",
+            "scratchnet_f32_zero",
+        ],
+    );
 
     let row = |name: &str, text: &str, code: Option<u64>, commit: &str| {
         let equal = field(text, "outputs equal to the reference").unwrap_or("?".into());
@@ -285,19 +328,16 @@ pub fn peers() -> Result {
         row(
             "scratchnet (`Model::run_i8`, `tflite` feature)",
             &ours,
-            code_bytes(
-                &our_elf,
-                &[
-                    "tflite::Raw::forward",
-                    "scratchnet_s8_sweep5",
-                    "scratchnet_x8_dense5",
-                    "scratchnet_s8_wide5",
-                    "kernel::int8::matvec",
-                    "kernel::int8::widen",
-                    "kernel::int8::List",
-                    "kernel::int8::portable"
-                ]
-            ),
+            our_code,
+            &commit(&root),
+        )
+    );
+    out!(
+        "{}",
+        row(
+            "scratchnet, weights as halfwords (`--quantize int8-wide`; `tflite` and `wide` features)",
+            &wide,
+            wide_code,
             &commit(&root),
         )
     );
