@@ -446,15 +446,29 @@ fn cmd_inspect(path: &Path) -> Result<()> {
     }
     let int8 = model.layers().any(|l| l.quantized().is_some());
     let tflite = model.layers().any(|l| l.tflite().is_some());
+    // Halfword layers' kernel widens up to 256 inputs (512 bytes) and sums 64 outputs at a
+    // time (256 bytes); the other int8 layouts' lists or widened inputs take 256 bytes.
+    let wide = model.layers().any(|l| {
+        matches!(
+            l.element(),
+            scratchnet::ElementType::I8Wide | scratchnet::ElementType::TfliteI8Wide
+        )
+    });
+    let kernel = if wide {
+        "the halfword kernel adds 768 bytes of stack, a chunk of widened inputs and a window \
+         of sums"
+    } else {
+        "the kernel adds a 256-byte list of non-zero input groups"
+    };
     let what = if tflite {
         activations = model.scratch_len() + model.outputs();
-        "two buffers of the widest hidden layer, ping-ponged, and the int8 outputs; the \
-         kernel adds a 256-byte list of non-zero input groups"
+        format!(
+            "two buffers of the widest hidden layer, ping-ponged, and the int8 outputs; {kernel}"
+        )
     } else if int8 {
-        "hidden layers' outputs as u8, the last layer's as f32; the int8 kernel adds a \
-         256-byte list of non-zero input groups"
+        format!("hidden layers' outputs as u8, the last layer's as f32; {kernel}")
     } else {
-        "every layer's outputs, f32"
+        "every layer's outputs, f32".to_string()
     };
     outln!(
         "ram: {activations} bytes of activations ({what}); inputs are streamed from their buffer, weights stay in flash"
