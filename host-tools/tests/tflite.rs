@@ -340,6 +340,15 @@ fn an_f32_tflite_mlp_computes_its_forward_pass() {
         w2,
         b2,
     } = f32_mlp(25);
+    // Halfword weights are for int8 layers: a float model asked for them is refused.
+    let wide = Options {
+        precision: Precision::Int8Wide,
+        ..Options::default()
+    };
+    match convert_file(&file, &wide) {
+        Err(ConvertError::WrongInput(m)) => assert!(m.contains("no int8 layer"), "{m}"),
+        other => panic!("{:?}", other.map(|c| c.layers)),
+    }
     let c = convert_file(&file, &Options::default()).unwrap();
     let blob = AlignedBlob::new(&c.blob);
     let model = Model::from_bytes(blob.bytes()).unwrap();
