@@ -124,7 +124,8 @@ pub enum Error {
         /// Layers in the blob.
         found: usize,
     },
-    /// The element type of a layer's parameters is not supported by this build.
+    /// The element type of a layer's parameters is not supported by this build (a feature
+    /// off: `tflite`, `wide`) or by the call (an f32 layer given to an int8 run, …).
     UnsupportedElement {
         /// Index of the layer (0-based).
         layer: usize,
@@ -232,7 +233,9 @@ impl fmt::Display for Error {
             }
             Error::UnsupportedElement { layer } => write!(
                 f,
-                "layer {layer}: element type is not supported by this build"
+                "layer {layer}: element type is not supported by this build or this call \
+                 (TFLite layers need the feature `tflite`, layers as halfwords `wide`; f32 and \
+                 int8 layers each have their own run function)"
             ),
             Error::LengthMismatch { expected, found } => {
                 write!(

@@ -244,8 +244,8 @@ fn damage_is_refused_with_its_error() {
     b[19] = 7; // no such activation
     assert_eq!(load(&reseal(b)), Err(Error::Malformed));
     let mut b = good.clone();
-    b[20] = 6; // no such element type (f32 0, int8 1, TFLite int8 2, int8 + constants 3,
-    // int8 in pairs 4, int8 as halfwords 5)
+    b[20] = 7; // no such element type (f32 0, int8 1, TFLite int8 2, int8 + constants 3,
+    // int8 in pairs 4, int8 as halfwords 5, TFLite int8 as halfwords 6)
     assert_eq!(load(&reseal(b)), Err(Error::Malformed));
     let mut b = good.clone();
     b[25] = 1; // padding not zero
