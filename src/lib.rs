@@ -75,10 +75,11 @@
 //! assert!((y[0] - 0.31682708).abs() < 1e-6 && (y[1] - 0.69627909).abs() < 1e-6);
 //! ```
 #![no_std]
-// Unsafe code is denied everywhere but the nine assembly kernels in `kernel` (`vmla`: f32
+// Unsafe code is denied everywhere but the ten assembly kernels in `kernel` (`vmla`: f32
 // on FPU cores, `sigmoid`: an f32 sigmoid layer on FPU cores, `softmax`: the softmax's
 // exponentials on FPU cores, `smlad`: int8 on DSP cores, `wide`: int8 layers as halfwords
-// on DSP cores (feature `wide`),
+// on DSP cores (feature `wide`), `requant_s8`: TFLite layers' requantization on Thumb-2
+// cores (feature `tflite`),
 // `activate`: an int8 sigmoid or ReLU layer's u8 outputs on FPU cores, `mla`: int8 on
 // other Thumb-2 cores, `muls`: int8 on Thumb-1 cores, `index`: an int8 sigmoid layer's
 // table indices on Thumb-1), whose measured speed needs them.

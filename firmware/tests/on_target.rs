@@ -300,6 +300,99 @@ fn s8_sums_are_exact<const IN: usize, const OUT: usize>(n: i32, wide: bool) {
     defmt::assert!(inside > 0, "{}x{}: every output saturated", IN, OUT);
 }
 
+/// A TFLite int8 layer's requantization on target (on Thumb-2 cores by the routine
+/// `scratchnet_s8_requant`) against TFLite's `MultiplyByQuantizedMultiplier` computed here
+/// by the public function from the plain integer sums: an 8 × 124 layer whose outputs take
+/// every shift from −31 to 30 twice, with multipliers 0, 1, 2³⁰, 2³¹ − 1 and
+/// pseudo-random ones (each shift with two of them), biases up to ±2²⁰, an output zero
+/// point of −7 and a clamp to −100..=90; both ends of the clamp and values inside it
+/// reached (checked), and exact halves, which TFLite rounds away from zero (a routine that
+/// rounds a negative half up fails here).
+#[cfg(feature = "tflite")]
+#[inline(never)]
+fn s8_requantization_is_tflites() {
+    const IN: usize = 8;
+    const OUT: usize = 124;
+    let mut next = xorshift(0x51ed_270b);
+    let mut q = [0i8; IN * OUT];
+    for v in q.iter_mut() {
+        *v = (next() as i8).max(-127);
+    }
+    let mut x = [0i8; IN];
+    for v in x.iter_mut() {
+        *v = next() as i8;
+    }
+    let (mut b, mut m, mut sh) = ([0i32; OUT], [0i32; OUT], [0i32; OUT]);
+    for j in 0..OUT {
+        b[j] = (next() as i32) >> 11;
+        m[j] = match (j + j / 62) % 5 {
+            0 => 0,
+            1 => 1,
+            2 => 1 << 30,
+            3 => i32::MAX,
+            _ => (1 << 30) | (next() as i32 & 0x3fff_ffff),
+        };
+        sh[j] = (j % 62) as i32 - 31;
+    }
+    // The last four outputs: no weights, multiplier 2³⁰ (so the high multiply gives
+    // ⌊(b + 1)/2⌋), and biases and shifts that make it an exact half: −1.5, −1.5, −1.5
+    // and 1.5 units of the result, which TFLite rounds away from zero (−2, −2, −2, 2).
+    for (k, (bias, shift)) in [(-6, -1), (-12, -2), (-24, -3), (5, -1)]
+        .into_iter()
+        .enumerate()
+    {
+        let j = OUT - 4 + k;
+        q[j * IN..(j + 1) * IN].fill(0);
+        (b[j], m[j], sh[j]) = (bias, 1 << 30, shift);
+    }
+    let (z, lo, hi) = (-7, -100, 90);
+    let spec = scratchnet::LayerSpec {
+        shape: scratchnet::Shape {
+            inputs: IN as u32,
+            outputs: OUT as u32,
+        },
+        activation: scratchnet::Activation::Identity,
+        weights: scratchnet::Weights::TfliteI8(scratchnet::TfliteSpec {
+            values: &q,
+            biases: &b,
+            multipliers: &m,
+            shifts: &sh,
+            input_zero_point: 0,
+            input_scale: 1.0,
+            output_zero_point: z,
+            output_scale: 1.0,
+            clamp: (lo as i8, hi as i8),
+            activation: scratchnet::TfliteActivation::None,
+        }),
+        biases: &[],
+    };
+    let mut blob = scratchnet_firmware::Aligned([0u8; 3584]);
+    let first = one_layer(spec, &mut blob.0);
+    let layer = ok(scratchnet::tflite::TDense::<IN, OUT>::from_layer(&first, 0));
+    let mut got = [0i8; OUT];
+    layer.forward_i8(&x, &mut got);
+    let (mut low, mut high, mut inside) = (0, 0, 0);
+    for (j, g) in got.iter().enumerate() {
+        let sum: i32 = (0..IN)
+            .map(|i| i32::from(x[i]) * i32::from(q[j * IN + i]))
+            .sum();
+        let v = scratchnet::tflite::multiply_by_quantized_multiplier(sum + b[j], m[j], sh[j])
+            .wrapping_add(z);
+        let want = v.clamp(lo, hi);
+        defmt::assert_eq!(i32::from(*g), want, "output {} (shift {})", j, sh[j]);
+        low += usize::from(v < lo);
+        high += usize::from(v > hi);
+        inside += usize::from(lo < v && v < hi);
+    }
+    defmt::assert!(
+        low > 0 && high > 0 && inside > 0,
+        "{} {} {}",
+        low,
+        high,
+        inside
+    );
+}
+
 /// Pseudo-random weights, biases and inputs for [`f32_kernel_is_the_formula`]: values in
 /// (-4, 4) with every exponent down to 2^-12 or so, a third of the inputs zero.
 fn f32_case(seed: u32, w: &mut [f32], b: &mut [f32], x: &mut [f32], px: &mut [u8]) {
@@ -667,6 +760,12 @@ mod tests {
                 super::s8_sums_are_exact::<300, 2>(-12, true);
             }
         }
+    }
+
+    #[test]
+    #[cfg(feature = "tflite")]
+    fn s8_requantization_on_target() {
+        super::s8_requantization_is_tflites();
     }
 
     #[test]

@@ -272,6 +272,7 @@ pub fn peers() -> Result {
             "kernel::int8::widen",
             "kernel::int8::List",
             "kernel::int8::portable",
+            "scratchnet_s8_requant",
         ],
     );
     // The same model with its weights as halfwords (`--quantize int8-wide`).
@@ -302,6 +303,7 @@ pub fn peers() -> Result {
             "scratchnet_w16_blocks",
             "kernel::wide::matvec",
             "scratchnet_f32_zero",
+            "scratchnet_s8_requant",
         ],
     );
 
