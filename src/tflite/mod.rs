@@ -322,7 +322,7 @@ impl<'a> Raw<'a> {
             };
             j += n;
             // On Thumb-2 cores by the kernel's routine (`kernel::requant_s8`: the same
-            // arithmetic, 33 instructions an output against 43).
+            // arithmetic, 31 instructions an output against 43).
             #[cfg(all(target_arch = "arm", scratchnet_thumb2))]
             crate::kernel::requant_s8::requantize(sums, b, m, sh, y, z, (lo, hi));
             #[cfg(not(all(target_arch = "arm", scratchnet_thumb2)))]
