@@ -65,6 +65,7 @@ fn xorshift(mut seed: u32) -> impl FnMut() -> u32 {
 }
 
 /// The one layer of a blob of `spec` written into `buf` (4-byte aligned).
+#[cfg(any(feature = "int8", feature = "tflite"))]
 fn one_layer<'b>(spec: scratchnet::LayerSpec<'_>, buf: &'b mut [u8]) -> scratchnet::ModelLayer<'b> {
     let n = ok(scratchnet::encode(&[spec], buf));
     let model = ok(scratchnet::Model::from_bytes(&buf[..n]));
