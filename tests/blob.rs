@@ -700,6 +700,16 @@ fn typed_networks_of_any_depth_equal_the_run_time_model() {
 /// where the format says (each weight read back by `get` at its `(output, input)`), the
 /// logits are the plain rows' bit for bit on sparse and dense inputs, and a non-zero byte
 /// standing for no input or no output is refused.
+/// An int8 blob's logits for u8 inputs `x` (the blob copied to an aligned address).
+fn logits_u8_of(blob: &[u8], x: &[u8]) -> Vec<f32> {
+    let blob = Aligned::new(blob);
+    let model = Model::from_bytes(blob.bytes()).unwrap();
+    let mut out = vec![0.0; model.outputs()];
+    let mut scratch = vec![0u8; model.scratch_len()];
+    model.logits_u8(x, &mut scratch, &mut out).unwrap();
+    out
+}
+
 #[test]
 fn input_pairs_are_stored_as_documented_and_give_the_rows_logits() {
     for (inputs, outputs) in [(7usize, 5usize), (8, 6), (13, 3), (50, 53)] {
@@ -753,14 +763,7 @@ fn input_pairs_are_stored_as_documented_and_give_the_rows_logits() {
                 assert_eq!(q.get(j, i), values[j * inputs + i]);
             }
         }
-        let run = |blob: &[u8], x: &[u8]| {
-            let blob = Aligned::new(blob);
-            let model = Model::from_bytes(blob.bytes()).unwrap();
-            let mut out = vec![0.0; outputs];
-            let mut scratch = vec![0u8; 2 * inputs.max(outputs)];
-            model.logits_u8(x, &mut scratch, &mut out).unwrap();
-            out
-        };
+        let run = |blob: &[u8], x: &[u8]| logits_u8_of(blob, x);
         // Sparse (zeros in pairs and alone), dense, and all zero.
         let sparse: Vec<u8> = (0..inputs)
             .map(|i| [0, 0, 255, 0, 9, 0, 0][i % 7])
@@ -855,14 +858,7 @@ fn halfword_layers_are_stored_as_documented_and_give_exact_sums() {
                 assert_eq!(q.get(j, i), v);
             }
         }
-        let run = |blob: &[u8], x: &[u8]| {
-            let blob = Aligned::new(blob);
-            let model = Model::from_bytes(blob.bytes()).unwrap();
-            let mut out = vec![0.0; outputs];
-            let mut scratch = vec![0u8; 2 * inputs.max(outputs)];
-            model.logits_u8(x, &mut scratch, &mut out).unwrap();
-            out
-        };
+        let run = |blob: &[u8], x: &[u8]| logits_u8_of(blob, x);
         // Sparse, dense, all 255 (the largest sums), all zero.
         let sparse: Vec<u8> = (0..inputs)
             .map(|i| [0, 0, 255, 0, 9, 0, 0][i % 7])
