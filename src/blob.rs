@@ -621,10 +621,13 @@ fn wide_is_valid(q: &[i8], block: usize, shape: Shape) -> bool {
                     (0..4).all(|o| {
                         (0..4).all(|r| {
                             let at = wide_byte(o, r);
-                            let (lo, hi) = (group[at], group[at + 1]);
                             let real = 4 * b + o < outputs && 4 * g + r < inputs;
-                            // The high byte is the low byte's sign: the value is an i8.
-                            hi == lo >> 7 && (real || lo == 0)
+                            // The high byte is the low byte's sign (the value is an i8),
+                            // read without indexing: no panic path.
+                            matches!(
+                                group.get(at..at + 2),
+                                Some(&[lo, hi]) if hi == lo >> 7 && (real || lo == 0)
+                            )
                         })
                     })
                 })

@@ -85,10 +85,10 @@ pub(crate) fn matvec<const SIGNED: bool>(
                 let [even, odd] = widened::<SIGNED>(group(x, g));
                 let (x0, x2) = halves(&even.to_le_bytes());
                 let (x1, x3) = halves(&odd.to_le_bytes());
-                let words = words.as_chunks::<4>().0;
-                for (o, acc) in acc.iter_mut().enumerate() {
-                    let (q0, q2) = halves(&words[2 * o]);
-                    let (q1, q3) = halves(&words[2 * o + 1]);
+                // Each output's two words (no index to check: no panic path).
+                for (acc, w) in acc.iter_mut().zip(words.as_chunks::<8>().0) {
+                    let (q0, q2) = halves(&[w[0], w[1], w[2], w[3]]);
+                    let (q1, q3) = halves(&[w[4], w[5], w[6], w[7]]);
                     *acc = acc
                         .wrapping_add(x0 * q0 + x2 * q2)
                         .wrapping_add(x1 * q1 + x3 * q3);
@@ -104,7 +104,7 @@ pub(crate) fn matvec<const SIGNED: bool>(
     }
 }
 
-/// What `scratchnet_w16_blocks` reads, and moves on (`sums`, `blocks`).
+/// What `scratchnet_w16_blocks` reads (it writes the sums only).
 #[cfg(all(feature = "dsp", target_arch = "arm"))]
 #[repr(C)]
 struct Blocks {
@@ -287,7 +287,7 @@ pub(crate) fn matvec<const SIGNED: bool>(
             // below ⌈inputs/4⌉) of that block: within `rows` (checked: ⌈outputs/4⌉ blocks of
             // `block` = 32·⌈inputs/4⌉ bytes), word-aligned (checked; `block` and 32 are
             // multiples of 4) as `LDM` needs. It reads and writes `sums[..4·nb]` (4·nb ≤
-            // WINDOW), writes `state` besides, and saves and restores r4–r11 (AAPCS).
+            // WINDOW), writes nothing else, and saves and restores r4–r11 (AAPCS).
             unsafe { scratchnet_w16_blocks(&mut state) };
             first += n;
         }
