@@ -10,8 +10,8 @@
 //! `LDRSB` the row's weight, `MULS` by the input, `ADD` to the row's sum (kept in a high
 //! register). The rows' addresses are in registers (rows 0–2 of the pass, then, after one
 //! `ADDS` of `3·stride` to the index, rows 3–4), so a term costs one `LDM` of its two words,
-//! 15 instructions for its five multiply-adds and one `ADDS`; two terms a turn of the loop
-//! share its test: 18 instructions a term, against about 15 a multiply-add for the plain
+//! 15 instructions for its five multiply-adds and one `ADDS`; four terms a turn of the loop
+//! share its test: 17.5 instructions a term, against about 15 a multiply-add for the plain
 //! Rust on Cortex-M0. The sums are exact wrapping i32, the portable kernel's.
 #![allow(unsafe_code)]
 
@@ -41,8 +41,9 @@ const _: () = assert!(ROWS == 5);
 // pointer, r6 its row 2, r7 3·stride; the sums in r8–r12; lr the end of the terms. On the
 // stack: the sums' pointer, the terms' start, their length in bytes, the passes left,
 // `fresh`.
-// Per two terms: 36 instructions for ten multiply-adds (an odd term first enters the loop
-// at its second half); about 45 a pass around them.
+// Per four terms: 70 instructions for twenty multiply-adds (17.5 a term; a count not a
+// multiple of four enters the first turn where as many are left); about 48 a pass around
+// them.
 #[cfg(not(scratchnet_thumb2))]
 core::arch::global_asm!(
     ".section .text.scratchnet_i8_muls5,\"ax\",%progbits",
@@ -124,17 +125,29 @@ core::arch::global_asm!(
     "mov r12, r0",
     "6:",
     "ldr r5, [sp, #4]",
-    // (end − terms)/8 terms: an odd number (the first one by the second half), none, even.
+    // (end − terms)/8 terms, four a turn: the first turn entered where as many are left
+    // as the count mod 4 (none: no turn).
     "ldr r0, [sp, #8]",
     "lsrs r0, r0, #4",
-    "bcs 2f",
+    "bcs 7f",
     "beq 3f",
-    "1:",
+    "lsrs r0, r0, #1",
+    "bcs 12f",
+    "b 10f",
+    "7:",
+    "lsrs r0, r0, #1",
+    "bcs 11f",
+    "b 13f",
+    "10:",
     "scratchnet_muls5_term",
-    "2:",
+    "11:",
+    "scratchnet_muls5_term",
+    "12:",
+    "scratchnet_muls5_term",
+    "13:",
     "scratchnet_muls5_term",
     "cmp r5, lr",
-    "bne 1b",
+    "bne 10b",
     "3:",
     "ldr r4, [sp, #0]",
     "mov r0, r8",
