@@ -618,6 +618,16 @@ fn wide_is_valid(q: &[i8], block: usize, shape: Shape) -> bool {
                 .iter()
                 .enumerate()
                 .all(|(g, group)| {
+                    // A group of real inputs for a block of real outputs (all but the
+                    // edges): only that every halfword is an i8, a pair at a time.
+                    let whole = 4 * b + 4 <= outputs && 4 * g + 4 <= inputs;
+                    if whole {
+                        return group
+                            .as_chunks::<2>()
+                            .0
+                            .iter()
+                            .all(|&[lo, hi]| hi == lo >> 7);
+                    }
                     (0..4).all(|o| {
                         (0..4).all(|r| {
                             let at = wide_byte(o, r);
