@@ -2,14 +2,14 @@
 //! place (the parameters are never copied, and the layer table is decoded as it is read:
 //! a [`Model`] is a few words whatever its depth).
 //!
-//! # Byte layout (format version 3)
+//! # Byte layout (format version 4)
 //!
 //! All integers are little-endian.
 //!
 //! | offset | size | field                                                           |
 //! |--------|------|-----------------------------------------------------------------|
 //! | 0      | 4    | magic `SCNT`                                                    |
-//! | 4      | 2    | format version, `3`                                             |
+//! | 4      | 2    | format version, `4`                                             |
 //! | 6      | 2    | reserved, `0`                                                   |
 //! | 8      | 4    | payload length `P`: the blob is exactly `16 + P` bytes           |
 //! | 12     | 4    | CRC-32 (IEEE, as `zlib.crc32`) of the `P` payload bytes          |
@@ -45,10 +45,17 @@
 //! * **int8 layers in input pairs** (element 4): as int8 layers but for `q`'s order: for
 //!   each pair of inputs `2k, 2k + 1` (the last one's second input zero if `inputs` is
 //!   odd), a *column* of `⌈outputs/2⌉` words, word `m` holding outputs `2m` and `2m + 1`
-//!   as the bytes `q[2m][2k], q[2m+1][2k], q[2m][2k+1], q[2m+1][2k+1]` (an odd last output's
-//!   bytes zero). A pair of zero inputs then skips a whole column: the layout for the first
-//!   layer of images with a background on cores with the DSP extension, whose `SXTB16`
-//!   splits a word into the two outputs' weight pairs.
+//!   as the bytes `q[2m][2k] + 128, q[2m+1][2k], q[2m][2k+1] + 128, q[2m+1][2k+1]`: the
+//!   even output's weights offset by 128 (as u8, `q ^ 0x80`), the odd one's as they are (a
+//!   missing input's or output's weight is 0, stored so). A pair of zero inputs then skips a
+//!   whole column: the layout for layers of images with a background on cores with the DSP
+//!   extension. There a word's two halfwords, read as they are, are `256·q[2m+1][i] +
+//!   q[2m][i] + 128`: one `SMLAD` adds `256·O + E + 128·(x₀ + x₁)` (O and E the odd and the
+//!   even output's products) and, after a `UXTB16` of the word, another adds `E + 128·(x₀ +
+//!   x₁)`: three instructions for four multiply-adds, whose sums give `E` and, from their
+//!   difference shifted right by 8, `O` — exact while `|O| < 2²³`, so each output's
+//!   `Σᵢ|q[j][i]|` is at most [`PAIR_SUM_LIMIT`] (u8 inputs; [`Error::OutOfRange`]
+//!   otherwise).
 //! * **int8 layers as halfwords** (element 5, read with the feature `wide`): as int8 layers
 //!   but for `q`, each value a little-endian i16 (from −128 to 127), in *blocks* of four
 //!   outputs (the last completed with zero rows) and groups of four inputs (the last
@@ -91,9 +98,10 @@ use serde::{Deserialize, Serialize};
 
 /// The first four bytes of every blob.
 pub const MAGIC: [u8; 4] = *b"SCNT";
-/// The format version this build reads and writes (version 2 had no TFLite int8 layers
-/// and at most 8 layers: convert the model again).
-pub const FORMAT_VERSION: u16 = 3;
+/// The format version this build reads and writes (version 3 stored an input-pairs layer's
+/// even outputs without their offset of 128, version 2 had no TFLite int8 layers and at
+/// most 8 layers: convert the model again).
+pub const FORMAT_VERSION: u16 = 4;
 /// The size of the fixed header.
 pub const HEADER_LEN: usize = 16;
 /// The most layers a blob may hold.
@@ -223,6 +231,7 @@ impl<'a> QuantizedWeights<'a> {
     pub fn get(&self, j: usize, i: usize) -> i8 {
         let at = match self.layout {
             I8Layout::Rows => j.checked_mul(self.stride).and_then(|r| r.checked_add(i)),
+            // (An even output's byte is the weight plus 128: see below.)
             I8Layout::Pairs => (i / 2)
                 .checked_mul(self.stride)
                 .and_then(|c| c.checked_add(4 * (j / 2) + (j & 1) + 2 * (i & 1))),
@@ -231,7 +240,13 @@ impl<'a> QuantizedWeights<'a> {
                 .checked_mul(self.stride)
                 .and_then(|b| b.checked_add(32 * (i / 4) + wide_byte(j % 4, i % 4))),
         };
-        at.and_then(|at| self.rows.get(at)).copied().unwrap_or(0)
+        let offset = if self.layout == I8Layout::Pairs && j.is_multiple_of(2) {
+            -128
+        } else {
+            0
+        };
+        at.and_then(|at| self.rows.get(at))
+            .map_or(0, |&b| b ^ offset)
     }
 
     /// One positive scale per output: `W[i][j] ≈ q[j][i]·s[j]`.
@@ -717,17 +732,43 @@ fn check_constants(layer: &ModelLayer<'_>, q: &QuantizedWeights<'_>, index: usiz
     }
 }
 
-/// Whether the bytes of an [`ElementType::I8Pairs`] layer's columns (`column` bytes each)
-/// that stand for no input or no output are zero: the second input of the last pair if
-/// `inputs` is odd, the second output of each column's last word if `outputs` is.
-fn pair_padding_is_zero(q: &[i8], column: usize, shape: Shape) -> bool {
-    let odd_outputs = shape.outputs % 2 == 1;
+/// The most `Σᵢ|q[j][i]|` of an output of an [`ElementType::I8Pairs`] layer: with u8
+/// inputs its products' sum `O` is then within `255 · 32 896 = 8 388 480 < 2²³`, which the
+/// pairs kernel recovers exactly from the low 24 bits of `256·O` (see the module
+/// documentation).
+pub const PAIR_SUM_LIMIT: u32 = 32_896;
+
+/// Whether an [`ElementType::I8Pairs`] layer's columns (`column` bytes each) are what the
+/// kernel can run: the weights that stand for no input or no output zero (stored `0x80`
+/// for an even output, 0 for an odd one) — the second input of the last pair if `inputs`
+/// is odd, the second output of each column's last word if `outputs` is — and each
+/// output's `Σᵢ|q[j][i]|` at most [`PAIR_SUM_LIMIT`]. Output by output, its two bytes in
+/// each column (out of line and rolled: the int8 firmware's flash).
+#[inline(never)]
+fn pairs_are_valid(q: &[i8], column: usize, shape: Shape) -> bool {
+    let (odd_inputs, outputs) = (shape.inputs % 2 == 1, shape.outputs as usize);
+    // Output 2m + g's bytes are g and g + 2 of word m; an even output's are offset by 128.
     column >= 4
-        && q.chunks_exact(column).enumerate().all(|(k, c)| {
-            let last_pair = shape.inputs % 2 == 1 && k + 1 == q.len() / column;
-            let words = c.as_chunks::<4>().0;
-            (!last_pair || words.iter().all(|w| w[2] == 0 && w[3] == 0))
-                && (!odd_outputs || words.last().is_some_and(|w| w[1] == 0 && w[3] == 0))
+        && (0..column).filter(|b| b % 4 < 2).all(|b| {
+            let j = b / 4 * 2 + b % 4;
+            let offset = if j.is_multiple_of(2) { -128 } else { 0 };
+            let (mut sum, mut pad) = (0u32, 0u32);
+            for c in q.chunks_exact(column) {
+                if let [x, _, y, ..] = c.get(b..).unwrap_or(&[]) {
+                    let (x, y) = ((x ^ offset).unsigned_abs(), (y ^ offset).unsigned_abs());
+                    (sum, pad) = (sum + u32::from(x) + u32::from(y), u32::from(y));
+                }
+                crate::kernel::rolled();
+            }
+            // A missing output's bytes, and the last pair's second input if there is none.
+            let missing = if j >= outputs {
+                sum
+            } else if odd_inputs {
+                pad
+            } else {
+                0
+            };
+            missing == 0 && sum <= PAIR_SUM_LIMIT
         })
 }
 
@@ -770,10 +811,11 @@ fn check_values(
     }
     if let Some(q) = layer.quantized() {
         // Row padding must be zero: kernels read rows four values at a time (and pairs'
-        // columns two inputs and two outputs a word).
+        // columns two inputs and two outputs a word; their sums must fit the kernel: the
+        // encoder refuses such a layer, so a blob with one is malformed).
         let padded = match q.layout {
             I8Layout::Rows => padding_is_zero(q.rows, q.stride),
-            I8Layout::Pairs => pair_padding_is_zero(q.rows, q.stride, layer.shape),
+            I8Layout::Pairs => pairs_are_valid(q.rows, q.stride, layer.shape),
             #[cfg(feature = "wide")]
             I8Layout::Wide => wide_is_valid(q.rows, q.stride, layer.shape),
             // Never made without the feature `wide` (`quantized`).
@@ -1343,6 +1385,15 @@ fn plan(layers: &[LayerSpec<'_>], table: &mut [u8; TABLE_MAX]) -> Result<(usize,
                 if l.activation == Activation::Sigmoid && output_divisor != 255.0 {
                     return Err(Error::Malformed);
                 }
+                let inputs = l.shape.inputs as usize;
+                let sum = |row: &[i8]| row.iter().map(|q| u32::from(q.unsigned_abs())).sum::<u32>();
+                if form == I8Form::Pairs
+                    && values
+                        .chunks_exact(inputs)
+                        .any(|row| sum(row) > PAIR_SUM_LIMIT)
+                {
+                    return Err(Error::OutOfRange { layer: index });
+                }
             }
             Weights::TfliteI8(t) | Weights::TfliteI8Wide(t) => {
                 let outputs = l.shape.outputs as usize;
@@ -1466,16 +1517,21 @@ pub fn encode(layers: &[LayerSpec<'_>], out: &mut [u8]) -> Result<usize> {
             } => {
                 let inputs = l.shape.inputs as usize;
                 if form == I8Form::Pairs {
-                    // Input 2k + h of output 2m + g at byte g + 2h of word m of column k
-                    // (the padding stays zero).
+                    // Input 2k + h of output 2m + g at byte g + 2h of word m of column k,
+                    // an even output's weight plus 128 (the padding: weight 0).
                     let column = pair_column(l.shape.outputs as usize).unwrap_or(0);
+                    let bytes = inputs.div_ceil(2) * column;
+                    for (k, b) in out[at..at + bytes].iter_mut().enumerate() {
+                        *b = if k.is_multiple_of(2) { 0x80 } else { 0 };
+                    }
                     for (j, row) in values.chunks_exact(inputs).enumerate() {
+                        let offset = if j.is_multiple_of(2) { -128 } else { 0 };
                         for (i, &q) in row.iter().enumerate() {
                             let byte = (i / 2) * column + 4 * (j / 2) + (j & 1) + 2 * (i & 1);
-                            out[at + byte] = q.to_le_bytes()[0];
+                            out[at + byte] = (q ^ offset).to_le_bytes()[0];
                         }
                     }
-                    at += inputs.div_ceil(2) * column;
+                    at += bytes;
                 } else if form == I8Form::Wide {
                     at += put_wide(&mut out[at..], values, l.shape);
                 } else {

@@ -89,9 +89,10 @@ pub enum Error {
         /// Index of the value within the weights followed by the biases.
         index: usize,
     },
-    /// A TFLite int8 layer's parameter is out of its range: a negative multiplier, a shift
-    /// outside −31 to 30, a zero point or clamp outside int8, a scale that is not finite
-    /// and positive, or a bias that overflows when the input zero point is folded in.
+    /// An int8 layer's parameter is out of its range: for TFLite, a negative multiplier, a
+    /// shift outside −31 to 30, a zero point or clamp outside int8, a scale that is not
+    /// finite and positive, or a bias that overflows when the input zero point is folded
+    /// in; in input pairs, an output's `Σᵢ|q[j][i]|` over [`PAIR_SUM_LIMIT`](crate::PAIR_SUM_LIMIT).
     OutOfRange {
         /// Index of the layer (0-based).
         layer: usize,
@@ -210,7 +211,7 @@ impl fmt::Display for Error {
             }
             Error::OutOfRange { layer } => write!(
                 f,
-                "layer {layer}: a TFLite quantization parameter is out of range"
+                "layer {layer}: a quantization parameter is out of range (TFLite: multiplier, shift, zero point, clamp, scale or folded bias; input pairs: an output's sum of |q| over 32 896)"
             ),
             Error::QuantizationMismatch { layer } => write!(
                 f,

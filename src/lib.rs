@@ -109,8 +109,8 @@ pub use activation::{Activation, identity, relu, sigmoid, softmax, step};
 pub use activation::{sigmoid_fingerprint, softmax_fingerprint};
 pub use blob::{
     ElementType, FORMAT_VERSION, HEADER_LEN, I8Form, I8Layout, LayerSpec, Layers, MAGIC,
-    MAX_LAYERS, Model, ModelLayer, PARAMS_ALIGN, QuantizedWeights, TfliteActivation, TfliteSpec,
-    TfliteWeights, Weights, encode, encoded_len,
+    MAX_LAYERS, Model, ModelLayer, PAIR_SUM_LIMIT, PARAMS_ALIGN, QuantizedWeights,
+    TfliteActivation, TfliteSpec, TfliteWeights, Weights, encode, encoded_len,
 };
 pub use chain::{FromLayers, Layer};
 pub use crc32::crc32;

@@ -26,7 +26,7 @@ fn tiny() -> [LayerSpec<'static>; 1] {
 /// The exact bytes, worked out by hand from the documented layout (CRC from `zlib.crc32`).
 const TINY_BYTES: [u8; 44] = [
     b'S', b'C', b'N', b'T', // magic
-    0x03, 0x00, // version 3
+    0x04, 0x00, // version 4
     0x00, 0x00, // reserved
     0x1c, 0x00, 0x00, 0x00, // payload length 28
     0x05, 0xd9, 0x3e, 0xf3, // CRC-32 of the payload = 0xf33ed905
@@ -52,6 +52,14 @@ impl Aligned {
     fn bytes(&self) -> &[u8] {
         &bytemuck::cast_slice::<u128, u8>(&self.0)[..self.1]
     }
+}
+
+/// One layer encoded, or the encoder's error.
+fn encode_one(spec: LayerSpec<'_>) -> Result<Vec<u8>, Error> {
+    let layers = [spec];
+    let mut out = vec![0; encoded_len(&layers)?];
+    encode(&layers, &mut out)?;
+    Ok(out)
 }
 
 fn write(layers: &[LayerSpec<'_>]) -> Vec<u8> {
@@ -191,12 +199,12 @@ fn damage_is_refused_with_its_error() {
     b[0] = b'X';
     assert_eq!(load(&b), Err(Error::BadMagic));
     let mut b = good.clone();
-    b[4] = 2; // version 2: at most 8 layers, no TFLite int8 layers
+    b[4] = 3; // version 3: input pairs without the even outputs' offset
     assert_eq!(
         load(&b),
         Err(Error::UnsupportedVersion {
-            found: 2,
-            supported: 3
+            found: 3,
+            supported: 4
         })
     );
     let mut b = good.clone();
@@ -746,7 +754,8 @@ fn input_pairs_are_stored_as_documented_and_give_the_rows_logits() {
         let q = layer.quantized().unwrap();
         assert_eq!(q.layout, scratchnet::I8Layout::Pairs);
         // Column of pair k: ⌈outputs/2⌉ words; input 2k + h of output 2m + g at byte
-        // g + 2h of word m (the format's words, computed here from its description).
+        // g + 2h of word m, plus 128 for an even output (the format's words, computed
+        // here from its description).
         let column = 4 * outputs.div_ceil(2);
         assert_eq!(
             (q.stride, q.rows.len()),
@@ -755,9 +764,10 @@ fn input_pairs_are_stored_as_documented_and_give_the_rows_logits() {
         for j in 0..outputs {
             for i in 0..inputs {
                 let at = (i / 2) * column + 4 * (j / 2) + (j % 2) + 2 * (i % 2);
+                let offset = if j % 2 == 0 { 128 } else { 0 };
                 assert_eq!(
-                    q.rows[at],
-                    values[j * inputs + i],
+                    i32::from(q.rows[at] as u8),
+                    (i32::from(values[j * inputs + i]) + offset).rem_euclid(256),
                     "{inputs}x{outputs} ({j}, {i})"
                 );
                 assert_eq!(q.get(j, i), values[j * inputs + i]);
@@ -772,22 +782,86 @@ fn input_pairs_are_stored_as_documented_and_give_the_rows_logits() {
         for x in [sparse, dense, vec![0; inputs]] {
             assert_eq!(run(&pairs, &x), run(&rows, &x), "{inputs}x{outputs} {x:?}");
         }
-        // A padding byte (odd inputs: the last pair's second input; odd outputs: a
-        // column's last word's second output) set: refused.
+        // A padding weight (odd inputs: the last pair's second input, output 0's stored
+        // 0x80; odd outputs: a column's last word's second output, stored 0) made 1:
+        // refused.
         let start = pairs.len() - q.rows.len() - 4 * (2 * outputs + 2);
         let pad = if inputs % 2 == 1 {
-            Some(start + (inputs / 2) * column + 2)
+            Some((start + (inputs / 2) * column + 2, 0x80))
         } else if outputs % 2 == 1 {
-            Some(start + column - 3)
+            Some((start + column - 3, 0))
         } else {
             None
         };
-        if let Some(at) = pad {
-            assert_eq!(pairs[at], 0);
+        if let Some((at, zero)) = pad {
+            assert_eq!(pairs[at], zero);
             let mut bad = pairs.clone();
-            bad[at] = 1;
+            bad[at] = zero + 1;
             assert_eq!(Model::from_bytes(&reseal(bad)), Err(Error::Malformed));
         }
+    }
+}
+
+/// Input pairs hold outputs whose `Σᵢ|q[j][i]|` reaches `PAIR_SUM_LIMIT` (32 896): with
+/// every input 255 and every weight of one sign, the sums ±255·32 896 = ±8 388 480 (the
+/// kernel's widest, just under 2²³) are exact for the even and the odd output — the
+/// plain rows' logits, and the hand-computed sum (scale 255 over divisor 255, bias 0: the
+/// value is the sum). One more is refused by the encoder (`OutOfRange`) and, stored by
+/// hand, by the loader (`Malformed`).
+#[test]
+fn input_pairs_hold_sums_up_to_their_limit() {
+    const INPUTS: usize = 260;
+    assert_eq!(scratchnet::PAIR_SUM_LIMIT, 259 * 127 + 3);
+    let x = [255u8; INPUTS];
+    for sign in [1i8, -1] {
+        // Outputs 0 and 1 at the limit (259 weights ±127 and one ±3), output 2 small.
+        let mut values = vec![0i8; 3 * INPUTS];
+        for j in 0..2 {
+            for i in 0..INPUTS {
+                values[j * INPUTS + i] = sign * if i == 100 + j { 3 } else { 127 };
+            }
+        }
+        for i in 0..INPUTS {
+            values[2 * INPUTS + i] = (i % 5) as i8 - 2;
+        }
+        let blob = |values: &[i8], form| {
+            encode_one(LayerSpec {
+                shape: Shape {
+                    inputs: INPUTS as u32,
+                    outputs: 3,
+                },
+                activation: Activation::Identity,
+                weights: Weights::I8 {
+                    values,
+                    scales: &[255.0; 3],
+                    input_divisor: 255.0,
+                    output_divisor: 255.0,
+                    form,
+                },
+                biases: &[0.0; 3],
+            })
+        };
+        let pairs = blob(&values, scratchnet::I8Form::Pairs).unwrap();
+        let rows = blob(&values, scratchnet::I8Form::Rows).unwrap();
+        let got = logits_u8_of(&pairs, &x);
+        let want = f32::from(sign) * 255.0 * 32_896.0;
+        assert_eq!(got, logits_u8_of(&rows, &x));
+        assert_eq!(&got[..2], &[want, want]);
+        // One more on output 1: refused when encoded, and when stored by hand.
+        let mut over = values.clone();
+        over[INPUTS + 100 + 1] = sign * 4;
+        assert_eq!(
+            blob(&over, scratchnet::I8Form::Pairs),
+            Err(Error::OutOfRange { layer: 0 })
+        );
+        assert!(blob(&over, scratchnet::I8Form::Rows).is_ok());
+        // Input 101 is pair 50's second: output 1's byte 3 of word 0 in column 50.
+        let start = pairs.len() - (INPUTS / 2) * 8 - 4 * (2 * 3 + 2);
+        let at = start + 50 * 8 + 3;
+        assert_eq!(pairs[at] as i8, sign * 3);
+        let mut bad = pairs.clone();
+        bad[at] = (sign * 4) as u8;
+        assert_eq!(Model::from_bytes(&reseal(bad)), Err(Error::Malformed));
     }
 }
 

@@ -99,10 +99,14 @@ fn int8_sums_with(inputs: usize, outputs: usize, form: scratchnet::I8Form, blob:
     let mut next = xorshift(0x1234_5678u32 ^ (inputs * 131 + outputs) as u32);
     let mut q = [0i8; 4096];
     let q = &mut q[..inputs * outputs];
+    // In input pairs an output's Σ|q| is at most PAIR_SUM_LIMIT: past 259 inputs, weights
+    // within ±31 but for a few extremes.
+    let small = form == scratchnet::I8Form::Pairs && inputs > 259;
     for (k, v) in q.iter_mut().enumerate() {
         *v = match k % 7 {
-            0 => 127,
-            1 => -127,
+            0 if !small || k % 49 == 0 => 127,
+            1 if !small || k % 49 == 1 => -127,
+            _ if small => next() as i8 >> 2,
             _ => next() as i8,
         }
         .max(-127);
@@ -140,6 +144,53 @@ fn int8_sums_with(inputs: usize, outputs: usize, form: scratchnet::I8Form, blob:
             .map(|i| i32::from(x[i]) * i32::from(q[j * inputs + i]))
             .sum();
         defmt::assert_eq!(*g, want as f32, "{}x{} output {}", inputs, outputs, j);
+    }
+}
+
+/// Input pairs at their limit on target: a 260 × 3 layer whose outputs 0 and 1 have
+/// `Σ|q|` = `PAIR_SUM_LIMIT` (259 weights ±127 and one ±3), every input 255: the sums
+/// ±255·32 896 = ±8 388 480, the pairs kernel's widest (its odd output recovered from the
+/// low 24 bits of 256·O), exact against the plain dot product for both signs.
+#[cfg(feature = "dsp")]
+#[inline(never)]
+fn int8_pairs_at_their_limit() {
+    const IN: usize = 260;
+    for sign in [1i8, -1] {
+        let mut q = [0i8; 3 * IN];
+        for (k, v) in q.iter_mut().enumerate() {
+            let (j, i) = (k / IN, k % IN);
+            *v = match j {
+                2 => (i % 5) as i8 - 2,
+                _ if i == 100 + j => 3 * sign,
+                _ => 127 * sign,
+            };
+        }
+        let x = [255u8; IN];
+        let spec = scratchnet::LayerSpec {
+            shape: scratchnet::Shape {
+                inputs: IN as u32,
+                outputs: 3,
+            },
+            activation: scratchnet::Activation::Identity,
+            weights: scratchnet::Weights::I8 {
+                values: &q,
+                scales: &[255.0; 3],
+                input_divisor: 255.0,
+                output_divisor: 255.0,
+                form: scratchnet::I8Form::Pairs,
+            },
+            biases: &[0.0; 3],
+        };
+        let mut blob = scratchnet_firmware::Aligned([0u8; 1152]);
+        let n = ok(scratchnet::encode(&[spec], &mut blob.0));
+        let model = ok(scratchnet::Model::from_bytes(&blob.0[..n]));
+        let mut got = [0.0f32; 3];
+        ok(model.logits_u8(&x, &mut [], &mut got));
+        for (j, g) in got.iter().enumerate() {
+            let want: i32 = (0..IN).map(|i| 255 * i32::from(q[j * IN + i])).sum();
+            defmt::assert_eq!(*g, want as f32, "output {}", j);
+        }
+        defmt::assert_eq!(got[1], f32::from(sign) * 8_388_480.0);
     }
 }
 
@@ -725,6 +776,7 @@ mod tests {
         super::int8_sums_in(100, 6, Pairs);
         super::int8_sums_in(40, 4, Pairs);
         super::int8_sums_in(9, 2, Pairs);
+        super::int8_pairs_at_their_limit();
     }
 
     #[test]

@@ -153,11 +153,13 @@ pub enum Precision {
     /// ([`scratchnet::ElementType::I8SoftFloat`]: 16 bytes an output more; the same
     /// numbers, fewer instructions on Cortex-M0/M0+/M3/M23).
     Int8SoftFloat,
-    /// [`Int8`](Self::Int8) with the first layer's weights in input pairs
-    /// ([`scratchnet::ElementType::I8Pairs`]): on cores with the DSP extension
-    /// (Cortex-M4/M7/M33) a pair of zero inputs skips its weights whole, which an image's
-    /// background mostly is. The same size and numbers; other cores run that layer with
-    /// the portable kernel (slower there).
+    /// [`Int8`](Self::Int8) with the weights of each layer of at least 16 outputs in input
+    /// pairs ([`scratchnet::ElementType::I8Pairs`]) when its sums fit the kernel (every
+    /// output's `Σ|q|` at most [`scratchnet::PAIR_SUM_LIMIT`]; else rows): on cores with
+    /// the DSP extension (Cortex-M4/M7/M33) a pair of zero inputs skips its weights whole,
+    /// which an image's background mostly is, and a dense input takes three instructions
+    /// for four multiply-adds. The same numbers (the bytes as `int8`'s, reordered); other
+    /// cores run those layers with the portable kernel (slower there).
     Int8Dsp,
     /// [`Int8`](Self::Int8) with every layer's weights as halfwords
     /// ([`scratchnet::ElementType::I8Wide`]): twice the weight bytes, the fastest dense
@@ -174,6 +176,19 @@ impl Precision {
             Precision::Int8 | Precision::Int8SoftFloat | Precision::Int8Dsp | Precision::Int8Wide
         )
     }
+}
+
+/// Whether `int8-dsp` writes a layer in input pairs: at least 16 outputs (fewer run
+/// faster as rows: the pairs kernel's blocks of six outputs and its list have fixed costs;
+/// measured on the book's 100 × 10, 2 164 → 2 620 instructions as pairs) and sums that fit
+/// the kernel.
+fn in_pairs(shape: Shape, values: &[i8]) -> bool {
+    let inputs = shape.inputs as usize;
+    let size = |row: &[i8]| row.iter().map(|q| u32::from(q.unsigned_abs())).sum::<u32>();
+    shape.outputs >= 16
+        && values
+            .chunks_exact(inputs.max(1))
+            .all(|row| size(row) <= scratchnet::PAIR_SUM_LIMIT)
 }
 
 /// What to convert to: the activations (one per layer; `None`: the book's chapter-3
@@ -585,7 +600,7 @@ fn build(
                     output_divisor,
                     form: match options.precision {
                         Precision::Int8SoftFloat => I8Form::SoftFloat,
-                        Precision::Int8Dsp if k == 0 => I8Form::Pairs,
+                        Precision::Int8Dsp if in_pairs(*shape, values) => I8Form::Pairs,
                         Precision::Int8Wide => I8Form::Wide,
                         _ => I8Form::Rows,
                     },

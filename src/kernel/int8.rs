@@ -135,7 +135,7 @@ struct Pass<'a, 'b> {
 /// Plain Rust for a layer in input pairs (see `ElementType::I8Pairs`): the sums of
 /// outputs `first ..` (at most [`ROWS`], below `outputs`), over the input's non-zero
 /// pairs; word `j/2` of pair k's column holds `q[j][2k]` at byte `j & 1`, `q[j][2k+1]`
-/// two bytes on.
+/// two bytes on (plus 128 for an even `j`).
 #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
 fn pairs_pass<const SIGNED: bool>(p: &Pass<'_, '_>, x: &[u8], first: usize) -> [i32; ROWS] {
     let mut s = [0i32; ROWS];
@@ -156,7 +156,8 @@ fn pairs_pass<const SIGNED: bool>(p: &Pass<'_, '_>, x: &[u8], first: usize) -> [
         for (o, s) in s.iter_mut().take(n).enumerate() {
             let j = first + o;
             if let Some(w) = column.get(j / 2) {
-                let q = |b: usize| i32::from(w[b] as i8);
+                let offset = if j.is_multiple_of(2) { 0x80 } else { 0 };
+                let q = |b: usize| i32::from((w[b] ^ offset) as i8);
                 *s = s.wrapping_add(x0 * q(j & 1) + x1 * q((j & 1) + 2));
             }
         }

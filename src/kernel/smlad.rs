@@ -556,37 +556,21 @@ impl<'a> Sweeps<'a> {
 // byte offset `k·column`. The window's words are cut into `n6` blocks of three (six
 // outputs), then `n4` of two (four outputs) and `n2` of one (two); for each block, its sums are loaded
 // from `sums`, every entry adds its products, and the sums are stored back (moved on).
-// A word of a column holds two outputs' weight pairs: SXTB16 gives the even output's
-// (bytes 0 and 2), SXTB16 ROR 8 the odd one's (1 and 3), and one SMLAD each adds
-// `x[2k]·q[j][2k] + x[2k+1]·q[j][2k+1]`.
+// A word of a column holds two outputs' weights, the even output's plus 128 in bytes 0
+// and 2, the odd one's in bytes 1 and 3: an SMLAD of the word as it is adds
+// `256·(x[2k]·q[j+1][2k] + x[2k+1]·q[j+1][2k+1]) + x[2k]·(q[j][2k] + 128) + x[2k+1]·(…)`
+// to the odd output's sum, and after a UXTB16 (bytes 0 and 2) one more adds the second
+// part to the even output's; `pairs` works the two outputs' sums out of them at the end.
 //
 // Registers in a block: r0 the entries, r1 the turns left, r2 the pair's inputs, r3 the
 // block's first word in column 0, r4–r9 the six sums, r10–r12 the three words (r12 the
-// column address first), lr a widened pair. Per entry: 15 instructions for 12
-// multiply-adds, two entries a turn.
+// column address first). Per entry: 12 instructions for 12 multiply-adds, two entries a
+// turn (they were 15 with two SXTB16 a word).
 macro_rules! pair_word {
     ($w:literal, $even:literal, $odd:literal) => {
         concat!(
-            "sxtb16 lr, ",
-            $w,
-            "\n",
-            "smlad ",
-            $even,
-            ", r2, lr, ",
-            $even,
-            "\n",
-            "sxtb16 ",
-            $w,
-            ", ",
-            $w,
-            ", ror #8\n",
-            "smlad ",
-            $odd,
-            ", r2, ",
-            $w,
-            ", ",
-            $odd,
-            "\n",
+            "smlad ", $odd, ", r2, ", $w, ", ", $odd, "\n", "uxtb16 ", $w, ", ", $w, "\n",
+            "smlad ", $even, ", r2, ", $w, ", ", $even, "\n",
         )
     };
 }
@@ -787,8 +771,10 @@ const WINDOW_WORDS: usize = 26;
 /// time; nothing if the sizes do not fit.
 ///
 /// For each window of at most [`WINDOW_WORDS`] words of the columns, the input's non-zero
-/// pairs are listed [`PAIR_CHUNK`] at a time (each word of the input is two pairs) and
-/// the routine adds each list's products to the window's sums.
+/// pairs are listed [`PAIR_CHUNK`] at a time (each word of the input is two pairs), the
+/// routine adds each list's products to the window's sums, and each word's two sums give
+/// its outputs': with `Σx` the inputs' sum, the even one `e − 128·Σx`, the odd one
+/// `(o − e) >> 8` (exact: the layer's check keeps the odd output's sum within ±2²³).
 #[inline(never)]
 pub(super) fn pairs(
     rows: &[u8],
@@ -817,6 +803,8 @@ pub(super) fn pairs(
         // Written before it is read (the routine reads the first `n`): not zeroed.
         let mut list = [const { core::mem::MaybeUninit::<[u32; 2]>::uninit() }; PAIR_CHUNK];
         let mut n = 0;
+        // The sum of the listed pairs' inputs (all the input's non-zero ones).
+        let mut total = 0u32;
         let run = |list: &[core::mem::MaybeUninit<[u32; 2]>; PAIR_CHUNK],
                    n: usize,
                    sums: &mut [i32; 2 * WINDOW_WORDS]| {
@@ -840,20 +828,28 @@ pub(super) fn pairs(
             // restores r4–r11 (AAPCS).
             unsafe { scratchnet_q8_pairs(&mut state) };
         };
-        // A pair's entry (`off`: its column's byte offset), if the pair is not zero.
-        let mut pair = |half: u32, off: usize| {
-            if half != 0 {
-                // SAFETY: n < PAIR_CHUNK: it starts at 0 and goes back to 0 when it reaches
-                // PAIR_CHUNK.
-                unsafe { list.get_unchecked_mut(n) }
-                    .write([(half & 0xff) | (half >> 8) << 16, off as u32]);
-                n += 1;
-                if n == PAIR_CHUNK {
-                    run(&list, n, &mut sums);
-                    n = 0;
+        // A word's two pairs' entries (`off`: the first one's column's byte offset), each if
+        // it is not zero. The list is run when it might not hold four more (at most two
+        // places, in flash: not one a pair).
+        macro_rules! pair {
+            ($half:expr, $off:expr) => {
+                let half: u32 = $half;
+                if half != 0 {
+                    total += (half & 0xff) + (half >> 8);
+                    // SAFETY: n < PAIR_CHUNK: the list is run (n back to 0) when
+                    // n > PAIR_CHUNK − 4, before at most four entries (two words).
+                    unsafe { list.get_unchecked_mut(n) }
+                        .write([(half & 0xff) | (half >> 8) << 16, $off as u32]);
+                    n += 1;
                 }
-            }
-        };
+            };
+        }
+        macro_rules! word {
+            ($w:expr, $off:expr) => {
+                pair!($w & 0xffff, $off);
+                pair!($w >> 16, $off + column);
+            };
+        }
         // Input word g holds pairs 2g (bytes 0–1) and 2g + 1 (bytes 2–3), whose columns
         // start at `off` = 2g·column and `off + column`. Two words a test: an image's
         // background is mostly pairs of zero words.
@@ -861,11 +857,14 @@ pub(super) fn pairs(
         let (twos, last) = full.as_chunks::<2>();
         for two in twos {
             if *two != [[0; 4]; 2] {
+                if n > PAIR_CHUNK - 4 {
+                    run(&list, n, &mut sums);
+                    n = 0;
+                }
                 for w in two {
                     let w = u32::from_le_bytes(*w);
                     if w != 0 {
-                        pair(w & 0xffff, off);
-                        pair(w >> 16, off + column);
+                        word!(w, off);
                     }
                     off += 2 * column;
                 }
@@ -873,15 +872,27 @@ pub(super) fn pairs(
                 off += 4 * column;
             }
         }
+        // The last full word, if any, and the tail: two words at most.
+        if n > PAIR_CHUNK - 4 {
+            run(&list, n, &mut sums);
+            n = 0;
+        }
         for w in last.iter().map(|w| u32::from_le_bytes(*w)).chain([tail]) {
             if w != 0 {
-                pair(w & 0xffff, off);
-                pair(w >> 16, off + column);
+                word!(w, off);
             }
             off += 2 * column;
         }
         if n > 0 {
             run(&list, n, &mut sums);
+        }
+        // (Wrapping: the odd output's word holds 256·O mod 2³²; the even sums do not wrap.)
+        let offset = total.wrapping_mul(128) as i32;
+        for s in sums.as_chunks_mut::<2>().0.iter_mut().take(ww) {
+            let even = s[0];
+            s[0] = even.wrapping_sub(offset);
+            s[1] = s[1].wrapping_sub(even) >> 8;
+            rolled();
         }
         let real = (outputs - 2 * done).min(2 * ww);
         finish(sums.get(..real).unwrap_or(&[]));

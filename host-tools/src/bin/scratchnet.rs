@@ -185,8 +185,9 @@ enum Quantize {
     /// int8, with each output's constants for cores without FPU (Cortex-M0/M0+/M3/M23):
     /// 16 bytes an output more, the same numbers in fewer instructions there.
     Int8SoftFloat,
-    /// int8, the first layer in input pairs for cores with the DSP extension
-    /// (Cortex-M4/M7/M33): zero pairs of inputs skipped whole; the same size and numbers.
+    /// int8, the layers of at least 16 outputs in input pairs for cores with the DSP
+    /// extension (Cortex-M4/M7/M33): zero pairs of inputs skipped whole, three instructions
+    /// for four multiply-adds; the same numbers.
     Int8Dsp,
     /// int8, every weight stored as a halfword for cores with the DSP extension
     /// (Cortex-M4/M7/M33): twice the weight bytes, the fastest dense kernel; the same
