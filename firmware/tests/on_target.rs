@@ -765,7 +765,9 @@ mod tests {
         // (27 words: windows of 25 — seven blocks of three, two of two — and 2), 3 (two
         // words: a block of two), 6 and 4; 784 inputs (more non-zero pairs than one list
         // holds), 7 and 13 (a last pair of one input, a partial word), 9 × 2 (a block of
-        // one word). DSP cores only: elsewhere the layout runs the plain Rust the host
+        // one word); the 50-input list made once for both windows of 53 outputs, the
+        // 72 × 54's listed again in its second window (34 non-zero pairs: more than one
+        // list). DSP cores only: elsewhere the layout runs the plain Rust the host
         // tests check (`input_pairs_are_stored_as_documented_and_give_the_rows_logits`),
         // and the M0's flash has no room for these copies.
         use scratchnet::I8Form::Pairs;
@@ -776,6 +778,7 @@ mod tests {
         super::int8_sums_in(100, 6, Pairs);
         super::int8_sums_in(40, 4, Pairs);
         super::int8_sums_in(9, 2, Pairs);
+        super::int8_sums_in(72, 54, Pairs);
         super::int8_pairs_at_their_limit();
     }
 

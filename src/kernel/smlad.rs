@@ -659,9 +659,10 @@ macro_rules! entries1 {
 /// The blocks of one width, from label `$top`: each loads its sums (`$regs`) from the
 /// state's `sums`, runs the list (`$entries`), stores them (moved on), moves the state's
 /// `base` on by `$step` bytes (the block's words), and counts down the state's word at
-/// `$count` (at least one on entry).
+/// `$count` (at least one on entry). On the window's last list (`fix` not zero) the sums are
+/// the outputs' before they are stored (`$fix`).
 macro_rules! blocks {
-    ($top:literal, $count:literal, $regs:literal, $step:literal, $entries:expr) => {
+    ($top:literal, $count:literal, $regs:literal, $step:literal, $entries:expr, $fix:expr) => {
         concat!(
             $top,
             ":\n",
@@ -672,6 +673,7 @@ macro_rules! blocks {
             "}}\n",
             $entries,
             "ldr lr, [sp]\n",
+            $fix,
             "ldrd r3, r2, [lr, #8]\n",
             "stmia r2!, {{",
             $regs,
@@ -694,6 +696,31 @@ macro_rules! blocks {
     };
 }
 
+/// A word's two sums made its outputs' (`$even`, `$odd`; r1 = 128·Σx): the odd one
+/// `(o − e) >> 8`, then the even one `e − 128·Σx`.
+macro_rules! fix_word {
+    ($even:literal, $odd:literal) => {
+        concat!(
+            "sub ", $odd, ", ", $odd, ", ", $even, "\n", "asr ", $odd, ", ", $odd, ", #8\n",
+            "sub ", $even, ", ", $even, ", r1\n",
+        )
+    };
+}
+
+/// The fix-up of a block's words (`$words`: `fix_word!`s) when the state's `fix` (at 28,
+/// `128·Σx + 1` on the window's last list, else 0; lr the state) is not zero.
+macro_rules! fix {
+    ($words:expr) => {
+        concat!(
+            "ldr r1, [lr, #28]\n",
+            "cbz r1, 30f\n",
+            "subs r1, #1\n",
+            $words,
+            "30:\n",
+        )
+    };
+}
+
 core::arch::global_asm!(concat!(
     ".section .text.scratchnet_q8_pairs,\"ax\",%progbits\n",
     ".syntax unified\n",
@@ -710,14 +737,32 @@ core::arch::global_asm!(concat!(
     "ldr r1, [r0, #16]\n",
     "cmp r1, #0\n",
     "beq 5f\n",
-    blocks!("1", "16", "r4-r9", "12", entries!(pair6!())),
+    blocks!(
+        "1",
+        "16",
+        "r4-r9",
+        "12",
+        entries!(pair6!()),
+        fix!(concat!(
+            fix_word!("r4", "r5"),
+            fix_word!("r6", "r7"),
+            fix_word!("r8", "r9")
+        ))
+    ),
     // Blocks of four.
     "5:\n",
     "ldr lr, [sp]\n",
     "ldr r1, [lr, #20]\n",
     "cmp r1, #0\n",
     "beq 8f\n",
-    blocks!("6", "20", "r4-r7", "8", entries1!(pair4!())),
+    blocks!(
+        "6",
+        "20",
+        "r4-r7",
+        "8",
+        entries1!(pair4!()),
+        fix!(concat!(fix_word!("r4", "r5"), fix_word!("r6", "r7")))
+    ),
     // At most one block of two outputs (one word).
     "8:\n",
     "ldr lr, [sp]\n",
@@ -728,6 +773,7 @@ core::arch::global_asm!(concat!(
     "ldrd r4, r5, [r2]\n",
     entries1!(pair2!()),
     "ldr lr, [sp]\n",
+    fix!(fix_word!("r4", "r5")),
     "ldr r2, [lr, #12]\n",
     "strd r4, r5, [r2]\n",
     "9:\n",
@@ -752,16 +798,20 @@ struct PairSweep {
     n6: u32,
     n4: u32,
     n2: u32,
+    /// On the window's last list `128·Σx + 1` (`Σx` the listed inputs' sum): the sums are
+    /// made the outputs' (`e − 128·Σx`, `(o − e) >> 8`) before they are stored; else 0.
+    fix: u32,
 }
 
 // The routine reads these offsets (`ldrd r0, r1, [lr]`, `ldrd r3, r2, [lr, #8]`, `[#16]`,
-// `[#20]`, `[#24]`).
+// `[#20]`, `[#24]`, `[#28]`).
 const _: () = assert!(core::mem::offset_of!(PairSweep, count) == 4);
 const _: () = assert!(core::mem::offset_of!(PairSweep, base) == 8);
 const _: () = assert!(core::mem::offset_of!(PairSweep, sums) == 12);
 const _: () = assert!(core::mem::offset_of!(PairSweep, n6) == 16);
 const _: () = assert!(core::mem::offset_of!(PairSweep, n4) == 20);
 const _: () = assert!(core::mem::offset_of!(PairSweep, n2) == 24);
+const _: () = assert!(core::mem::offset_of!(PairSweep, fix) == 28);
 
 unsafe extern "C" {
     fn scratchnet_q8_pairs(state: *mut PairSweep);
@@ -778,9 +828,10 @@ const WINDOW_WORDS: usize = 26;
 ///
 /// For each window of at most [`WINDOW_WORDS`] words of the columns, the input's non-zero
 /// pairs are listed [`PAIR_CHUNK`] at a time (each word of the input is two pairs), the
-/// routine adds each list's products to the window's sums, and each word's two sums give
-/// its outputs': with `Σx` the inputs' sum, the even one `e − 128·Σx`, the odd one
-/// `(o − e) >> 8` (exact: the layer's check keeps the odd output's sum within ±2²³).
+/// routine adds each list's products to the window's sums, and on the last list it makes
+/// each word's two sums its outputs': with `Σx` the inputs' sum, the even one `e − 128·Σx`,
+/// the odd one `(o − e) >> 8` (exact: the layer's check keeps the odd output's sum within
+/// ±2²³).
 #[inline(never)]
 pub(super) fn pairs(
     rows: &[u8],
@@ -799,6 +850,14 @@ pub(super) fn pairs(
         .iter()
         .rev()
         .fold(0u32, |w, &b| (w << 8) | u32::from(b));
+    // Written before it is read (the routine reads the first `n`): not zeroed.
+    let mut list = [const { core::mem::MaybeUninit::<[u32; 2]>::uninit() }; PAIR_CHUNK];
+    let mut n = 0;
+    // The sum of the listed pairs' inputs (all the input's non-zero ones).
+    let mut total = 0u32;
+    // Whether `list` holds every entry of the input (none run before the last list): the
+    // next windows run it again without listing (a dense input of up to 64 values).
+    let mut whole = false;
     let mut done = 0;
     while done < words {
         // A window of at most WINDOW_WORDS words: blocks of three, then one of two or one.
@@ -806,14 +865,10 @@ pub(super) fn pairs(
         let (n6, n4, n2) = (ww / 3, usize::from(ww % 3 == 2), usize::from(ww % 3 == 1));
         let mut sums = [0i32; 2 * WINDOW_WORDS];
         let base = rows.as_ptr().wrapping_add(4 * done);
-        // Written before it is read (the routine reads the first `n`): not zeroed.
-        let mut list = [const { core::mem::MaybeUninit::<[u32; 2]>::uninit() }; PAIR_CHUNK];
-        let mut n = 0;
-        // The sum of the listed pairs' inputs (all the input's non-zero ones).
-        let mut total = 0u32;
         let run = |list: &[core::mem::MaybeUninit<[u32; 2]>; PAIR_CHUNK],
                    n: usize,
-                   sums: &mut [i32; 2 * WINDOW_WORDS]| {
+                   sums: &mut [i32; 2 * WINDOW_WORDS],
+                   fix: u32| {
             let mut state = PairSweep {
                 list: list.as_ptr().cast(),
                 count: n as u32,
@@ -822,10 +877,11 @@ pub(super) fn pairs(
                 n6: n6 as u32,
                 n4: n4 as u32,
                 n2: n2 as u32,
+                fix,
             };
             // SAFETY: `n` (1 to PAIR_CHUNK) entries are read, written below (from index 0
-            // on, `n` counting them), each `[xp, k·column]` for a pair k < ⌈x.len()/2⌉
-            // (made from the input's words), and for each the
+            // on, `n` counting them; in an earlier window when `whole`), each `[xp, k·column]` for a pair k < ⌈x.len()/2⌉
+            // (made from the input's words; or `[0, 0]`, pair 0), and for each the
             // words base + k·column + 4w, w < ww = 3·n6 + 2·n4 + n2 ≤ words − done: within
             // column k of `rows` (checked: ⌈x.len()/2⌉ columns of `column` = 4·words
             // bytes), read as words (unaligned loads are allowed on ARMv7E-M while
@@ -856,50 +912,52 @@ pub(super) fn pairs(
                 pair!($w >> 16, $off + column);
             };
         }
-        // Input word g holds pairs 2g (bytes 0–1) and 2g + 1 (bytes 2–3), whose columns
-        // start at `off` = 2g·column and `off + column`. Two words a test: an image's
-        // background is mostly pairs of zero words.
-        let mut off = 0;
-        let (twos, last) = full.as_chunks::<2>();
-        for two in twos {
-            if *two != [[0; 4]; 2] {
-                if n > PAIR_CHUNK - 4 {
-                    run(&list, n, &mut sums);
-                    n = 0;
-                }
-                for w in two {
-                    let w = u32::from_le_bytes(*w);
-                    if w != 0 {
-                        word!(w, off);
+        if !whole {
+            (n, total) = (0, 0);
+            let mut ran = false;
+            // Input word g holds pairs 2g (bytes 0–1) and 2g + 1 (bytes 2–3), whose columns
+            // start at `off` = 2g·column and `off + column`. Two words a test: an image's
+            // background is mostly pairs of zero words.
+            let mut off = 0;
+            let (twos, last) = full.as_chunks::<2>();
+            for two in twos {
+                if *two != [[0; 4]; 2] {
+                    if n > PAIR_CHUNK - 4 {
+                        run(&list, n, &mut sums, 0);
+                        (n, ran) = (0, true);
                     }
-                    off += 2 * column;
+                    for w in two {
+                        let w = u32::from_le_bytes(*w);
+                        if w != 0 {
+                            word!(w, off);
+                        }
+                        off += 2 * column;
+                    }
+                } else {
+                    off += 4 * column;
                 }
-            } else {
-                off += 4 * column;
             }
-        }
-        // The last full word, if any, and the tail: two words at most.
-        if n > PAIR_CHUNK - 4 {
-            run(&list, n, &mut sums);
-            n = 0;
-        }
-        for w in last.iter().map(|w| u32::from_le_bytes(*w)).chain([tail]) {
-            if w != 0 {
-                word!(w, off);
+            // The last full word, if any, and the tail: two words at most.
+            if n > PAIR_CHUNK - 4 {
+                run(&list, n, &mut sums, 0);
+                (n, ran) = (0, true);
             }
-            off += 2 * column;
+            for w in last.iter().map(|w| u32::from_le_bytes(*w)).chain([tail]) {
+                if w != 0 {
+                    word!(w, off);
+                }
+                off += 2 * column;
+            }
+            whole = !ran;
         }
-        if n > 0 {
-            run(&list, n, &mut sums);
+        // The last list (an entry of zeros if none is left: it adds nothing) makes the sums
+        // the outputs'.
+        if n == 0 {
+            // SAFETY: n = 0 < PAIR_CHUNK.
+            unsafe { list.get_unchecked_mut(0) }.write([0, 0]);
+            n = 1;
         }
-        // (Wrapping: the odd output's word holds 256·O mod 2³²; the even sums do not wrap.)
-        let offset = total.wrapping_mul(128) as i32;
-        for s in sums.as_chunks_mut::<2>().0.iter_mut().take(ww) {
-            let even = s[0];
-            s[0] = even.wrapping_sub(offset);
-            s[1] = s[1].wrapping_sub(even) >> 8;
-            rolled();
-        }
+        run(&list, n, &mut sums, total.wrapping_mul(128) | 1);
         let real = (outputs - 2 * done).min(2 * ww);
         finish(sums.get(..real).unwrap_or(&[]));
         done += ww;
