@@ -817,6 +817,111 @@ unsafe extern "C" {
     fn scratchnet_q8_pairs(state: *mut PairSweep);
 }
 
+// scratchnet_q8_list(state, p): the entries of an input's non-zero pairs, written from p
+// on, two words of the input at a time from state.x to state.end, a zero two-word chunk
+// passed over in one test; stops before a chunk when more than `limit` are written (so
+// that a chunk's four fit) or at the end; returns where the entries end, and leaves x, off
+// and total in the state for the next call. A non-zero word gives its pairs' entries
+// (`pair`'s `[x[2k] | x[2k+1] << 16, k·column]`, by two UXTB16 and a PKHBT / PKHTB), each
+// stored and kept only if not zero, and USADA8 adds its four bytes to `total`.
+//
+// Registers: r0 the state, r1 x, r2 end, r3 off (the chunk's first pair's column), r4
+// column, r5 p, r6 total, r7 zero, r8 r9 the chunk's words, r10 r11 their even and odd
+// bytes, r12 an entry, lr limit. 16 instructions a non-zero word, 8 a zero chunk.
+macro_rules! list_word {
+    () => {
+        concat!(
+            "cmp r8, #0\n",
+            "beq 3f\n",
+            "usada8 r6, r8, r7, r6\n",
+            "uxtb16 r10, r8\n",
+            "uxtb16 r11, r8, ror #8\n",
+            "pkhbt r12, r10, r11, lsl #16\n",
+            "strd r12, r3, [r5]\n",
+            "lsls r12, r8, #16\n",
+            "it ne\n",
+            "addne r5, r5, #8\n",
+            "pkhtb r10, r11, r10, asr #16\n",
+            "add r11, r3, r4\n",
+            "strd r10, r11, [r5]\n",
+            "lsrs r12, r8, #16\n",
+            "it ne\n",
+            "addne r5, r5, #8\n",
+            "3:\n",
+            "add r3, r3, r4, lsl #1\n",
+        )
+    };
+}
+
+core::arch::global_asm!(concat!(
+    ".section .text.scratchnet_q8_list,\"ax\",%progbits\n",
+    ".syntax unified\n",
+    ".thumb\n",
+    ".arch armv7e-m\n",
+    ".global scratchnet_q8_list\n",
+    ".type scratchnet_q8_list,%function\n",
+    ".p2align 2\n",
+    ".thumb_func\n",
+    "scratchnet_q8_list:\n",
+    "push {{r4-r11, lr}}\n",
+    "mov r5, r1\n",
+    "ldrd r1, r2, [r0]\n",
+    "ldrd r3, r4, [r0, #8]\n",
+    "ldrd r6, lr, [r0, #16]\n",
+    "movs r7, #0\n",
+    "0:\n",
+    "cmp r5, lr\n",
+    "bhi 9f\n",
+    "1:\n",
+    "cmp r1, r2\n",
+    "beq 9f\n",
+    "ldr r9, [r1, #4]\n",
+    "ldr r8, [r1], #8\n",
+    "orrs r12, r8, r9\n",
+    "bne 2f\n",
+    "add r3, r3, r4, lsl #2\n",
+    "b 1b\n",
+    "2:\n",
+    list_word!(),
+    "mov r8, r9\n",
+    list_word!(),
+    "b 0b\n",
+    "9:\n",
+    "str r1, [r0]\n",
+    "str r3, [r0, #8]\n",
+    "str r6, [r0, #16]\n",
+    "mov r0, r5\n",
+    "pop {{r4-r11, pc}}\n",
+    ".size scratchnet_q8_list, . - scratchnet_q8_list\n",
+));
+
+/// What `scratchnet_q8_list` reads and moves on (`x`, `off`, `total`).
+#[repr(C)]
+struct Listing {
+    /// The next two words of the input to list.
+    x: *const u8,
+    /// The end of the input's whole two-word chunks.
+    end: *const u8,
+    /// The column offset of `x`'s first pair.
+    off: u32,
+    /// A pair's column, in bytes.
+    column: u32,
+    /// The listed inputs' sum so far.
+    total: u32,
+    /// The entry past which no chunk is begun: `PAIR_CHUNK − 4` from the list's start.
+    limit: *const [u32; 2],
+}
+
+// The routine reads these offsets (`ldrd r1, r2, [r0]`, `[r0, #8]`, `[r0, #16]`).
+const _: () = assert!(core::mem::offset_of!(Listing, off) == 8);
+const _: () = assert!(core::mem::offset_of!(Listing, column) == 12);
+const _: () = assert!(core::mem::offset_of!(Listing, total) == 16);
+const _: () = assert!(core::mem::offset_of!(Listing, limit) == 20);
+
+unsafe extern "C" {
+    fn scratchnet_q8_list(state: *mut Listing, p: *mut [u32; 2]) -> *mut [u32; 2];
+}
+
 /// Entries listed before the routine runs over them (8 bytes each, on the stack).
 const PAIR_CHUNK: usize = 32;
 /// The most words of a column one window covers (its sums on the stack: two a word).
@@ -891,8 +996,8 @@ pub(super) fn pairs(
             unsafe { scratchnet_q8_pairs(&mut state) };
         };
         // A word's two pairs' entries (`off`: the first one's column's byte offset), each if
-        // it is not zero. The list is run when it might not hold four more (at most two
-        // places, in flash: not one a pair).
+        // it is not zero (the routine's, for the last words). The list is run when it might
+        // not hold four more.
         macro_rules! pair {
             ($half:expr, $off:expr) => {
                 let half: u32 = $half;
@@ -913,30 +1018,43 @@ pub(super) fn pairs(
             };
         }
         if !whole {
-            (n, total) = (0, 0);
             let mut ran = false;
             // Input word g holds pairs 2g (bytes 0–1) and 2g + 1 (bytes 2–3), whose columns
-            // start at `off` = 2g·column and `off + column`. Two words a test: an image's
-            // background is mostly pairs of zero words.
-            let mut off = 0;
+            // start at `off` = 2g·column and `off + column`: the routine lists the input's
+            // two-word chunks (an image's background is mostly pairs of zero words), a list
+            // at a time.
             let (twos, last) = full.as_chunks::<2>();
-            for two in twos {
-                if *two != [[0; 4]; 2] {
-                    if n > PAIR_CHUNK - 4 {
-                        run(&list, n, &mut sums, 0);
-                        (n, ran) = (0, true);
-                    }
-                    for w in two {
-                        let w = u32::from_le_bytes(*w);
-                        if w != 0 {
-                            word!(w, off);
-                        }
-                        off += 2 * column;
-                    }
-                } else {
-                    off += 4 * column;
+            let range = twos.as_ptr_range();
+            let start = list.as_mut_ptr().cast::<[u32; 2]>();
+            let mut state = Listing {
+                x: range.start.cast(),
+                end: range.end.cast(),
+                off: 0,
+                column: column as u32,
+                total: 0,
+                limit: start.wrapping_add(PAIR_CHUNK - 4),
+            };
+            loop {
+                // SAFETY: the routine reads the input's words from `state.x` to
+                // `state.end` (whole two-word chunks of `x`; unaligned word loads are
+                // allowed on ARMv7E-M while CCR.UNALIGN_TRP is clear, the reset default), and
+                // writes entries from `start` on: a chunk is begun only while at most
+                // `limit` = PAIR_CHUNK − 4 entries are written, and writes at most four
+                // (each stored at the next place, then kept or not), so none past `list`'s
+                // PAIR_CHUNK; it writes `state`'s `x`, `off` and `total` besides, and saves
+                // and restores r4–r11 (AAPCS). It returns where its entries end, within
+                // `list` and at or after `start`.
+                let end = unsafe { scratchnet_q8_list(&mut state, start) };
+                // SAFETY: both in `list` (above).
+                n = unsafe { end.offset_from(start) } as usize;
+                if state.x == state.end {
+                    break;
                 }
+                run(&list, n, &mut sums, 0);
+                ran = true;
             }
+            total = state.total;
+            let mut off = state.off as usize;
             // The last full word, if any, and the tail: two words at most.
             if n > PAIR_CHUNK - 4 {
                 run(&list, n, &mut sums, 0);
