@@ -1001,77 +1001,51 @@ pub(super) fn pairs(
             // restores r4–r11 (AAPCS).
             unsafe { scratchnet_q8_pairs(&mut state) };
         };
-        // A word's two pairs' entries (`off`: the first one's column's byte offset), each if
-        // it is not zero (the routine's, for the last words). The list is run when it might
-        // not hold four more.
-        macro_rules! pair {
-            ($half:expr, $off:expr) => {
-                let half: u32 = $half;
-                if half != 0 {
-                    total += (half & 0xff) + (half >> 8);
-                    // SAFETY: n < PAIR_CHUNK: the list is run (n back to 0) when
-                    // n > PAIR_CHUNK − 4, before at most four entries (two words).
-                    unsafe { list.get_unchecked_mut(n) }
-                        .write([(half & 0xff) | (half >> 8) << 16, $off as u32]);
-                    n += 1;
-                }
-            };
-        }
-        macro_rules! word {
-            ($w:expr, $off:expr) => {
-                pair!($w & 0xffff, $off);
-                pair!($w >> 16, $off + column);
-            };
-        }
         if !whole {
             let mut ran = false;
             // Input word g holds pairs 2g (bytes 0–1) and 2g + 1 (bytes 2–3), whose columns
             // start at `off` = 2g·column and `off + column`: the routine lists the input's
             // two-word chunks (an image's background is mostly pairs of zero words), a list
-            // at a time.
+            // at a time, then one more chunk: the last full word, if any, and the tail (a
+            // zero word after it if there is no last word).
             let (twos, last) = full.as_chunks::<2>();
-            let range = twos.as_ptr_range();
+            let extra = [match last {
+                [w] => [*w, tail.to_le_bytes()],
+                _ => [tail.to_le_bytes(), [0; 4]],
+            }];
             let start = list.as_mut_ptr().cast::<[u32; 2]>();
             let mut state = Listing {
-                x: range.start.cast(),
-                end: range.end.cast(),
+                x: core::ptr::null(),
+                end: core::ptr::null(),
                 off: 0,
                 column: column as u32,
                 total: 0,
                 limit: start.wrapping_add(PAIR_CHUNK - 4),
             };
-            loop {
-                // SAFETY: the routine reads the input's words from `state.x` to
-                // `state.end` (whole two-word chunks of `x`; unaligned word loads are
-                // allowed on ARMv7E-M while CCR.UNALIGN_TRP is clear, the reset default), and
-                // writes entries from `start` on: a chunk is begun only while at most
-                // `limit` = PAIR_CHUNK − 4 entries are written, and writes at most four
-                // (each stored at the next place, then kept or not), so none past `list`'s
-                // PAIR_CHUNK; it writes `state`'s `x`, `off` and `total` besides, and saves
-                // and restores r4–r11 (AAPCS). It returns where its entries end, within
-                // `list` and at or after `start`.
-                let end = unsafe { scratchnet_q8_list(&mut state, start) };
-                // SAFETY: both in `list` (above).
-                n = unsafe { end.offset_from(start) } as usize;
-                if state.x == state.end {
-                    break;
+            n = 0;
+            for range in [twos.as_ptr_range(), extra.as_ptr_range()] {
+                (state.x, state.end) = (range.start.cast(), range.end.cast());
+                loop {
+                    // SAFETY: the routine reads words from `state.x` to `state.end` (whole
+                    // two-word chunks of `x`, or `extra`; unaligned word loads are allowed on
+                    // ARMv7E-M while CCR.UNALIGN_TRP is clear, the reset default), and writes
+                    // entries from `start + n` on (n ≤ PAIR_CHUNK): a chunk is begun only
+                    // while at most `limit` = PAIR_CHUNK − 4 entries are written, and writes
+                    // at most four (each stored at the next place, then kept or not), so none
+                    // past `list`'s PAIR_CHUNK; it writes `state`'s `x`, `off` and `total`
+                    // besides, and saves and restores r4–r11 (AAPCS). It returns where its
+                    // entries end, within `list` and at or after `start + n`.
+                    let end = unsafe { scratchnet_q8_list(&mut state, start.add(n)) };
+                    // SAFETY: both in `list` (above).
+                    n = unsafe { end.offset_from(start) } as usize;
+                    if state.x == state.end {
+                        break;
+                    }
+                    run(&list, n, sums, 0);
+                    (n, ran) = (0, true);
                 }
-                run(&list, n, sums, 0);
-                ran = true;
             }
             total = state.total;
-            let mut off = state.off as usize;
-            // The last full word, if any, and the tail: two words at most.
-            if n > PAIR_CHUNK - 4 {
-                run(&list, n, sums, 0);
-                (n, ran) = (0, true);
-            }
-            for w in last.iter().map(|w| u32::from_le_bytes(*w)).chain([tail]) {
-                if w != 0 {
-                    word!(w, off);
-                }
-                off += 2 * column;
-            }
             whole = !ran;
         }
         // The last list (an entry of zeros if none is left: it adds nothing) makes the sums
