@@ -399,6 +399,13 @@ impl Raw<'_> {
             crate::kernel::wide::matvec::<false>(self.rows, self.stride, x, outputs, finish);
             return;
         }
+        // Input pairs on a DSP core: their routine's driver, called from here rather than
+        // from `matvec`, whose frame (the rows' buffers) it would sit under.
+        #[cfg(all(feature = "dsp", target_arch = "arm"))]
+        if self.pairs {
+            crate::kernel::pairs(self.rows, self.stride, x, outputs, finish);
+            return;
+        }
         kernel::matvec::<false>(self.rows, self.stride, self.pairs, x, outputs, finish);
     }
 

@@ -237,8 +237,9 @@ fn portable<const SIGNED: bool>(p: &Pass<'_, '_>, first: usize) -> [i32; ROWS] {
 /// `finish` in order, a few at a time. Nothing is handed on if the sizes do not fit (the
 /// caller sizes them).
 ///
-/// In pairs: on a DSP core `smlad::pairs` (the non-zero pairs listed, six outputs a block
-/// in assembly); elsewhere [`ROWS`] outputs a pass of plain Rust over the non-zero pairs.
+/// In pairs: elsewhere than on a DSP core [`ROWS`] outputs a pass of plain Rust over the
+/// non-zero pairs (a DSP core's caller calls `smlad::pairs` instead, the non-zero pairs
+/// listed, six outputs a block in assembly: nothing is handed on here).
 ///
 /// The groups of four inputs that are not all zero are listed once; every pass over
 /// [`ROWS`] outputs then visits only those, and the last partial group. On a DSP core
@@ -263,10 +264,11 @@ pub(crate) fn matvec<const SIGNED: bool>(
     mut finish: impl FnMut(&[i32]),
 ) {
     // In input pairs (`stride` a pair's column, `4·⌈outputs/2⌉` bytes): on a DSP core the
-    // pairs routine (`smlad::pairs`); elsewhere the plain Rust passes below.
+    // caller calls the pairs routine's driver (`smlad::pairs`) instead, so that its frame
+    // is not under this one's (nothing handed on here); elsewhere the plain Rust passes
+    // below.
     #[cfg(all(feature = "dsp", target_arch = "arm"))]
     if pairs {
-        super::smlad::pairs(rows, stride, x, outputs, &mut finish);
         return;
     }
     let (full, rest) = x.as_chunks::<4>();

@@ -32,6 +32,8 @@ mod muls;
 pub(crate) mod requant_s8;
 #[cfg(all(feature = "dsp", target_arch = "arm"))]
 mod smlad;
+#[cfg(all(feature = "dsp", target_arch = "arm"))]
+pub(crate) use smlad::pairs;
 #[cfg(feature = "wide")]
 pub(crate) mod wide;
 

@@ -938,7 +938,7 @@ const WINDOW_WORDS: usize = 26;
 /// the odd one `(o − e) >> 8` (exact: the layer's check keeps the odd output's sum within
 /// ±2²³).
 #[inline(never)]
-pub(super) fn pairs(
+pub(crate) fn pairs(
     rows: &[u8],
     column: usize,
     x: &[u8],
