@@ -180,7 +180,7 @@ impl Precision {
 
 /// Whether `int8-dsp` writes a layer in input pairs: at least 16 outputs (fewer run
 /// faster as rows: the pairs kernel's blocks of six outputs and its list have fixed costs;
-/// measured on the book's 100 × 10, 2 164 → 2 620 instructions as pairs) and sums that fit
+/// measured on the book's 100 × 10, 2 163 → 2 362 instructions as pairs) and sums that fit
 /// the kernel.
 fn in_pairs(shape: Shape, values: &[i8]) -> bool {
     let inputs = shape.inputs as usize;
