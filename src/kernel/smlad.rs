@@ -564,7 +564,7 @@ impl<'a> Sweeps<'a> {
 //
 // Registers in a block: r0 the entries, r1 the turns left, r2 the pair's inputs, r3 the
 // block's first word in column 0, r4–r9 the six sums, r10–r12 the three words (r12 the
-// column address first). Per entry: 12 instructions for 12 multiply-adds, four entries a
+// column address first), lr the state (throughout the routine). Per entry: 12 instructions for 12 multiply-adds, four entries a
 // turn in blocks of six outputs (they were 15 with two SXTB16 a word).
 macro_rules! pair_word {
     ($w:literal, $even:literal, $odd:literal) => {
@@ -620,7 +620,6 @@ macro_rules! pair2 {
 macro_rules! entries {
     ($entry:expr) => {
         concat!(
-            "ldr lr, [sp]\n",
             "ldrd r0, r1, [lr]\n",
             "and r2, r1, #3\n",
             "adds r1, r1, #3\n",
@@ -646,7 +645,6 @@ macro_rules! entries {
 macro_rules! entries1 {
     ($entry:expr) => {
         concat!(
-            "ldr lr, [sp]\n",
             "ldrd r0, r1, [lr]\n",
             "3:\n",
             $entry,
@@ -666,13 +664,11 @@ macro_rules! blocks {
         concat!(
             $top,
             ":\n",
-            "ldr lr, [sp]\n",
             "ldrd r3, r2, [lr, #8]\n",
             "ldm r2, {{",
             $regs,
             "}}\n",
             $entries,
-            "ldr lr, [sp]\n",
             $fix,
             "ldrd r3, r2, [lr, #8]\n",
             "stmia r2!, {{",
@@ -732,7 +728,7 @@ core::arch::global_asm!(concat!(
     ".thumb_func\n",
     "scratchnet_q8_pairs:\n",
     "push {{r4-r11, lr}}\n",
-    "push {{r0}}\n",
+    "mov lr, r0\n",
     // Blocks of six outputs.
     "ldr r1, [r0, #16]\n",
     "cmp r1, #0\n",
@@ -751,7 +747,6 @@ core::arch::global_asm!(concat!(
     ),
     // Blocks of four.
     "5:\n",
-    "ldr lr, [sp]\n",
     "ldr r1, [lr, #20]\n",
     "cmp r1, #0\n",
     "beq 8f\n",
@@ -765,19 +760,16 @@ core::arch::global_asm!(concat!(
     ),
     // At most one block of two outputs (one word).
     "8:\n",
-    "ldr lr, [sp]\n",
     "ldr r1, [lr, #24]\n",
     "cmp r1, #0\n",
     "beq 9f\n",
     "ldrd r3, r2, [lr, #8]\n",
     "ldrd r4, r5, [r2]\n",
     entries1!(pair2!()),
-    "ldr lr, [sp]\n",
     fix!(fix_word!("r4", "r5")),
     "ldr r2, [lr, #12]\n",
     "strd r4, r5, [r2]\n",
     "9:\n",
-    "pop {{r0}}\n",
     "pop {{r4-r11, pc}}\n",
     ".size scratchnet_q8_pairs, . - scratchnet_q8_pairs\n",
 ));
