@@ -819,7 +819,7 @@ unsafe extern "C" {
 //
 // Registers: r0 the state, r1 x, r2 end, r3 off (the chunk's first pair's column), r4
 // column, r5 p, r6 total, r7 zero, r8 r9 the chunk's words, r10 r11 their even and odd
-// bytes, r12 an entry, lr limit. 16 instructions a non-zero word, 8 a zero chunk.
+// bytes, r12 an entry, lr limit. 16 instructions a non-zero word, 7 a zero chunk.
 macro_rules! list_word {
     () => {
         concat!(
@@ -864,15 +864,17 @@ core::arch::global_asm!(concat!(
     "0:\n",
     "cmp r5, lr\n",
     "bhi 9f\n",
-    "1:\n",
     "cmp r1, r2\n",
     "beq 9f\n",
+    "1:\n",
     "ldr r9, [r1, #4]\n",
     "ldr r8, [r1], #8\n",
     "orrs r12, r8, r9\n",
     "bne 2f\n",
     "add r3, r3, r4, lsl #2\n",
-    "b 1b\n",
+    "cmp r1, r2\n",
+    "bne 1b\n",
+    "b 9f\n",
     "2:\n",
     list_word!(),
     "mov r8, r9\n",
