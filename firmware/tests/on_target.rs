@@ -76,7 +76,7 @@ fn one_layer<'b>(spec: scratchnet::LayerSpec<'_>, buf: &'b mut [u8]) -> scratchn
 }
 
 /// The int8 kernel on target against a plain dot product, for an `inputs × outputs` layer
-/// (at most 784 × 128, 4 096 weights) with pseudo-random weights (extremes included) and
+/// (at most 784 × 128, 4 608 weights) with pseudo-random weights (extremes included) and
 /// inputs (zero groups, a partial last group): with scale 255 and bias 0 a layer's value is
 /// its integer sum exactly. Run as a one-layer `Model` (`logits_u8`: the same `Raw::affine`
 /// as a typed `QDense`), shapes at run time: one copy of the code for every shape (a copy a
@@ -97,7 +97,7 @@ fn int8_sums_in(inputs: usize, outputs: usize, form: scratchnet::I8Form) {
 #[inline(never)]
 fn int8_sums_with(inputs: usize, outputs: usize, form: scratchnet::I8Form, blob: &mut [u8]) {
     let mut next = xorshift(0x1234_5678u32 ^ (inputs * 131 + outputs) as u32);
-    let mut q = [0i8; 4096];
+    let mut q = [0i8; 4608];
     let q = &mut q[..inputs * outputs];
     // In input pairs an output's Σ|q| is at most PAIR_SUM_LIMIT: past 259 inputs, weights
     // within ±31 but for a few extremes.
@@ -766,7 +766,7 @@ mod tests {
         // words: a block of two), 6 and 4; 784 inputs (more non-zero pairs than one list
         // holds), 7 and 13 (a last pair of one input, a partial word), 9 × 2 (a block of
         // one word); the 50-input list made once for both windows of 53 outputs, the
-        // 72 × 54's listed again in its second window (34 non-zero pairs: more than one
+        // 84 × 53's listed again in its second window (40 non-zero pairs: more than one
         // list). DSP cores only: elsewhere the layout runs the plain Rust the host
         // tests check (`input_pairs_are_stored_as_documented_and_give_the_rows_logits`),
         // and the M0's flash has no room for these copies.
@@ -778,7 +778,7 @@ mod tests {
         super::int8_sums_in(100, 6, Pairs);
         super::int8_sums_in(40, 4, Pairs);
         super::int8_sums_in(9, 2, Pairs);
-        super::int8_sums_in(72, 54, Pairs);
+        super::int8_sums_in(84, 53, Pairs);
         super::int8_pairs_at_their_limit();
     }
 

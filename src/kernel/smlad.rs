@@ -917,7 +917,7 @@ unsafe extern "C" {
 }
 
 /// Entries listed before the routine runs over them (8 bytes each, on the stack).
-const PAIR_CHUNK: usize = 32;
+const PAIR_CHUNK: usize = 40;
 /// The most words of a column one window covers (its sums on the stack: two a word).
 const WINDOW_WORDS: usize = 26;
 
