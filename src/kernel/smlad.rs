@@ -6,7 +6,8 @@
 //! input (`sweep5`), a dense input's groups widened once to halfword pairs (`dense5`), a
 //! longer dense input's groups widened in the routine (`wide5`). For a layer in input
 //! pairs (`ElementType::I8Pairs`: a column of words a pair of inputs, two outputs a word),
-//! `scratchnet_q8_pairs` and its driver [`pairs`], which lists the non-zero pairs.
+//! `scratchnet_q8_pairs` over a list of the non-zero pairs that `scratchnet_q8_list`
+//! makes, and their driver [`pairs`].
 #![allow(unsafe_code)]
 
 use super::int8::{List, ROWS};

@@ -455,9 +455,17 @@ fn cmd_inspect(path: &Path) -> Result<()> {
             scratchnet::ElementType::I8Wide | scratchnet::ElementType::TfliteI8Wide
         )
     });
+    // Input pairs' driver (DSP cores): a list of 40 entries of 8 bytes and a window of 52
+    // sums.
+    let pairs = model
+        .layers()
+        .any(|l| l.element() == scratchnet::ElementType::I8Pairs);
     let kernel = if wide {
         "the halfword kernel adds 768 bytes of stack, a chunk of widened inputs and a window \
          of sums"
+    } else if pairs {
+        "the input-pairs kernel adds 528 bytes of stack on a DSP core, a list of 40 non-zero \
+         pairs and a window of 52 sums"
     } else {
         "the kernel adds a 256-byte list of non-zero input groups"
     };
