@@ -89,7 +89,8 @@ fn argmax(v: &[f64]) -> u32 {
     best as u32
 }
 
-/// Writes `name`.scnt (f32), `name`-int8.scnt, `name`-wide.scnt (int8 as halfwords), `name`-x.npy (f32 rows), `name`-x8.npy
+/// Writes `name`.scnt (f32), `name`-int8.scnt, `name`-dsp.scnt (int8, layers in input pairs
+/// where they fit), `name`-wide.scnt (int8 as halfwords), `name`-x.npy (f32 rows), `name`-x8.npy
 /// (u8 rows), `name`-y.npy (float64 classes) for `layers` run on `inputs` rows of bytes.
 fn write_model(out: &Path, name: &str, layers: &[&Layer], inputs: &[u8]) -> Result<(), String> {
     let width = layers[0].inputs;
@@ -131,6 +132,10 @@ fn write_model(out: &Path, name: &str, layers: &[&Layer], inputs: &[u8]) -> Resu
     options.calibration = Some(x.clone());
     let int8_blob = convert_arrays_with(&dict, &options).map_err(|e| e.to_string())?;
     write(format!("{name}-int8.scnt"), &int8_blob.blob)?;
+    // The same with the layers of at least 16 outputs whose sums fit in input pairs.
+    options.precision = Precision::Int8Dsp;
+    let dsp_blob = convert_arrays_with(&dict, &options).map_err(|e| e.to_string())?;
+    write(format!("{name}-dsp.scnt"), &dsp_blob.blob)?;
     // The same int8 model with every weight a halfword (the DSP cores' dense kernel).
     options.precision = Precision::Int8Wide;
     let wide_blob = convert_arrays_with(&dict, &options).map_err(|e| e.to_string())?;
@@ -230,7 +235,7 @@ fn run(out: &Path) -> Result<(), String> {
     // A report only: a closed stdout is not an error.
     let _ = writeln!(
         std::io::stdout(),
-        "wrote {}: dense(.scnt, -int8.scnt, -wide.scnt, -x.npy, -x8.npy, -y.npy) and layer1 … layer{} the same",
+        "wrote {}: dense(.scnt, -int8.scnt, -dsp.scnt, -wide.scnt, -x.npy, -x8.npy, -y.npy) and layer1 … layer{} the same",
         out.display(),
         layers.len()
     );
