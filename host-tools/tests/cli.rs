@@ -474,6 +474,11 @@ fn convert_quantize_int8_then_inspect_and_eval() {
                 .arg(&blob),
         );
         assert!(out.contains(&format!("bytes: {bytes}")), "{flavour}: {out}");
+        assert_eq!(
+            out.contains("input pairs: layers 0, 1 (the others as rows"),
+            flavour == "int8-dsp",
+            "{out}"
+        );
         let out = stdout(bin().arg("inspect").arg(&blob));
         assert!(
             out.contains(&format!("layer 0: 784×50 sigmoid {element}")),

@@ -350,6 +350,27 @@ fn cmd_convert(pickle: &Path, output: &Path, options: &convert::Options) -> Resu
     if let Some((agree, total)) = c.int8_agreement {
         outln!("int8 agrees with the f32 model on {agree}/{total} calibration rows");
     }
+    // Which layers `int8-dsp` put in input pairs (read back from the blob it wrote).
+    if let (convert::Precision::Int8Dsp, Ok(model)) =
+        (options.precision, scratchnet::Model::from_bytes(&c.blob))
+    {
+        let pairs: Vec<String> = model
+            .layers()
+            .enumerate()
+            .filter(|(_, l)| l.element() == scratchnet::ElementType::I8Pairs)
+            .map(|(k, _)| k.to_string())
+            .collect();
+        let which = if pairs.is_empty() {
+            "none".to_string()
+        } else {
+            pairs.join(", ")
+        };
+        outln!(
+            "input pairs: layers {which} (the others as rows: under 16 outputs, or an output's \
+             sum of |q| over {})",
+            scratchnet::PAIR_SUM_LIMIT
+        );
+    }
     outln!("parameters: {}", c.parameters);
     outln!("bytes: {}", c.blob.len());
     outln!("crc32: {:#010x}", c.crc);
