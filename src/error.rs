@@ -180,7 +180,7 @@ impl fmt::Display for Error {
             Error::BadMagic => f.write_str("not a scratchnet blob: magic is not \"SCNT\""),
             Error::UnsupportedVersion { found, supported } => write!(
                 f,
-                "blob format version {found} is not supported (this build reads version {supported})"
+                "blob format version {found} is not supported (this build reads version {supported}: convert the model again with this version's `scratchnet convert`)"
             ),
             Error::ChecksumMismatch { stored, computed } => write!(
                 f,
