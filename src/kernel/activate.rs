@@ -11,8 +11,8 @@
 //! value by `VMLA` (product rounded, then the sum: the Rust `sum as f32 * factor + b`).
 //! Then the sigmoid's `+ 8` by `VADD` and its index by one fixed-point `VCVT.S32.F32 #5`
 //! (`trunc(y·32)` from the exact product, saturated) and `USAT #9` (clamped to
-//! `0..=511`): the index `((y·32) as usize).min(511)` gives for every f32 `y` — 11
-//! instructions an output, two a turn (14 one at a time), against 21 for the compiled loop, which needs a multiply, a
+//! `0..=511`): the index `((y·32) as usize).min(511)` gives for every f32 `y` — 9.75
+//! instructions an output, four a turn (14 one at a time), against 21 for the compiled loop, which needs a multiply, a
 //! conversion and a three-instruction minimum (Rust's `asm!` cannot name an FPU register
 //! on these targets, hence a routine). ReLU's `y = fl(A·d_out)` by `VMUL`, then
 //! `t = ⌊2y⌋` by `VCVT.S32.F32 #1` (exact, saturated; ≤ 0 for a negative `A`, so no
@@ -27,9 +27,10 @@
 // r1 the scales, r2 the biases, r3 the outputs, `d_in` in s0 and `d_out` in s1
 // (AAPCS-VFP), `n` (> 0) and `table` on the stack (arguments in registers, not a block on
 // the int8 firmware's deepest stack, which is at its 2 KiB): the sigmoid's table, or null
-// for ReLU. Registers: r4 (and r12) the index, r5 the count (the sigmoid's: of pairs), r6
-// the table; s2 the sum, s3 the factor, s6 the value (two a turn for the sigmoid: the
-// sums s2 s3, factors s4 s5, values s6 s7), s8 8.0.
+// for ReLU. Registers: r4 (and r12) the index, r5 the count (the sigmoid's: of fours, r12
+// the ones before them), r6 the table; s2 the sum, s3 the factor, s6 the value (four a turn
+// for the sigmoid: the sums s2–s5, factors s6–s9, values s10–s13), s1 8.0 (the sigmoid has
+// no `d_out`).
 core::arch::global_asm!(
     ".section .text.scratchnet_q8_activate,\"ax\",%progbits",
     ".syntax unified",
@@ -55,34 +56,57 @@ core::arch::global_asm!(
     "ldr r6, [sp, #20]",
     "cmp r6, #0",
     "beq 2f",
-    "vmov.f32 s8, #8.0",
-    // Two outputs a turn (r5 the turns); an odd count's first output alone.
-    "lsrs r5, r5, #1",
-    "bcc 1f",
+    "vmov.f32 s1, #8.0",
+    // Four outputs a turn (r5 the turns); a count's last two bits' outputs first, one at a
+    // time (r12 counting them).
+    "and r12, r5, #3",
+    "lsrs r5, r5, #2",
+    "cmp r12, #0",
+    "beq 1f",
+    "3:",
     "scratchnet_q8_activate_value",
-    "vadd.f32 s6, s6, s8",
+    "vadd.f32 s6, s6, s1",
     "vcvt.s32.f32 s6, s6, #5",
     "vmov r4, s6",
     "usat r4, #9, r4",
     "ldrb r4, [r6, r4]",
     "strb r4, [r3], #1",
+    "subs r12, #1",
+    "bne 3b",
     "cmp r5, #0",
     "beq 4f",
     "1:",
-    "vldmia r0!, {{s2, s3}}",
+    "vldmia r0!, {{s2-s5}}",
     "vcvt.f32.s32 s2, s2",
     "vcvt.f32.s32 s3, s3",
-    "vldmia r1!, {{s4, s5}}",
-    "vdiv.f32 s4, s4, s0",
-    "vdiv.f32 s5, s5, s0",
-    "vldmia r2!, {{s6, s7}}",
-    "vmla.f32 s6, s2, s4",
-    "vmla.f32 s7, s3, s5",
-    "vadd.f32 s6, s6, s8",
-    "vadd.f32 s7, s7, s8",
-    "vcvt.s32.f32 s6, s6, #5",
-    "vcvt.s32.f32 s7, s7, #5",
-    "vmov r4, r12, s6, s7",
+    "vcvt.f32.s32 s4, s4",
+    "vcvt.f32.s32 s5, s5",
+    "vldmia r1!, {{s6-s9}}",
+    "vdiv.f32 s6, s6, s0",
+    "vdiv.f32 s7, s7, s0",
+    "vdiv.f32 s8, s8, s0",
+    "vdiv.f32 s9, s9, s0",
+    "vldmia r2!, {{s10-s13}}",
+    "vmla.f32 s10, s2, s6",
+    "vmla.f32 s11, s3, s7",
+    "vmla.f32 s12, s4, s8",
+    "vmla.f32 s13, s5, s9",
+    "vadd.f32 s10, s10, s1",
+    "vadd.f32 s11, s11, s1",
+    "vadd.f32 s12, s12, s1",
+    "vadd.f32 s13, s13, s1",
+    "vcvt.s32.f32 s10, s10, #5",
+    "vcvt.s32.f32 s11, s11, #5",
+    "vcvt.s32.f32 s12, s12, #5",
+    "vcvt.s32.f32 s13, s13, #5",
+    "vmov r4, r12, s10, s11",
+    "usat r4, #9, r4",
+    "usat r12, #9, r12",
+    "ldrb r4, [r6, r4]",
+    "ldrb r12, [r6, r12]",
+    "strb r4, [r3], #1",
+    "strb r12, [r3], #1",
+    "vmov r4, r12, s12, s13",
     "usat r4, #9, r4",
     "usat r12, #9, r12",
     "ldrb r4, [r6, r4]",
