@@ -10,7 +10,7 @@
 //! `(v + m) >> 16` and lies in `0..512`, that is the index — exactly the Rust estimate's
 //! Thumb-1 path (`requant::HiddenIndex::estimate_prepared`). Any other output stops the
 //! routine, and the caller works it out in Rust (the estimate's other paths, or the f32
-//! formula): 49 instructions an output against ~73 for the compiled loop (M0, whose eight
+//! formula): 47 instructions an output against ~73 for the compiled loop (M0, whose eight
 //! low registers it spilled).
 #![allow(unsafe_code)]
 
@@ -21,8 +21,8 @@ use crate::requant::Constants;
 // index is decided (see above); returns the pointer to the first sum it did not decide
 // (`end` when it decided all).
 //
-// Registers: r0 sum pointer, r1 constants pointer, r2–r7 work (r4 a, r5 the sum's sign
-// mask, r6 g | k << 24, r7 k − 12, then k); r8 the output pointer, r9 the end, r10 the
+// Registers: r0 sum pointer, r1 constants pointer, r2–r6 work (r4 a, r5 the sum's sign
+// mask, r6 g | k << 24, then k − 12, then k), r7 the output pointer; r9 the end, r10 the
 // table.
 core::arch::global_asm!(
     ".section .text.scratchnet_sigmoid_index,\"ax\",%progbits",
@@ -34,14 +34,13 @@ core::arch::global_asm!(
     ".thumb_func",
     "scratchnet_sigmoid_index:",
     "push {{r4-r7, lr}}",
-    "mov r4, r8",
     "mov r5, r9",
     "mov r6, r10",
-    "push {{r4-r6}}",
-    // The fifth argument, above the eight saved words.
-    "ldr r4, [sp, #32]",
+    "push {{r5, r6}}",
+    // The fifth argument, above the seven saved words.
+    "ldr r4, [sp, #28]",
     "mov r10, r4",
-    "mov r8, r3",
+    "mov r7, r3",
     "mov r9, r1",
     "mov r1, r2",
     "cmp r0, r9",
@@ -54,22 +53,22 @@ core::arch::global_asm!(
     "subs r4, r4, r5",
     "lsrs r6, r4, #20",
     "bne 8f",
-    // 12 ≤ k < 32.
+    // g₁ and g₀; 12 ≤ k < 32.
     "ldr r6, [r1, #4]",
-    "lsrs r7, r6, #24",
-    "subs r7, #12",
-    "cmp r7, #20",
-    "bhs 8f",
-    // P = ((a·g₁) >> (k − 12)) + ((a·g₀) >> k), below 2³⁰.
     "lsls r2, r6, #8",
     "lsrs r2, r2, #20",
-    "muls r2, r4, r2",
-    "lsrs r2, r7",
     "lsls r3, r6, #20",
     "lsrs r3, r3, #20",
+    "lsrs r6, r6, #24",
+    "subs r6, #12",
+    "cmp r6, #20",
+    "bhs 8f",
+    // P = ((a·g₁) >> (k − 12)) + ((a·g₀) >> k), below 2³⁰.
+    "muls r2, r4, r2",
+    "lsrs r2, r6",
     "muls r3, r4, r3",
-    "adds r7, #12",
-    "lsrs r3, r7",
+    "adds r6, #12",
+    "lsrs r3, r6",
     "adds r2, r2, r3",
     "lsrs r3, r2, #30",
     "bne 8f",
@@ -92,10 +91,8 @@ core::arch::global_asm!(
     "bne 8f",
     "mov r2, r10",
     "ldrb r4, [r2, r4]",
-    "mov r2, r8",
-    "strb r4, [r2]",
-    "adds r2, #1",
-    "mov r8, r2",
+    "strb r4, [r7]",
+    "adds r7, #1",
     "adds r1, #16",
     "cmp r0, r9",
     "bne 1b",
@@ -104,8 +101,7 @@ core::arch::global_asm!(
     "8:",
     "subs r0, #4",
     "9:",
-    "pop {{r4-r6}}",
-    "mov r8, r4",
+    "pop {{r5, r6}}",
     "mov r9, r5",
     "mov r10, r6",
     "pop {{r4-r7, pc}}",
@@ -134,7 +130,7 @@ pub(crate) fn decided(sums: &[i32], per: &[Constants], z: &mut [u8], table: &[u8
     // SAFETY: the routine reads the n sums of `sums` (aligned i32, from its start to its
     // end), for the k-th of them the 16 bytes of `per[k]` (k < n ≤ per.len()), and the
     // table at an index it has checked to be below 512; it writes `z[k]` (k < n ≤ z.len())
-    // and nothing else; it saves and restores r4–r10 (AAPCS) and uses 32 bytes of stack.
+    // and nothing else; it saves and restores r4–r7, r9 and r10 (AAPCS) and uses 28 bytes of stack.
     // Word loads of aligned words and byte accesses only (no unaligned access).
     let stopped = unsafe {
         scratchnet_sigmoid_index(
