@@ -68,7 +68,9 @@ fn run() -> Result<(), String> {
     // cores with the DSP extension (feature `dsp`) its first layer in input pairs, whose
     // zero pairs (the images' background) their kernel skips whole.
     let target = std::env::var("TARGET").unwrap_or_default();
-    let int8_precision = if target.starts_with("thumb") && !target.ends_with("eabihf") {
+    let int8_precision = if target.starts_with("thumbv6m") || target.starts_with("thumbv8m.base") {
+        Precision::Int8M0
+    } else if target.starts_with("thumb") && !target.ends_with("eabihf") {
         Precision::Int8SoftFloat
     } else if std::env::var_os("CARGO_FEATURE_DSP").is_some() {
         Precision::Int8Dsp

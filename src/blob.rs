@@ -19,7 +19,7 @@
 //! then per layer `inputs` (varint u32), `outputs` (varint u32), `activation` (varint:
 //! identity 0, step 1, sigmoid 2, ReLU 3, softmax 4) and `element` (varint: f32 0, int8 1,
 //! TFLite int8 2, int8 with soft-float constants 3, int8 in input pairs 4, int8 as
-//! halfwords 5, TFLite int8 as halfwords 6).
+//! halfwords 5, TFLite int8 as halfwords 6, int8 in output pairs 7).
 //!
 //! Zero bytes follow up to the next offset (from the start of the blob) that is a multiple
 //! of 16. Then, for each layer in order:
@@ -65,6 +65,19 @@
 //!   the other int8 layouts, for the dense kernel of cores with the DSP extension: one
 //!   `SMLAD` takes two weights as they are stored (no `SXTB16`), against an input group
 //!   widened once a layer to the same two halfword pairs.
+//! * **int8 layers in output pairs** (element 7): as int8 layers with soft-float constants
+//!   (element 3) but for `q`'s order: two outputs' weights a word, in *blocks* of eight
+//!   outputs (the last completed with outputs of weight 0), `⌈outputs/8⌉` blocks one after
+//!   the other, each a record of four words for every input; word `k` of input `i`'s record
+//!   in block `b` holds outputs `j = 8b + 2k` and `j + 1` as the i32 `(q[j][i] + 128) +
+//!   2¹⁶·q[j+1][i]`: the even output's weight plus 128 in the low halfword (0 to 255), the
+//!   odd one's, sign-extended, in the high halfword (a missing output's weight is 0, stored
+//!   so). Twice the bytes of the other int8 layouts, for cores without the DSP extension
+//!   (Cortex-M0/M0+, M23): one 32-bit `MULS` of a u8 input by a word gives both outputs'
+//!   products, `P = x·(q_e + 128) + 2¹⁶·x·q_o` with its low part below 2¹⁶, so that
+//!   `P >> 16` is the odd output's product and the sum of the `P` less the odd sum shifted
+//!   left by 16 is the even output's (plus `128·Σx`). Not read on cores built with the DSP
+//!   extension (feature `dsp`: their own layouts are element 4 and 5).
 //! * **TFLite int8 layers** (TensorFlow Lite's `FULLY_CONNECTED` with int8 activations,
 //!   see [`crate::tflite`]): `q` as for int8 layers, then `outputs` i32 biases *with the
 //!   input zero point folded in* (`b[j] − z_in·Σᵢ q[j][i]`), `outputs` i32 multipliers
@@ -139,6 +152,11 @@ pub enum ElementType {
     /// [`I8Wide`](Self::I8Wide) (`scratchnet convert model.tflite --quantize int8-wide`;
     /// read with the features `tflite` and `wide`).
     TfliteI8Wide,
+    /// [`I8SoftFloat`](Self::I8SoftFloat) with the weights in output pairs, two outputs a
+    /// word (see the module documentation): twice the bytes, for the kernel of cores without
+    /// the DSP extension (Cortex-M0/M0+, M23: `scratchnet convert --quantize int8-m0`; not
+    /// read on cores built with the feature `dsp`).
+    I8OutputPairs,
 }
 
 impl ElementType {
@@ -146,7 +164,7 @@ impl ElementType {
     pub const fn size(self) -> usize {
         match self {
             ElementType::F32 => 4,
-            ElementType::I8Wide | ElementType::TfliteI8Wide => 2,
+            ElementType::I8Wide | ElementType::TfliteI8Wide | ElementType::I8OutputPairs => 2,
             ElementType::I8
             | ElementType::I8SoftFloat
             | ElementType::I8Pairs
@@ -164,6 +182,7 @@ impl ElementType {
             ElementType::I8Wide => "int8 (as halfwords)",
             ElementType::TfliteI8 => "int8 (TFLite)",
             ElementType::TfliteI8Wide => "int8 (TFLite, as halfwords)",
+            ElementType::I8OutputPairs => "int8 (in output pairs, with soft-float constants)",
         }
     }
 }
@@ -202,7 +221,8 @@ pub struct QuantizedWeights<'a> {
     /// byte is its value).
     pub rows: &'a [i8],
     /// Row length (`inputs` rounded up to a multiple of 4), a pair's column length
-    /// (`4·⌈outputs/2⌉`), or a block's length (`32·⌈inputs/4⌉`).
+    /// (`4·⌈outputs/2⌉`), a block's length (`32·⌈inputs/4⌉` as halfwords, `16·inputs` in
+    /// output pairs).
     pub stride: usize,
     /// How `rows` is ordered.
     pub layout: I8Layout,
@@ -224,6 +244,9 @@ pub enum I8Layout {
     Pairs,
     /// Halfwords in blocks of four outputs, groups of four inputs ([`ElementType::I8Wide`]).
     Wide,
+    /// Blocks of eight outputs, a record of four words an input, two outputs a word
+    /// ([`ElementType::I8OutputPairs`]).
+    OutputPairs,
 }
 
 impl<'a> QuantizedWeights<'a> {
@@ -239,8 +262,14 @@ impl<'a> QuantizedWeights<'a> {
             I8Layout::Wide => (j / 4)
                 .checked_mul(self.stride)
                 .and_then(|b| b.checked_add(32 * (i / 4) + wide_byte(j % 4, i % 4))),
+            // The low byte of the even output's halfword (the weight plus 128: see below),
+            // or of the odd one's.
+            I8Layout::OutputPairs => (j / 8)
+                .checked_mul(self.stride)
+                .and_then(|b| b.checked_add(16 * i + out_pair_byte(j % 8))),
         };
-        let offset = if self.layout == I8Layout::Pairs && j.is_multiple_of(2) {
+        let even = j.is_multiple_of(2);
+        let offset = if matches!(self.layout, I8Layout::Pairs | I8Layout::OutputPairs) && even {
             -128
         } else {
             0
@@ -385,6 +414,10 @@ impl<'a> ModelLayer<'a> {
     fn stride(&self) -> usize {
         quant_stride(self.shape.inputs as usize).unwrap_or(0)
     }
+    /// A block of eight outputs of an [`ElementType::I8OutputPairs`] layer, in bytes.
+    fn out_pairs_block(&self) -> usize {
+        out_pairs_block(self.shape.inputs as usize).unwrap_or(0)
+    }
     /// A pair's column of an [`ElementType::I8Pairs`] layer, in bytes.
     fn column(&self) -> usize {
         pair_column(self.shape.outputs as usize).unwrap_or(0)
@@ -403,12 +436,16 @@ impl<'a> ModelLayer<'a> {
         (matches!(
             self.element,
             ElementType::I8 | ElementType::I8SoftFloat | ElementType::I8Pairs
-        ) || wide)
+        ) || wide
+            || (OUT_PAIRS && self.element == ElementType::I8OutputPairs))
             .then(|| {
                 let (w, b, rest) = self.sections();
                 let (s, _soft_float) = rest.split_at((b.len() + 8).min(rest.len()));
                 let (stride, layout) = match self.element {
                     ElementType::I8Pairs => (self.column(), I8Layout::Pairs),
+                    ElementType::I8OutputPairs if OUT_PAIRS => {
+                        (self.out_pairs_block(), I8Layout::OutputPairs)
+                    }
                     #[cfg(feature = "wide")]
                     ElementType::I8Wide => (
                         wide_block(self.shape.inputs as usize).unwrap_or(0),
@@ -462,7 +499,8 @@ impl<'a> ModelLayer<'a> {
             | ElementType::I8
             | ElementType::I8SoftFloat
             | ElementType::I8Pairs
-            | ElementType::I8Wide => f32s(self.sections().1),
+            | ElementType::I8Wide
+            | ElementType::I8OutputPairs => f32s(self.sections().1),
             ElementType::TfliteI8 | ElementType::TfliteI8Wide => Params::from_f32(&[]),
         }
     }
@@ -571,13 +609,17 @@ fn param_bytes(
         ElementType::I8Wide | ElementType::TfliteI8Wide => {
             n_out.div_ceil(4).checked_mul(wide_block(n_in)?)?
         }
+        // Blocks of eight outputs, 16 bytes an input.
+        ElementType::I8OutputPairs => n_out.div_ceil(8).checked_mul(out_pairs_block(n_in)?)?,
     };
     let rest = match element {
         ElementType::F32 => 0,
         // The scales, then the two divisors.
         ElementType::I8 | ElementType::I8Pairs | ElementType::I8Wide => b.checked_add(8)?,
         // The same, then four words an output.
-        ElementType::I8SoftFloat => b.checked_mul(5)?.checked_add(8)?,
+        ElementType::I8SoftFloat | ElementType::I8OutputPairs => {
+            b.checked_mul(5)?.checked_add(8)?
+        }
         // Multipliers and shifts, then the six io words and the activation's.
         ElementType::TfliteI8 | ElementType::TfliteI8Wide => b
             .checked_mul(2)?
@@ -611,6 +653,48 @@ pub(crate) fn pair_column(outputs: usize) -> Option<usize> {
 /// of four inputs.
 pub(crate) fn wide_block(inputs: usize) -> Option<usize> {
     inputs.div_ceil(4).checked_mul(32)
+}
+
+/// The bytes of one block of eight outputs in an [`ElementType::I8OutputPairs`] layer: a
+/// record of four words (16 bytes) an input.
+pub(crate) fn out_pairs_block(inputs: usize) -> Option<usize> {
+    inputs.checked_mul(16)
+}
+
+/// Where in an input's 16-byte record (an [`ElementType::I8OutputPairs`] layer's) the
+/// weight of output `o` (0 to 7) of the block is: the low byte of halfword `o` (word
+/// `o / 2`, the even output's halfword first).
+const fn out_pair_byte(o: usize) -> usize {
+    2 * o
+}
+
+/// Whether [`ElementType::I8OutputPairs`] layers are read: not on cores built with the DSP
+/// extension (whose firmware has no room for a kernel it would not use).
+const OUT_PAIRS: bool = !cfg!(all(feature = "dsp", target_arch = "arm"));
+
+/// Whether an [`ElementType::I8OutputPairs`] layer's words (blocks of `block` bytes) are
+/// what the kernel reads: each high halfword the sign extension of its low byte (the odd
+/// output's weight, an i8), each low halfword's high byte zero (the even one's weight plus
+/// 128, a u8), and a missing output's weight 0 (`0x80` for an even output, 0 for an odd
+/// one). Out of line and rolled.
+#[inline(never)]
+fn out_pairs_are_valid(q: &[i8], block: usize, shape: Shape) -> bool {
+    let outputs = shape.outputs as usize;
+    block >= 16
+        && q.chunks_exact(block).enumerate().all(|(b, block)| {
+            block
+                .as_chunks::<4>()
+                .0
+                .iter()
+                .enumerate()
+                .all(|(w, &[e, z, o, s])| {
+                    let j = 8 * b + 2 * (w % 4);
+                    z == 0
+                        && s == o >> 7
+                        && (j < outputs || e == -128)
+                        && (j + 1 < outputs || o == 0)
+                })
+        })
 }
 
 /// Where in its group's 32 bytes (an [`ElementType::I8Wide`] layer's) the weight of input
@@ -707,7 +791,10 @@ fn read_layer(
 /// constants are exactly what its scales, biases and input divisor give.
 #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
 fn check_constants(layer: &ModelLayer<'_>, q: &QuantizedWeights<'_>, index: usize) -> Result<()> {
-    if layer.element != ElementType::I8SoftFloat {
+    if !matches!(
+        layer.element,
+        ElementType::I8SoftFloat | ElementType::I8OutputPairs
+    ) {
         return Ok(());
     }
     let sigmoid = layer.activation == Activation::Sigmoid;
@@ -784,6 +871,7 @@ fn check_values(
         ElementType::TfliteI8 => cfg!(feature = "tflite"),
         ElementType::I8Wide => cfg!(feature = "wide"),
         ElementType::TfliteI8Wide => cfg!(all(feature = "tflite", feature = "wide")),
+        ElementType::I8OutputPairs => OUT_PAIRS,
         _ => true,
     };
     if !supported {
@@ -816,6 +904,9 @@ fn check_values(
         let padded = match q.layout {
             I8Layout::Rows => padding_is_zero(q.rows, q.stride),
             I8Layout::Pairs => pairs_are_valid(q.rows, q.stride, layer.shape),
+            I8Layout::OutputPairs => {
+                OUT_PAIRS && out_pairs_are_valid(q.rows, q.stride, layer.shape)
+            }
             #[cfg(feature = "wide")]
             I8Layout::Wide => wide_is_valid(q.rows, q.stride, layer.shape),
             // Never made without the feature `wide` (`quantized`).
@@ -1182,6 +1273,10 @@ pub enum I8Form {
     /// dense inputs on cores with the DSP extension (read with the feature `wide`; other
     /// cores run it with the portable kernel).
     Wide,
+    /// Output pairs with the constants for cores without FPU
+    /// ([`ElementType::I8OutputPairs`]): twice the bytes, for cores without the DSP
+    /// extension (Cortex-M0/M0+, M23; not read on cores built with the feature `dsp`).
+    OutputPairs,
 }
 
 /// The parameters of a TFLite int8 layer to write (see the `tflite` module, feature `tflite`).
@@ -1265,6 +1360,7 @@ impl Weights<'_> {
                 I8Form::SoftFloat => ElementType::I8SoftFloat,
                 I8Form::Pairs => ElementType::I8Pairs,
                 I8Form::Wide => ElementType::I8Wide,
+                I8Form::OutputPairs => ElementType::I8OutputPairs,
             },
             Weights::TfliteI8(_) => ElementType::TfliteI8,
             Weights::TfliteI8Wide(_) => ElementType::TfliteI8Wide,
@@ -1304,6 +1400,32 @@ fn put_wide(out: &mut [u8], values: &[i8], shape: Shape) -> usize {
         }
     }
     (shape.outputs as usize).div_ceil(4) * block
+}
+
+/// Writes output-major int8 `values` in output pairs into `out`: output `8b + o`'s weight
+/// of input `i` in the halfword at `out_pair_byte(o)` of record `i` of block `b`, an even
+/// output's plus 128, an odd one's sign-extended (a missing output's: weight 0). Returns
+/// the bytes the layout takes.
+fn put_out_pairs(out: &mut [u8], values: &[i8], shape: Shape) -> usize {
+    let (inputs, outputs) = (shape.inputs as usize, shape.outputs as usize);
+    let block = out_pairs_block(inputs).unwrap_or(0);
+    let bytes = outputs.div_ceil(8) * block;
+    // Every even halfword 128 (weight 0), every odd one 0, until written.
+    for w in out[..bytes].chunks_exact_mut(4) {
+        w.copy_from_slice(&[0x80, 0, 0, 0]);
+    }
+    for (j, row) in values.chunks_exact(inputs.max(1)).enumerate() {
+        for (i, &q) in row.iter().enumerate() {
+            let byte = (j / 8) * block + 16 * i + out_pair_byte(j % 8);
+            let half = if j.is_multiple_of(2) {
+                (i16::from(q) + 128) as u16
+            } else {
+                i16::from(q) as u16
+            };
+            out[byte..byte + 2].copy_from_slice(&half.to_le_bytes());
+        }
+    }
+    bytes
 }
 
 /// Largest encoded layer record: 5 + 5 + 1 + 1 bytes.
@@ -1364,7 +1486,7 @@ fn plan(layers: &[LayerSpec<'_>], table: &mut [u8; TABLE_MAX]) -> Result<(usize,
                 output_divisor,
                 form,
             } => {
-                let constants = if form == I8Form::SoftFloat {
+                let constants = if matches!(form, I8Form::SoftFloat | I8Form::OutputPairs) {
                     16 * scales.len()
                 } else {
                     0
@@ -1534,6 +1656,8 @@ pub fn encode(layers: &[LayerSpec<'_>], out: &mut [u8]) -> Result<usize> {
                     at += bytes;
                 } else if form == I8Form::Wide {
                     at += put_wide(&mut out[at..], values, l.shape);
+                } else if form == I8Form::OutputPairs {
+                    at += put_out_pairs(&mut out[at..], values, l.shape);
                 } else {
                     let stride = quant_stride(inputs).unwrap_or(inputs);
                     for row in values.chunks_exact(inputs) {
@@ -1546,7 +1670,7 @@ pub fn encode(layers: &[LayerSpec<'_>], out: &mut [u8]) -> Result<usize> {
                 put(out, &mut at, l.biases);
                 put(out, &mut at, scales);
                 put(out, &mut at, &[input_divisor, output_divisor]);
-                if form == I8Form::SoftFloat {
+                if matches!(form, I8Form::SoftFloat | I8Form::OutputPairs) {
                     let sigmoid = l.activation == Activation::Sigmoid;
                     for (&s, &b) in scales.iter().zip(l.biases) {
                         for w in soft_float_words(s, b, input_divisor, sigmoid) {

@@ -313,6 +313,10 @@ struct Raw<'a> {
     /// block's bytes).
     #[cfg(feature = "wide")]
     wide: bool,
+    /// Whether `rows` holds blocks of output pairs ([`I8Layout::OutputPairs`]; `stride` is
+    /// then a block's bytes). Never on DSP cores, which do not read the layout.
+    #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
+    out_pairs: bool,
     /// On a core without FPU: each output's [`Constants`], when the blob has them (else
     /// empty: they are worked out as needed).
     #[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
@@ -353,7 +357,12 @@ impl<'a> Raw<'a> {
                 q.stride == 32 * inputs.div_ceil(4)
                     && q.rows.len() == q.stride * outputs.div_ceil(4)
             }
-            // (Without the feature `wide`, `quantized` gives only rows and pairs.)
+            // (Never on DSP cores: `quantized` gives no output pairs there.)
+            #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
+            I8Layout::OutputPairs => {
+                q.stride == 16 * inputs && q.rows.len() == q.stride * outputs.div_ceil(8)
+            }
+            // (Without the feature `wide`, `quantized` gives no halfwords.)
             _ => q.rows.len() == q.stride * outputs && q.stride >= inputs,
         };
         if !fits || layer.biases().len() != outputs {
@@ -369,6 +378,8 @@ impl<'a> Raw<'a> {
             pairs: q.layout == I8Layout::Pairs,
             #[cfg(feature = "wide")]
             wide: q.layout == I8Layout::Wide,
+            #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
+            out_pairs: q.layout == I8Layout::OutputPairs,
             #[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
             constants: bytemuck::try_cast_slice(q.soft_float_constants())
                 .map_err(|_| Error::BadSpan { layer: index })?,
@@ -397,6 +408,11 @@ impl Raw<'_> {
         #[cfg(feature = "wide")]
         if self.wide {
             crate::kernel::wide::matvec::<false>(self.rows, self.stride, x, outputs, finish);
+            return;
+        }
+        #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
+        if self.out_pairs {
+            crate::kernel::outpairs::matvec(self.rows, x, outputs, finish);
             return;
         }
         // Input pairs on a DSP core: their routine's driver, called from here rather than

@@ -252,8 +252,9 @@ fn damage_is_refused_with_its_error() {
     b[19] = 7; // no such activation
     assert_eq!(load(&reseal(b)), Err(Error::Malformed));
     let mut b = good.clone();
-    b[20] = 7; // no such element type (f32 0, int8 1, TFLite int8 2, int8 + constants 3,
-    // int8 in pairs 4, int8 as halfwords 5, TFLite int8 as halfwords 6)
+    b[20] = 8; // no such element type (f32 0, int8 1, TFLite int8 2, int8 + constants 3,
+    // int8 in pairs 4, int8 as halfwords 5, TFLite int8 as halfwords 6, int8 in output
+    // pairs 7)
     assert_eq!(load(&reseal(b)), Err(Error::Malformed));
     let mut b = good.clone();
     b[25] = 1; // padding not zero
@@ -969,6 +970,129 @@ fn halfword_layers_are_stored_as_documented_and_give_exact_sums() {
         for at in damaged {
             let mut bad = wide.clone();
             bad[at] ^= 0x40;
+            assert_eq!(
+                Model::from_bytes(&reseal(bad)),
+                Err(Error::Malformed),
+                "{inputs}x{outputs} byte {at}"
+            );
+        }
+    }
+}
+
+/// Output pairs (`I8Form::OutputPairs`): each block of eight outputs a record of four words
+/// an input, word `k` holding outputs `8b + 2k` (its weight plus 128, low halfword) and
+/// `8b + 2k + 1` (sign-extended, high halfword) — the format's bytes, computed here from
+/// its description —, read back by `get`, giving the rows' logits exactly (sparse, dense,
+/// all-zero and all-255 inputs, weights at both ends of i8, −128 included), and a blob whose
+/// padding or halfword bytes are not what the kernel reads refused.
+#[test]
+fn output_pairs_are_stored_as_documented_and_give_the_rows_logits() {
+    for (inputs, outputs) in [
+        (7usize, 5usize),
+        (8, 6),
+        (13, 3),
+        (50, 53),
+        (300, 16),
+        (1, 9),
+    ] {
+        let values: Vec<i8> = (0..inputs * outputs)
+            .map(|k| match k % 11 {
+                0 => 127,
+                1 => -128,
+                2 => -127,
+                _ => ((k * 37 + 11) % 256) as u8 as i8,
+            })
+            .collect();
+        let scales: Vec<f32> = (0..outputs).map(|j| 0.01 + j as f32 / 1000.0).collect();
+        let biases: Vec<f32> = (0..outputs).map(|j| j as f32 / 10.0 - 0.5).collect();
+        let blob = |form| {
+            write(&[LayerSpec {
+                shape: Shape {
+                    inputs: inputs as u32,
+                    outputs: outputs as u32,
+                },
+                activation: Activation::Identity,
+                weights: Weights::I8 {
+                    values: &values,
+                    scales: &scales,
+                    input_divisor: 255.0,
+                    output_divisor: 255.0,
+                    form,
+                },
+                biases: &biases,
+            }])
+        };
+        let (rows, pairs) = (
+            blob(scratchnet::I8Form::Rows),
+            blob(scratchnet::I8Form::OutputPairs),
+        );
+        let model = Model::from_bytes(&pairs).unwrap();
+        let layer = model.layers().next().unwrap();
+        assert_eq!(layer.element(), scratchnet::ElementType::I8OutputPairs);
+        let q = layer.quantized().unwrap();
+        assert_eq!(q.layout, scratchnet::I8Layout::OutputPairs);
+        let block = 16 * inputs;
+        assert_eq!(
+            (q.stride, q.rows.len()),
+            (block, outputs.div_ceil(8) * block)
+        );
+        for b in 0..outputs.div_ceil(8) {
+            for i in 0..inputs {
+                for k in 0..4 {
+                    let at = b * block + 16 * i + 4 * k;
+                    let word = i32::from_le_bytes(
+                        q.rows[at..at + 4]
+                            .iter()
+                            .map(|&v| v as u8)
+                            .collect::<Vec<_>>()
+                            .try_into()
+                            .unwrap(),
+                    );
+                    let (j, weight) = (8 * b + 2 * k, |j: usize| {
+                        if j < outputs {
+                            i32::from(values[j * inputs + i])
+                        } else {
+                            0
+                        }
+                    });
+                    assert_eq!(
+                        word,
+                        weight(j) + 128 + 65536 * weight(j + 1),
+                        "{inputs}x{outputs} block {b} input {i} word {k}"
+                    );
+                }
+            }
+        }
+        for j in 0..outputs {
+            for i in 0..inputs {
+                assert_eq!(q.get(j, i), values[j * inputs + i]);
+            }
+        }
+        let run = |blob: &[u8], x: &[u8]| logits_u8_of(blob, x);
+        let sparse: Vec<u8> = (0..inputs)
+            .map(|i| [0, 0, 255, 0, 9, 0, 0][i % 7])
+            .collect();
+        let dense: Vec<u8> = (0..inputs).map(|i| (i * 29 % 254 + 1) as u8).collect();
+        for x in [sparse, dense, vec![0; inputs], vec![255; inputs]] {
+            assert_eq!(run(&pairs, &x), run(&rows, &x), "{inputs}x{outputs} {x:?}");
+        }
+        // Bytes the kernel would misread, made so one at a time: refused.
+        let start = pairs.len() - q.rows.len() - 4 * (6 * outputs + 2);
+        let mut bad_bytes = vec![
+            (start + 1, 1u8),               // a low halfword's high byte
+            (start + 3, !pairs[start + 3]), // a high halfword not the sign extension
+        ];
+        if outputs % 8 != 0 {
+            // The last block's first missing output (even: 0x80; odd: 0).
+            let last = outputs.div_ceil(8) - 1;
+            let o = outputs % 8;
+            let at = start + last * block + 2 * o;
+            assert_eq!(pairs[at], if o % 2 == 0 { 0x80 } else { 0 });
+            bad_bytes.push((at, pairs[at] ^ 1));
+        }
+        for (at, v) in bad_bytes {
+            let mut bad = pairs.clone();
+            bad[at] = v;
             assert_eq!(
                 Model::from_bytes(&reseal(bad)),
                 Err(Error::Malformed),

@@ -96,6 +96,18 @@ fn int8_sums_in(inputs: usize, outputs: usize, form: scratchnet::I8Form) {
 /// As [`int8_sums_in`], the blob written into `blob` (4-byte aligned).
 #[inline(never)]
 fn int8_sums_with(inputs: usize, outputs: usize, form: scratchnet::I8Form, blob: &mut [u8]) {
+    int8_sums_of(inputs, outputs, form, blob, false);
+}
+
+/// As [`int8_sums_with`]; with `dense`, every input non-zero.
+#[inline(never)]
+fn int8_sums_of(
+    inputs: usize,
+    outputs: usize,
+    form: scratchnet::I8Form,
+    blob: &mut [u8],
+    dense: bool,
+) {
     let mut next = xorshift(0x1234_5678u32 ^ (inputs * 131 + outputs) as u32);
     let mut q = [0i8; 4608];
     let q = &mut q[..inputs * outputs];
@@ -115,7 +127,9 @@ fn int8_sums_with(inputs: usize, outputs: usize, form: scratchnet::I8Form, blob:
     let x = &mut x[..inputs];
     for (i, v) in x.iter_mut().enumerate() {
         // Inputs 4..8 stay zero (a skipped group); the rest mix 0, 255 and others.
-        if !(4..8).contains(&i) {
+        if dense {
+            *v = [255, 1, (next() as u8).max(1)][i % 3];
+        } else if !(4..8).contains(&i) {
             *v = [0, 255, next() as u8][i % 3];
         }
     }
@@ -145,6 +159,21 @@ fn int8_sums_with(inputs: usize, outputs: usize, form: scratchnet::I8Form, blob:
             .sum();
         defmt::assert_eq!(*g, want as f32, "{}x{} output {}", inputs, outputs, j);
     }
+}
+
+/// Output pairs on a 270-input layer of `outputs` with every input non-zero: two windows
+/// of terms (at most 256 a list).
+#[cfg(all(feature = "int8", not(feature = "dsp")))]
+#[inline(never)]
+fn int8_out_pairs_windows(outputs: usize) {
+    let mut blob = scratchnet_firmware::Aligned([0u8; 5120]);
+    int8_sums_of(
+        270,
+        outputs,
+        scratchnet::I8Form::OutputPairs,
+        &mut blob.0,
+        true,
+    );
 }
 
 /// Input pairs at their limit on target: a 260 × 3 layer whose outputs 0 and 1 have
@@ -780,6 +809,31 @@ mod tests {
         super::int8_sums_in(9, 2, Pairs);
         super::int8_sums_in(84, 53, Pairs);
         super::int8_pairs_at_their_limit();
+    }
+
+    #[test]
+    #[cfg(all(feature = "int8", not(feature = "dsp")))]
+    fn int8_output_pairs_kernel_on_odd_shapes() {
+        // Layers in output pairs (`I8Form::OutputPairs`) against the plain dot product (the
+        // book's network in output pairs is the int8 model on M0, checked on all 10 000
+        // images by `int8_kernel_equals_the_hosts_portable_kernel`). On a core without DSP
+        // the routines `scratchnet_i8_out_pairs` (blocks with three or four real pairs) and
+        // `scratchnet_i8_out_pair` (a last block's one or two): 7 × 110 (two groups of
+        // blocks, 13 and 1; the last block three pairs), 7 × 106 (the second group's one
+        // block a single pair), 13 × 3 (only the pair routine, twice), 30 × 21, 9 × 70, 50
+        // × 10 (a block and one pair), 1 × 9 (one input); 270 × 8 and 270 × 3 with every
+        // input non-zero (more terms than one list: two windows, the second added to the
+        // first's sums, by block and by pair).
+        use scratchnet::I8Form::OutputPairs;
+        super::int8_sums_in(7, 110, OutputPairs);
+        super::int8_sums_in(7, 106, OutputPairs);
+        super::int8_sums_in(13, 3, OutputPairs);
+        super::int8_sums_in(30, 21, OutputPairs);
+        super::int8_sums_in(9, 70, OutputPairs);
+        super::int8_sums_in(50, 10, OutputPairs);
+        super::int8_sums_in(1, 9, OutputPairs);
+        super::int8_out_pairs_windows(8);
+        super::int8_out_pairs_windows(3);
     }
 
     #[test]

@@ -166,6 +166,11 @@ pub enum Precision {
     /// kernel on cores with the DSP extension (Cortex-M4/M7/M33: one `SMLAD` takes two
     /// weights as stored). The same numbers; the core reads it with its feature `wide`.
     Int8Wide,
+    /// [`Int8SoftFloat`](Self::Int8SoftFloat) with every layer's weights in output pairs
+    /// ([`scratchnet::ElementType::I8OutputPairs`]): twice the weight bytes, for cores
+    /// without the DSP extension (Cortex-M0/M0+/M23), where one 32-bit `MULS` takes two
+    /// outputs' weights. The same numbers; cores built with the DSP extension do not read it.
+    Int8M0,
 }
 
 impl Precision {
@@ -173,7 +178,11 @@ impl Precision {
     pub fn is_int8(self) -> bool {
         matches!(
             self,
-            Precision::Int8 | Precision::Int8SoftFloat | Precision::Int8Dsp | Precision::Int8Wide
+            Precision::Int8
+                | Precision::Int8SoftFloat
+                | Precision::Int8Dsp
+                | Precision::Int8Wide
+                | Precision::Int8M0
         )
     }
 }
@@ -567,24 +576,28 @@ fn build(
     }
     let divisors = match options.precision {
         Precision::F32 => Vec::new(),
-        Precision::Int8 | Precision::Int8SoftFloat | Precision::Int8Dsp | Precision::Int8Wide => {
-            int8_divisors(&layers, options.calibration.as_deref())?
-        }
+        Precision::Int8
+        | Precision::Int8SoftFloat
+        | Precision::Int8Dsp
+        | Precision::Int8Wide
+        | Precision::Int8M0 => int8_divisors(&layers, options.calibration.as_deref())?,
     };
     let quantized: Vec<(Vec<i8>, Vec<f32>)> = match options.precision {
         Precision::F32 => Vec::new(),
-        Precision::Int8 | Precision::Int8SoftFloat | Precision::Int8Dsp | Precision::Int8Wide => {
-            layers
-                .iter()
-                .map(|(shape, _, w, _)| {
-                    let mut values = vec![0i8; w.data.len()];
-                    let mut scales = vec![0.0f32; shape.outputs as usize];
-                    scratchnet::quantize(&w.data, *shape, &mut values, &mut scales)
-                        .map(|()| (values, scales))
-                        .map_err(ConvertError::Blob)
-                })
-                .collect::<Result<_, _>>()?
-        }
+        Precision::Int8
+        | Precision::Int8SoftFloat
+        | Precision::Int8Dsp
+        | Precision::Int8Wide
+        | Precision::Int8M0 => layers
+            .iter()
+            .map(|(shape, _, w, _)| {
+                let mut values = vec![0i8; w.data.len()];
+                let mut scales = vec![0.0f32; shape.outputs as usize];
+                scratchnet::quantize(&w.data, *shape, &mut values, &mut scales)
+                    .map(|()| (values, scales))
+                    .map_err(ConvertError::Blob)
+            })
+            .collect::<Result<_, _>>()?,
     };
     let specs: Vec<LayerSpec<'_>> = layers
         .iter()
@@ -602,6 +615,7 @@ fn build(
                         Precision::Int8SoftFloat => I8Form::SoftFloat,
                         Precision::Int8Dsp if in_pairs(*shape, values) => I8Form::Pairs,
                         Precision::Int8Wide => I8Form::Wide,
+                        Precision::Int8M0 => I8Form::OutputPairs,
                         _ => I8Form::Rows,
                     },
                 },

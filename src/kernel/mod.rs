@@ -7,8 +7,10 @@
 //! on FPU cores `activate` turns them into a sigmoid or ReLU layer's u8 outputs,
 //! `sigmoid` computes the f32 sigmoid and `softmax` the softmax's exponentials; with the
 //! feature `wide`, `wide` runs int8 layers stored as halfwords (a routine on DSP cores,
-//! plain Rust elsewhere); with `tflite`, `requant_s8` requantizes TFLite layers' sums on
-//! Thumb-2 cores. Those ten files hold the crate's only `unsafe` code.
+//! plain Rust elsewhere); `outpairs` runs int8 layers stored in output pairs, two outputs
+//! a word (a routine on cores without the DSP extension, plain Rust elsewhere but on DSP
+//! cores, which do not read the layout); with `tflite`, `requant_s8` requantizes TFLite
+//! layers' sums on Thumb-2 cores. Those eleven files hold the crate's only `unsafe` code.
 
 use crate::input::{Entry, Input};
 use crate::params::Params;
@@ -27,6 +29,9 @@ pub(crate) mod int8;
 mod mla;
 #[cfg(all(not(feature = "dsp"), target_arch = "arm"))]
 mod muls;
+/// Weights in output pairs (`ElementType::I8OutputPairs`): not read on DSP cores.
+#[cfg(not(all(feature = "dsp", target_arch = "arm")))]
+pub(crate) mod outpairs;
 /// TFLite's int8 requantization on Thumb-2 cores (M3, M4, M7, M33).
 #[cfg(all(feature = "tflite", target_arch = "arm", scratchnet_thumb2))]
 pub(crate) mod requant_s8;

@@ -50,8 +50,10 @@ enum Command {
         /// compute in emulated f32 at every inference; int8-dsp lays the first layer out
         /// in input pairs for cores with the DSP extension (Cortex-M4/M7/M33), which then
         /// skip zero pairs of inputs (an image's background) whole; int8-wide stores every
-        /// weight as a halfword (twice the bytes) for the fastest dense kernel on those cores.
-        #[arg(long, value_name = "int8|int8-soft-float|int8-dsp|int8-wide")]
+        /// weight as a halfword (twice the bytes) for the fastest dense kernel on those cores;
+        /// int8-m0 stores two outputs' weights a word (twice the bytes, with the soft-float
+        /// constants) for cores without the DSP extension (Cortex-M0/M0+/M23).
+        #[arg(long, value_name = "int8|int8-soft-float|int8-dsp|int8-wide|int8-m0")]
         quantize: Option<Quantize>,
         /// One activation per layer, comma-separated, from sigmoid, relu, identity,
         /// softmax (softmax only last), e.g. relu,relu,softmax. Default: the book's
@@ -193,6 +195,11 @@ enum Quantize {
     /// (Cortex-M4/M7/M33): twice the weight bytes, the fastest dense kernel; the same
     /// numbers (the core reads it with its feature `wide`).
     Int8Wide,
+    /// int8 with the constants for cores without FPU, two outputs' weights a word for cores
+    /// without the DSP extension (Cortex-M0/M0+/M23): twice the weight bytes, one `MULS` for
+    /// two multiply-adds; the same numbers.
+    #[value(name = "int8-m0")]
+    Int8M0,
 }
 
 #[derive(Subcommand)]
@@ -261,6 +268,7 @@ fn run(command: Command) -> Result<()> {
                     Some(Quantize::Int8SoftFloat) => convert::Precision::Int8SoftFloat,
                     Some(Quantize::Int8Dsp) => convert::Precision::Int8Dsp,
                     Some(Quantize::Int8Wide) => convert::Precision::Int8Wide,
+                    Some(Quantize::Int8M0) => convert::Precision::Int8M0,
                     None => convert::Precision::F32,
                 },
                 activations: activations.map(|a| a.into_iter().map(Into::into).collect()),
@@ -481,7 +489,15 @@ fn cmd_inspect(path: &Path) -> Result<()> {
     let pairs = model
         .layers()
         .any(|l| l.element() == scratchnet::ElementType::I8Pairs);
-    let kernel = if wide {
+    // Output pairs' kernel (cores without DSP): a list of up to 256 non-zero inputs of 8
+    // bytes and a window of 104 sums.
+    let out_pairs = model
+        .layers()
+        .any(|l| l.element() == scratchnet::ElementType::I8OutputPairs);
+    let kernel = if out_pairs {
+        "the output-pairs kernel adds about 2.5 KB of stack on a core without DSP, a list of \
+         up to 256 non-zero inputs and a window of 104 sums"
+    } else if wide {
         "the halfword kernel adds 768 bytes of stack, a chunk of widened inputs and a window \
          of sums"
     } else if pairs {
@@ -641,6 +657,7 @@ fn is_books_model(bytes: &[u8]) -> bool {
         convert::Precision::Int8SoftFloat,
         convert::Precision::Int8Dsp,
         convert::Precision::Int8Wide,
+        convert::Precision::Int8M0,
     ]
     .into_iter()
     .any(|p| convert::convert_pickle_as(&pkl, p).is_ok_and(|c| c.blob == bytes))
