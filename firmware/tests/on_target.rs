@@ -96,17 +96,31 @@ fn int8_sums_in(inputs: usize, outputs: usize, form: scratchnet::I8Form) {
 /// As [`int8_sums_in`], the blob written into `blob` (4-byte aligned).
 #[inline(never)]
 fn int8_sums_with(inputs: usize, outputs: usize, form: scratchnet::I8Form, blob: &mut [u8]) {
-    int8_sums_of(inputs, outputs, form, blob, false);
+    int8_sums_of(inputs, outputs, form, blob, Inputs::Mixed);
 }
 
-/// As [`int8_sums_with`]; with `dense`, every input non-zero.
+/// The inputs of an [`int8_sums_of`] case.
+#[derive(Clone, Copy, PartialEq)]
+enum Inputs {
+    /// 0, 255 and others in turn, 4..8 zero (a skipped group).
+    Mixed,
+    /// Every input non-zero.
+    #[cfg_attr(feature = "dsp", allow(dead_code))]
+    Dense,
+    /// Every input non-zero but the eight at multiples of `inputs / 8` (where the
+    /// output-pairs kernel looks for zeros: a sparse input, for its listing path).
+    #[cfg_attr(feature = "dsp", allow(dead_code))]
+    SampledZero,
+}
+
+/// As [`int8_sums_with`], with the inputs `kind`.
 #[inline(never)]
 fn int8_sums_of(
     inputs: usize,
     outputs: usize,
     form: scratchnet::I8Form,
     blob: &mut [u8],
-    dense: bool,
+    kind: Inputs,
 ) {
     let mut next = xorshift(0x1234_5678u32 ^ (inputs * 131 + outputs) as u32);
     let mut q = [0i8; 4608];
@@ -127,11 +141,13 @@ fn int8_sums_of(
     let x = &mut x[..inputs];
     for (i, v) in x.iter_mut().enumerate() {
         // Inputs 4..8 stay zero (a skipped group); the rest mix 0, 255 and others.
-        if dense {
-            *v = [255, 1, (next() as u8).max(1)][i % 3];
-        } else if !(4..8).contains(&i) {
-            *v = [0, 255, next() as u8][i % 3];
-        }
+        let step = (inputs / 8).max(1);
+        *v = match kind {
+            Inputs::SampledZero if i % step == 0 && i < 8 * step => 0,
+            Inputs::Dense | Inputs::SampledZero => [255, 1, (next() as u8).max(1)][i % 3],
+            Inputs::Mixed if (4..8).contains(&i) => 0,
+            Inputs::Mixed => [0, 255, next() as u8][i % 3],
+        };
     }
     let spec = scratchnet::LayerSpec {
         shape: scratchnet::Shape {
@@ -161,18 +177,17 @@ fn int8_sums_of(
     }
 }
 
-/// Output pairs on a 270-input layer of `outputs` with every input non-zero: two windows
-/// of terms (at most 256 a list).
+/// Output pairs on an `inputs × outputs` layer with the inputs `kind`.
 #[cfg(all(feature = "int8", not(feature = "dsp")))]
 #[inline(never)]
-fn int8_out_pairs_windows(outputs: usize) {
+fn int8_out_pairs(inputs: usize, outputs: usize, kind: Inputs) {
     let mut blob = scratchnet_firmware::Aligned([0u8; 5120]);
     int8_sums_of(
-        270,
+        inputs,
         outputs,
         scratchnet::I8Form::OutputPairs,
         &mut blob.0,
-        true,
+        kind,
     );
 }
 
@@ -818,12 +833,15 @@ mod tests {
         // book's network in output pairs is the int8 model on M0, checked on all 10 000
         // images by `int8_kernel_equals_the_hosts_portable_kernel`). On a core without DSP
         // the routines `scratchnet_i8_out_pairs` (blocks with three or four real pairs) and
-        // `scratchnet_i8_out_pair` (a last block's one or two): 7 × 110 (two groups of
-        // blocks, 13 and 1; the last block three pairs), 7 × 106 (the second group's one
-        // block a single pair), 13 × 3 (only the pair routine, twice), 30 × 21, 9 × 70, 50
-        // × 10 (a block and one pair), 1 × 9 (one input); 270 × 8 and 270 × 3 with every
-        // input non-zero (more terms than one list: two windows, the second added to the
-        // first's sums, by block and by pair).
+        // `scratchnet_i8_out_pair` (a last block's one or two) over the listed non-zero
+        // inputs: 7 × 110 (two groups of blocks, 13 and 1; the last block three pairs), 7 ×
+        // 106 (the second group's one block a single pair), 13 × 3 (only the pair routine,
+        // twice), 30 × 21, 9 × 70, 50 × 10 (a block and one pair); 270 × 8 and 270 × 3
+        // with 262 non-zero inputs (more terms than one list: two windows, the second added
+        // to the first's sums, by block and by pair). Dense inputs (every one non-zero:
+        // `_dense` routines, no list): 8 × 16, 7 × 21, 13 × 3, 270 × 8 and 270 × 3 (the
+        // first turn of four inputs entered at each of its four places), 1 × 9 (one input).
+        use super::Inputs::{Dense, SampledZero};
         use scratchnet::I8Form::OutputPairs;
         super::int8_sums_in(7, 110, OutputPairs);
         super::int8_sums_in(7, 106, OutputPairs);
@@ -832,8 +850,13 @@ mod tests {
         super::int8_sums_in(9, 70, OutputPairs);
         super::int8_sums_in(50, 10, OutputPairs);
         super::int8_sums_in(1, 9, OutputPairs);
-        super::int8_out_pairs_windows(8);
-        super::int8_out_pairs_windows(3);
+        super::int8_out_pairs(270, 8, SampledZero);
+        super::int8_out_pairs(270, 3, SampledZero);
+        super::int8_out_pairs(8, 16, Dense);
+        super::int8_out_pairs(7, 21, Dense);
+        super::int8_out_pairs(13, 3, Dense);
+        super::int8_out_pairs(270, 8, Dense);
+        super::int8_out_pairs(270, 3, Dense);
     }
 
     #[test]

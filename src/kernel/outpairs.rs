@@ -13,14 +13,17 @@
 //! `Σ x·(q[j] + 128) < 2³¹` for fewer than 33 000 inputs, and the result is exact as
 //! wrapping i32 for any count). The odd output's is `O`.
 //!
-//! On Arm cores without the DSP extension (Cortex-M0/M0+, M23; M3) the non-zero inputs are
-//! listed as terms `[16·i, x[i]]` (and their sum), and a routine in Thumb-1 takes each
-//! term through a block's four words: one `LDM` of the term, one `ADD` of the block's
-//! address, two `LDM`s of two words and, a word, `MULS`, `ADD`, `ASRS`, `ADD` — 20
-//! instructions for eight multiply-adds (2.5 each, against 3.5 for `muls`' rows). A
-//! block with one or two real pairs (the last, for a count of outputs not a multiple of
-//! eight) is taken a pair at a time by a second routine (7 instructions a term). Elsewhere
-//! plain Rust computes the same sums the same way.
+//! On Arm cores without the DSP extension (Cortex-M0/M0+, M23; M3) routines in Thumb-1
+//! compute them. A sparse input (more than one zero among eight spread evenly: an image)
+//! is listed as terms `[16·i, x[i]]` (and its sum), and each term goes through a block's
+//! four words: one `LDM` of the term, one `ADD` of the block's address, two `LDM`s of two
+//! words and, a word, `MULS`, `ADD`, `ASRS`, `ADD` — 20 instructions for eight
+//! multiply-adds (2.5 each, against 3.5 for `muls`' rows). A dense input (a sigmoid's
+//! outputs) is not listed: a pass reads every input by `LDRB` and walks the block's
+//! records in order, 19 instructions an input. A block with one or two real pairs (the
+//! last, for a count of outputs not a multiple of eight) is taken a pair at a time (7
+//! instructions an input or term). Elsewhere plain Rust computes the same sums the same
+//! way.
 #![allow(unsafe_code)]
 
 /// The outputs of a block: four words, two outputs a word.
@@ -387,8 +390,199 @@ mod thumb {
         ".size scratchnet_q8_list16, . - scratchnet_q8_list16",
     );
 
+    /// What the dense block routine reads, and updates as it goes (`block`, `sums`,
+    /// `blocks`).
+    #[repr(C)]
+    struct DenseJob {
+        x: *const u8,
+        end: *const u8,
+        block: *const u8,
+        sums: *mut i32,
+        blocks: usize,
+        fix: u32,
+        /// `(4 − n mod 4) mod 4`: where the first turn of four inputs is entered.
+        skip: usize,
+    }
+
+    // scratchnet_i8_out_pairs_dense(job): as scratchnet_i8_out_pairs, but over every input
+    // of [x, end) in order, the records one after the other (no terms: a pass walks its
+    // block's records, and the next block follows). Registers: r0 the record, r1 x, r2–r3
+    // words, r4 the input pointer (less `skip`), r5–r12 the sums, lr the end. 19
+    // instructions an input (four a turn, and three a turn).
+    core::arch::global_asm!(
+        ".section .text.scratchnet_i8_out_pairs_dense,\"ax\",%progbits",
+        ".syntax unified",
+        ".thumb",
+        ".global scratchnet_i8_out_pairs_dense",
+        ".type scratchnet_i8_out_pairs_dense,%function",
+        ".p2align 2",
+        ".thumb_func",
+        ".macro scratchnet_out_pairs_input k",
+        "ldrb r1, [r4, #\\k]",
+        "ldm r0!, {{r2, r3}}",
+        "muls r2, r1, r2",
+        "adds r5, r5, r2",
+        "asrs r2, r2, #16",
+        "adds r6, r6, r2",
+        "muls r3, r1, r3",
+        "adds r7, r7, r3",
+        "asrs r3, r3, #16",
+        "add r8, r3",
+        "ldm r0!, {{r2, r3}}",
+        "muls r2, r1, r2",
+        "add r9, r2",
+        "asrs r2, r2, #16",
+        "add r10, r2",
+        "muls r3, r1, r3",
+        "add r11, r3",
+        "asrs r3, r3, #16",
+        "add r12, r3",
+        ".endm",
+        "scratchnet_i8_out_pairs_dense:",
+        "push {{r4-r7, lr}}",
+        "mov r4, r8",
+        "mov r5, r9",
+        "mov r6, r10",
+        "mov r7, r11",
+        "push {{r4-r7}}",
+        "push {{r0}}",
+        "ldr r1, [r0, #16]",
+        "cmp r1, #0",
+        "bne 10f",
+        "b 90f",
+        "10:",
+        "ldr r0, [sp, #0]",
+        "ldr r4, [r0, #0]",
+        "ldr r1, [r0, #4]",
+        "mov lr, r1",
+        "ldr r1, [r0, #24]",
+        "subs r4, r4, r1",
+        "ldr r0, [r0, #8]",
+        "movs r5, #0",
+        "movs r6, #0",
+        "movs r7, #0",
+        "mov r8, r5",
+        "mov r9, r5",
+        "mov r10, r5",
+        "mov r11, r5",
+        "mov r12, r5",
+        // The first turn entered at input `skip` of four.
+        "cmp r1, #2",
+        "beq 22f",
+        "bhi 23f",
+        "cmp r1, #1",
+        "beq 21f",
+        "20:",
+        "scratchnet_out_pairs_input 0",
+        "21:",
+        "scratchnet_out_pairs_input 1",
+        "22:",
+        "scratchnet_out_pairs_input 2",
+        "23:",
+        "scratchnet_out_pairs_input 3",
+        "adds r4, #4",
+        "cmp r4, lr",
+        "bne 20b",
+        "mov r3, r0",
+        "ldr r0, [sp, #0]",
+        "str r3, [r0, #8]",
+        "ldr r1, [r0, #20]",
+        "ldr r2, [r0, #12]",
+        "mov r4, r8",
+        "scratchnet_out_pairs_store r5, r6, 0",
+        "scratchnet_out_pairs_store r7, r4, 8",
+        "mov r5, r9",
+        "mov r6, r10",
+        "scratchnet_out_pairs_store r5, r6, 16",
+        "mov r5, r11",
+        "mov r6, r12",
+        "scratchnet_out_pairs_store r5, r6, 24",
+        "adds r2, #32",
+        "str r2, [r0, #12]",
+        "ldr r1, [r0, #16]",
+        "subs r1, #1",
+        "str r1, [r0, #16]",
+        // (Beyond a conditional branch's reach.)
+        "beq 90f",
+        "b 10b",
+        "90:",
+        "add sp, #4",
+        "pop {{r4-r7}}",
+        "mov r8, r4",
+        "mov r9, r5",
+        "mov r10, r6",
+        "mov r11, r7",
+        "pop {{r4-r7, pc}}",
+        ".size scratchnet_i8_out_pairs_dense, . - scratchnet_i8_out_pairs_dense",
+    );
+
+    // scratchnet_i8_out_pair_dense(x, end, word, out): for each input of [x, end) (at least
+    // one), in order, x times the word at word + 16·i as `P`; writes `ΣP` and `Σ(P >> 16)`
+    // at `out`. Registers: r0 the word (less 16·skip), r1 x, r2 the word's value, r3
+    // scratch, r4 the input pointer (less skip), r5–r6 the sums, r7 the end, r12 `out`. 7
+    // instructions an input (four a turn).
+    core::arch::global_asm!(
+        ".section .text.scratchnet_i8_out_pair_dense,\"ax\",%progbits",
+        ".syntax unified",
+        ".thumb",
+        ".global scratchnet_i8_out_pair_dense",
+        ".type scratchnet_i8_out_pair_dense,%function",
+        ".p2align 2",
+        ".thumb_func",
+        ".macro scratchnet_out_pair_input k",
+        "ldrb r1, [r4, #\\k]",
+        "ldr r2, [r0, #16 * \\k]",
+        "muls r2, r1, r2",
+        "adds r5, r5, r2",
+        "asrs r2, r2, #16",
+        "adds r6, r6, r2",
+        ".endm",
+        "scratchnet_i8_out_pair_dense:",
+        "push {{r4-r7, lr}}",
+        "mov r12, r3",
+        "mov r7, r1",
+        // skip = (−n) mod 4, n = end − x.
+        "subs r3, r0, r1",
+        "lsls r3, r3, #30",
+        "lsrs r3, r3, #30",
+        "subs r4, r0, r3",
+        "lsls r1, r3, #4",
+        "subs r0, r2, r1",
+        "movs r5, #0",
+        "movs r6, #0",
+        "cmp r3, #2",
+        "beq 22f",
+        "bhi 23f",
+        "cmp r3, #1",
+        "beq 21f",
+        "20:",
+        "scratchnet_out_pair_input 0",
+        "21:",
+        "scratchnet_out_pair_input 1",
+        "22:",
+        "scratchnet_out_pair_input 2",
+        "23:",
+        "scratchnet_out_pair_input 3",
+        "adds r4, #4",
+        "adds r0, #64",
+        "cmp r4, r7",
+        "bne 20b",
+        "mov r0, r12",
+        "str r5, [r0, #0]",
+        "str r6, [r0, #4]",
+        "pop {{r4-r7, pc}}",
+        ".size scratchnet_i8_out_pair_dense, . - scratchnet_i8_out_pair_dense",
+    );
+
     unsafe extern "C" {
         fn scratchnet_i8_out_pairs(job: *mut Job);
+        fn scratchnet_i8_out_pairs_dense(job: *mut DenseJob);
+        fn scratchnet_i8_out_pair_dense(
+            x: *const u8,
+            end: *const u8,
+            word: *const u8,
+            out: *mut [i32; 2],
+        );
         fn scratchnet_i8_out_pair(
             terms: *const Term,
             end: *const Term,
@@ -563,9 +757,98 @@ mod thumb {
         }
     }
 
-    /// The layer's sums, [`GROUP`] blocks a time (sizes checked by the caller).
+    /// Whether `x` is taken as dense: at most one zero among eight inputs spread evenly (a
+    /// sigmoid's outputs; an image's pixels or a ReLU's outputs have many more). A matter of
+    /// speed only: both paths give the same sums.
+    #[inline(always)]
+    fn is_dense(x: &[u8]) -> bool {
+        let step = x.len() / 8;
+        match x.get(..=7 * step) {
+            Some(head) if step > 0 => (0..8).filter(|&k| head[k * step] == 0).count() <= 1,
+            // (Fewer than eight inputs: dense, whatever they are.)
+            _ => true,
+        }
+    }
+
+    /// The sums of a dense input (every input, no list): [`GROUP`] blocks a time, handed
+    /// on (sizes checked by the caller: `x` not empty, below 2²⁴ inputs, `rows` holding
+    /// ⌈outputs/8⌉ blocks of `16·x.len()` bytes).
+    #[inline(always)]
+    fn dense(rows: &[u8], x: &[u8], outputs: usize, mut finish: impl FnMut(&[i32])) {
+        let block = 16 * x.len();
+        let blocks = outputs.div_ceil(BLOCK);
+        let fix = 128 * x.iter().fold(0u32, |s, &v| s + u32::from(v));
+        let (start, end) = (x.as_ptr(), x.as_ptr_range().end);
+        let mut sums = [const { MaybeUninit::<i32>::uninit() }; BLOCK * GROUP];
+        let mut b0 = 0;
+        while b0 < blocks {
+            let count = (blocks - b0).min(GROUP);
+            let last_outputs = outputs - BLOCK * (b0 + count - 1);
+            let pairs_last = last_outputs.min(BLOCK).div_ceil(2);
+            let whole = if pairs_last <= 2 { count - 1 } else { count };
+            let first = rows.as_ptr().wrapping_add(b0 * block);
+            let mut job = DenseJob {
+                x: start,
+                end,
+                block: first,
+                sums: sums.as_mut_ptr().cast::<i32>(),
+                blocks: whole,
+                fix,
+                skip: x.len().wrapping_neg() % 4,
+            };
+            // SAFETY: the routine reads the inputs of `x` (from its start to its end: at
+            // least one) and, for each pass p < whole, the 16·x.len() bytes of block
+            // b0 + p < b0 + count ≤ the layer's blocks (in `rows`, as the caller checked),
+            // in order; it writes 8·whole ≤ 8·GROUP words at `sums` (aligned i32) and the
+            // job's fields, nothing else; it saves and restores r4–r11 and uses 40 bytes of
+            // stack. Byte loads and word loads of aligned words only.
+            unsafe { scratchnet_i8_out_pairs_dense(&mut job) };
+            // A last block's one or two real pairs, a pair at a time.
+            if whole < count {
+                let base = first.wrapping_add(whole * block);
+                for k in 0..pairs_last {
+                    let mut acc = [0i32; 2];
+                    // SAFETY: the routine reads the inputs of `x` and, for input i, the word
+                    // at base + 4k + 16·i: word k < pairs_last ≤ 2 of record i of the
+                    // layer's last block (in `rows`); it writes the two words of `acc`,
+                    // saves and restores r4–r7 and uses 20 bytes of stack.
+                    unsafe {
+                        scratchnet_i8_out_pair_dense(start, end, base.wrapping_add(4 * k), &mut acc)
+                    };
+                    let at = BLOCK * whole + 2 * k;
+                    if let Some([a, b]) = sums.get_mut(at..at + 2) {
+                        let [e, o] = pair(acc[0], acc[1], fix as i32);
+                        a.write(e);
+                        b.write(o);
+                    }
+                }
+            }
+            let n = (outputs - BLOCK * b0).min(BLOCK * count);
+            // SAFETY: the routines wrote the first 8 sums of every block the block routine
+            // ran, and the last block's real pairs' sums: the first n (n ≤ 8·whole +
+            // 2·pairs_last, n ≤ 8·GROUP).
+            let written = unsafe { core::slice::from_raw_parts(sums.as_ptr().cast::<i32>(), n) };
+            finish(written);
+            b0 += count;
+        }
+    }
+
+    /// The layer's sums, [`GROUP`] blocks a time (sizes checked by the caller): a dense
+    /// input's by [`dense`], else over the listed non-zero inputs.
     #[inline(always)]
     pub(super) fn matvec(rows: &[u8], x: &[u8], outputs: usize, mut finish: impl FnMut(&[i32])) {
+        if is_dense(x) {
+            dense(rows, x, outputs, &mut finish);
+        } else {
+            sparse(rows, x, outputs, &mut finish);
+        }
+    }
+
+    /// The sums over the listed non-zero inputs, [`GROUP`] blocks a time, handed on (sizes
+    /// checked by the caller). Inline, as [`dense`]: their buffers share the caller's frame
+    /// (out of line, one path's frame sat under the other's buffers: +2 KB of stack).
+    #[inline(always)]
+    fn sparse(rows: &[u8], x: &[u8], outputs: usize, mut finish: impl FnMut(&[i32])) {
         let block = 16 * x.len();
         let blocks = outputs.div_ceil(BLOCK);
         let mut buf = [const { MaybeUninit::<Term>::uninit() }; TERMS];
