@@ -860,6 +860,34 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "dsp")]
+    fn output_pairs_are_refused_on_dsp_cores() {
+        // A DSP core's build has no output-pairs kernel: such a blob is refused as an
+        // element type this build does not read, not run.
+        let spec = scratchnet::LayerSpec {
+            shape: scratchnet::Shape {
+                inputs: 3,
+                outputs: 2,
+            },
+            activation: Activation::Identity,
+            weights: scratchnet::Weights::I8 {
+                values: &[1, -2, 3, 4, 5, -6],
+                scales: &[0.5, 0.25],
+                input_divisor: 255.0,
+                output_divisor: 255.0,
+                form: scratchnet::I8Form::OutputPairs,
+            },
+            biases: &[0.5, -0.5],
+        };
+        let mut blob = scratchnet_firmware::Aligned([0u8; 256]);
+        let n = ok(scratchnet::encode(&[spec], &mut blob.0));
+        defmt::assert!(matches!(
+            Model::from_bytes(&blob.0[..n]).map(|_| ()),
+            Err(Error::UnsupportedElement { layer: 0 })
+        ));
+    }
+
+    #[test]
     #[cfg(feature = "wide")]
     fn int8_halfword_kernel_on_odd_shapes() {
         // Layers as halfwords (`I8Form::Wide`) against the plain dot product: on a DSP core

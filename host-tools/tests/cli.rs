@@ -455,7 +455,10 @@ fn convert_quantize_int8_then_inspect_and_eval() {
     let blob = dir.path().join("mnist-int8.scnt");
     // The plain rows; with the constants for cores without FPU (16 bytes for each of the
     // 160 outputs more); the layers of at least 16 outputs in input pairs (the same bytes,
-    // reordered, less the second layer's row padding: 200): the same results from each.
+    // reordered, less the second layer's row padding: 200); in output pairs, with the
+    // constants (each weight two bytes, blocks of eight outputs: 16 bytes an input for each
+    // of 7, 13 and 2 blocks, 101 408, plus the soft-float flavour's 3 896 other bytes): the
+    // same results from each.
     for (flavour, bytes, element) in [
         ("int8", 46736, "int8  q:"),
         (
@@ -464,6 +467,11 @@ fn convert_quantize_int8_then_inspect_and_eval() {
             "int8 (with soft-float constants)  q:",
         ),
         ("int8-dsp", 46536, "int8 (in input pairs)  q:"),
+        (
+            "int8-m0",
+            105304,
+            "int8 (in output pairs, with soft-float constants)  q:",
+        ),
     ] {
         let blob = dir.path().join(format!("mnist-{flavour}.scnt"));
         let out = stdout(
