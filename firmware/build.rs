@@ -63,15 +63,14 @@ fn run() -> Result<(), String> {
     println!("cargo:rustc-link-arg=-Tdefmt.x");
 
     assets::write_model(&manifest, &out)?;
-    // Cores without FPU (thumbv6m, thumbv7m, thumbv8m.base: no `eabihf`) get the int8
-    // model with its soft-float constants: the same numbers, fewer emulated f32 operations;
-    // cores with the DSP extension (feature `dsp`) its first layer in input pairs, whose
-    // zero pairs (the images' background) their kernel skips whole.
+    // Cores without FPU (thumbv6m, thumbv7m, thumbv8m.base: no `eabihf`, no DSP extension)
+    // get the int8 model in output pairs with its soft-float constants: the same numbers,
+    // one multiply for two multiply-adds, fewer emulated f32 operations; cores with the DSP
+    // extension (feature `dsp`) its layers of at least 16 outputs in input pairs, whose zero
+    // pairs (the images' background) their kernel skips whole.
     let target = std::env::var("TARGET").unwrap_or_default();
-    let int8_precision = if target.starts_with("thumbv6m") || target.starts_with("thumbv8m.base") {
+    let int8_precision = if target.starts_with("thumb") && !target.ends_with("eabihf") {
         Precision::Int8M0
-    } else if target.starts_with("thumb") && !target.ends_with("eabihf") {
-        Precision::Int8SoftFloat
     } else if std::env::var_os("CARGO_FEATURE_DSP").is_some() {
         Precision::Int8Dsp
     } else {

@@ -73,7 +73,7 @@
 //!   2¹⁶·q[j+1][i]`: the even output's weight plus 128 in the low halfword (0 to 255), the
 //!   odd one's, sign-extended, in the high halfword (a missing output's weight is 0, stored
 //!   so). Twice the bytes of the other int8 layouts, for cores without the DSP extension
-//!   (Cortex-M0/M0+, M23): one 32-bit `MULS` of a u8 input by a word gives both outputs'
+//!   (Cortex-M0/M0+, M23, M3): one 32-bit multiply of a u8 input by a word gives both outputs'
 //!   products, `P = x·(q_e + 128) + 2¹⁶·x·q_o` with its low part below 2¹⁶, so that
 //!   `P >> 16` is the odd output's product and the sum of the `P` less the odd sum shifted
 //!   left by 16 is the even output's (plus `128·Σx`). Not read on cores built with the DSP
@@ -154,7 +154,7 @@ pub enum ElementType {
     TfliteI8Wide,
     /// [`I8SoftFloat`](Self::I8SoftFloat) with the weights in output pairs, two outputs a
     /// word (see the module documentation): twice the bytes, for the kernel of cores without
-    /// the DSP extension (Cortex-M0/M0+, M23: `scratchnet convert --quantize int8-m0`; not
+    /// the DSP extension (Cortex-M0/M0+, M23, M3: `scratchnet convert --quantize int8-m0`; not
     /// read on cores built with the feature `dsp`).
     I8OutputPairs,
 }
@@ -1275,7 +1275,7 @@ pub enum I8Form {
     Wide,
     /// Output pairs with the constants for cores without FPU
     /// ([`ElementType::I8OutputPairs`]): twice the bytes, for cores without the DSP
-    /// extension (Cortex-M0/M0+, M23; not read on cores built with the feature `dsp`).
+    /// extension (Cortex-M0/M0+, M23, M3; not read on cores built with the feature `dsp`).
     OutputPairs,
 }
 

@@ -168,7 +168,7 @@ pub enum Precision {
     Int8Wide,
     /// [`Int8SoftFloat`](Self::Int8SoftFloat) with every layer's weights in output pairs
     /// ([`scratchnet::ElementType::I8OutputPairs`]): twice the weight bytes, for cores
-    /// without the DSP extension (Cortex-M0/M0+/M23), where one 32-bit `MULS` takes two
+    /// without the DSP extension (Cortex-M0/M0+/M23/M3), where one 32-bit multiply takes two
     /// outputs' weights. The same numbers; cores built with the DSP extension do not read it.
     Int8M0,
 }

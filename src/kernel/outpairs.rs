@@ -13,8 +13,10 @@
 //! `Σ x·(q[j] + 128) < 2³¹` for fewer than 33 000 inputs, and the result is exact as
 //! wrapping i32 for any count). The odd output's is `O`.
 //!
-//! On Arm cores without the DSP extension (Cortex-M0/M0+, M23; M3) routines in Thumb-1
-//! compute them. A sparse input (more than one zero among eight spread evenly: an image)
+//! On Arm cores without the DSP extension (Cortex-M0/M0+, M23; M3) routines in assembly
+//! compute them (on Thumb-2 cores, M3, each word by three instructions instead of four:
+//! `MUL`, `ADD`, and `ADD` of the product shifted right by 16; 16 instructions a term, 15
+//! an input). A sparse input (more than one zero among eight spread evenly: an image)
 //! is listed as terms `[16·i, x[i]]` (and its sum), and each term goes through a block's
 //! four words: one `LDM` of the term, one `ADD` of the block's address, two `LDM`s of two
 //! words and, a word, `MULS`, `ADD`, `ASRS`, `ADD` — 20 instructions for eight
@@ -87,6 +89,75 @@ mod thumb {
     use super::{BLOCK, pair};
     use core::mem::MaybeUninit;
 
+    /// One word's two products (see the module documentation), the word in `w` and the input
+    /// in r1: `P = x·W`, `e += P`, `o += P >> 16`. Thumb-1 (M0/M0+, M23): `MULS`, `ADD`, `ASRS`,
+    /// `ADD` (a low register's sum by `ADDS`, whose flags nothing reads).
+    #[cfg(not(scratchnet_thumb2))]
+    macro_rules! mac2 {
+        ($w:tt, $e:tt, $o:tt) => {
+            concat!(
+                "muls ",
+                stringify!($w),
+                ", r1, ",
+                stringify!($w),
+                "\n",
+                add_to!($e, $w),
+                "asrs ",
+                stringify!($w),
+                ", ",
+                stringify!($w),
+                ", #16\n",
+                add_to!($o, $w),
+            )
+        };
+    }
+
+    /// `e += w` for [`mac2`] on Thumb-1: `ADDS` for a low register, `ADD` for a high one.
+    #[cfg(not(scratchnet_thumb2))]
+    macro_rules! add_to {
+        (r5, $w:tt) => {
+            concat!("adds r5, r5, ", stringify!($w), "\n")
+        };
+        (r6, $w:tt) => {
+            concat!("adds r6, r6, ", stringify!($w), "\n")
+        };
+        (r7, $w:tt) => {
+            concat!("adds r7, r7, ", stringify!($w), "\n")
+        };
+        ($h:tt, $w:tt) => {
+            concat!("add ", stringify!($h), ", ", stringify!($w), "\n")
+        };
+    }
+
+    /// [`mac2`] on Thumb-2 cores without the DSP extension (M3): `MUL`, `ADD`, and `ADD` of the
+    /// product shifted right by 16 (three instructions a word, against four).
+    #[cfg(scratchnet_thumb2)]
+    macro_rules! mac2 {
+        ($w:tt, $e:tt, $o:tt) => {
+            concat!(
+                "mul ",
+                stringify!($w),
+                ", ",
+                stringify!($w),
+                ", r1\n",
+                "add ",
+                stringify!($e),
+                ", ",
+                stringify!($e),
+                ", ",
+                stringify!($w),
+                "\n",
+                "add ",
+                stringify!($o),
+                ", ",
+                stringify!($o),
+                ", ",
+                stringify!($w),
+                ", asr #16",
+            )
+        };
+    }
+
     /// At most this many terms are listed at once (2 KiB of the caller's stack, left
     /// uninitialized); an input with more non-zero values is taken a window at a time.
     const TERMS: usize = 256;
@@ -144,23 +215,11 @@ mod thumb {
         "ldm r4!, {{r0, r1}}",
         "add r0, lr",
         "ldm r0!, {{r2, r3}}",
-        "muls r2, r1, r2",
-        "adds r5, r5, r2",
-        "asrs r2, r2, #16",
-        "adds r6, r6, r2",
-        "muls r3, r1, r3",
-        "adds r7, r7, r3",
-        "asrs r3, r3, #16",
-        "add r8, r3",
+        mac2!(r2, r5, r6),
+        mac2!(r3, r7, r8),
         "ldm r0!, {{r2, r3}}",
-        "muls r2, r1, r2",
-        "add r9, r2",
-        "asrs r2, r2, #16",
-        "add r10, r2",
-        "muls r3, r1, r3",
-        "add r11, r3",
-        "asrs r3, r3, #16",
-        "add r12, r3",
+        mac2!(r2, r9, r10),
+        mac2!(r3, r11, r12),
         ".endm",
         // One pair's two sums (`e` less `o << 16` less the fix in r1) stored at r2 + `at`.
         ".macro scratchnet_out_pairs_store e, o, at",
@@ -273,10 +332,7 @@ mod thumb {
         ".macro scratchnet_out_pair_term",
         "ldm r4!, {{r0, r1}}",
         "ldr r2, [r0, r3]",
-        "muls r2, r1, r2",
-        "adds r5, r5, r2",
-        "asrs r2, r2, #16",
-        "adds r6, r6, r2",
+        mac2!(r2, r5, r6),
         ".endm",
         "scratchnet_i8_out_pair:",
         "push {{r4-r7, lr}}",
@@ -420,23 +476,11 @@ mod thumb {
         ".macro scratchnet_out_pairs_input k",
         "ldrb r1, [r4, #\\k]",
         "ldm r0!, {{r2, r3}}",
-        "muls r2, r1, r2",
-        "adds r5, r5, r2",
-        "asrs r2, r2, #16",
-        "adds r6, r6, r2",
-        "muls r3, r1, r3",
-        "adds r7, r7, r3",
-        "asrs r3, r3, #16",
-        "add r8, r3",
+        mac2!(r2, r5, r6),
+        mac2!(r3, r7, r8),
         "ldm r0!, {{r2, r3}}",
-        "muls r2, r1, r2",
-        "add r9, r2",
-        "asrs r2, r2, #16",
-        "add r10, r2",
-        "muls r3, r1, r3",
-        "add r11, r3",
-        "asrs r3, r3, #16",
-        "add r12, r3",
+        mac2!(r2, r9, r10),
+        mac2!(r3, r11, r12),
         ".endm",
         "scratchnet_i8_out_pairs_dense:",
         "push {{r4-r7, lr}}",
@@ -532,10 +576,7 @@ mod thumb {
         ".macro scratchnet_out_pair_input k",
         "ldrb r1, [r4, #\\k]",
         "ldr r2, [r0, #16 * \\k]",
-        "muls r2, r1, r2",
-        "adds r5, r5, r2",
-        "asrs r2, r2, #16",
-        "adds r6, r6, r2",
+        mac2!(r2, r5, r6),
         ".endm",
         "scratchnet_i8_out_pair_dense:",
         "push {{r4-r7, lr}}",

@@ -155,9 +155,9 @@ pub fn table() -> Result<(), String> {
                 ("f32", _, t) if t.ends_with("hf") => "FPU (vmla.f32)",
                 ("f32", _, _) => "soft float",
                 (_, true, _) => "SMLAD (asm)",
-                // The core crate's build script: Thumb-2 targets get the `MLA` routine.
-                (_, false, t) if t.starts_with("thumbv6m") => "MULS (asm)",
-                _ => "MLA (asm)",
+                // The firmware's int8 model in output pairs: Thumb-1 (`MULS`) or Thumb-2 (`MUL`).
+                (_, false, t) if t.starts_with("thumbv6m") => "MULS, output pairs (asm)",
+                _ => "MUL, output pairs (asm)",
             };
             rows.push(format!(
                 "| {} | {} | {model} | {kernel} | {} | {} | {} | {} | {} | {} |",

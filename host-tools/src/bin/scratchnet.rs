@@ -52,7 +52,7 @@ enum Command {
         /// skip zero pairs of inputs (an image's background) whole; int8-wide stores every
         /// weight as a halfword (twice the bytes) for the fastest dense kernel on those cores;
         /// int8-m0 stores two outputs' weights a word (twice the bytes, with the soft-float
-        /// constants) for cores without the DSP extension (Cortex-M0/M0+/M23).
+        /// constants) for cores without the DSP extension (Cortex-M0/M0+/M23/M3).
         #[arg(long, value_name = "int8|int8-soft-float|int8-dsp|int8-wide|int8-m0")]
         quantize: Option<Quantize>,
         /// One activation per layer, comma-separated, from sigmoid, relu, identity,
@@ -196,7 +196,7 @@ enum Quantize {
     /// numbers (the core reads it with its feature `wide`).
     Int8Wide,
     /// int8 with the constants for cores without FPU, two outputs' weights a word for cores
-    /// without the DSP extension (Cortex-M0/M0+/M23): twice the weight bytes, one `MULS` for
+    /// without the DSP extension (Cortex-M0/M0+/M23/M3): twice the weight bytes, one multiply for
     /// two multiply-adds; the same numbers.
     #[value(name = "int8-m0")]
     Int8M0,
