@@ -2,11 +2,12 @@
 //! linker scripts.
 //!
 //! The model takes the template's path (`firmware/template`): the int8 `.scnt` named by
-//! `SCRATCHNET_MODEL` (`scratchnet convert --quantize int8-soft-float`, or `int8`: the
-//! same numbers, without the constants that save this FPU-less core emulated f32 work),
+//! `SCRATCHNET_MODEL` (`scratchnet convert --quantize int8-m0`, or `int8-soft-float` or
+//! `int8`: the same numbers, without the output pairs that take two multiply-adds a
+//! `MULS`, or also without the constants that save this FPU-less core emulated f32 work),
 //! checked here with the code that runs it (this application needs the book's
 //! 784-50-100-10 shape), so a damaged or mismatched model is a build error. Without it, the
-//! book's `sample_weight.pkl` is converted to int8 with those constants.
+//! book's `sample_weight.pkl` is converted to int8 in output pairs with those constants.
 
 use scratchnet_host::assets::{self, write_if_changed};
 use scratchnet_host::convert::Precision;
@@ -47,11 +48,7 @@ fn main() {
                 write_if_changed(&out.join("mnist-int8.scnt"), &blob)?;
             }
             None => {
-                assets::write_model_as(
-                    &manifest,
-                    &out.join("mnist-int8.scnt"),
-                    Precision::Int8SoftFloat,
-                )?;
+                assets::write_model_as(&manifest, &out.join("mnist-int8.scnt"), Precision::Int8M0)?;
             }
         }
         let set = assets::test_set(&manifest)?;

@@ -1,5 +1,5 @@
 //! The book's MNIST network in int8 on a Raspberry Pi Pico (RP2040: Cortex-M0+, no FPU, no
-//! DSP instructions): classifies the test images embedded in flash with the portable int8
+//! DSP instructions): classifies the test images embedded in flash with the Thumb-1 int8
 //! kernel, toggles the on-board LED per classification, paces the output with a delay, and
 //! reports the time of each inference in microseconds (the RP2040's 1 MHz timer; the M0+ has
 //! no cycle counter) over defmt-rtt.
