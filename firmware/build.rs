@@ -225,6 +225,23 @@ fn user_model(out: &Path, set: &assets::TestSet) -> Result<(), String> {
                     x.display(),
                 ));
             }
+            // Output pairs are the layout of cores without the DSP extension: a DSP core's
+            // build does not read them (the device would refuse the model).
+            let dsp = std::env::var_os("CARGO_FEATURE_DSP").is_some();
+            if dsp
+                && let Some(layer) = scratchnet::Model::from_bytes(&blob)
+                    .map_err(|e| format!("{}: {e}", m.display()))?
+                    .layers()
+                    .position(|l| l.element() == scratchnet::ElementType::I8OutputPairs)
+            {
+                return Err(format!(
+                    "{}: layer {layer} is int8 in output pairs (`--quantize int8-m0`), the \
+                     layout of cores without the DSP extension, which this board's build (with \
+                     it) does not read: convert the model with --quantize int8-dsp (or int8) \
+                     for this board",
+                    m.display(),
+                ));
+            }
             (blob, values, labels)
         }
         (None, None, None) => {
