@@ -705,10 +705,6 @@ fn typed_networks_of_any_depth_equal_the_run_time_model() {
     );
 }
 
-/// The input-pairs layout (`I8Form::Pairs`): for odd and even shapes, the stored bytes are
-/// where the format says (each weight read back by `get` at its `(output, input)`), the
-/// logits are the plain rows' bit for bit on sparse and dense inputs, and a non-zero byte
-/// standing for no input or no output is refused.
 /// An int8 blob's logits for u8 inputs `x` (the blob copied to an aligned address).
 fn logits_u8_of(blob: &[u8], x: &[u8]) -> Vec<f32> {
     let blob = Aligned::new(blob);
@@ -719,6 +715,47 @@ fn logits_u8_of(blob: &[u8], x: &[u8]) -> Vec<f32> {
     out
 }
 
+/// A one-layer int8 blob of `values` (output-major) stored as `form`: identity, scales
+/// `0.01 + j/1000`, biases `j/10 − 0.5`, divisors 255.
+fn int8_layer_blob(
+    inputs: usize,
+    outputs: usize,
+    values: &[i8],
+    form: scratchnet::I8Form,
+) -> Vec<u8> {
+    let scales: Vec<f32> = (0..outputs).map(|j| 0.01 + j as f32 / 1000.0).collect();
+    let biases: Vec<f32> = (0..outputs).map(|j| j as f32 / 10.0 - 0.5).collect();
+    write(&[LayerSpec {
+        shape: Shape {
+            inputs: inputs as u32,
+            outputs: outputs as u32,
+        },
+        activation: Activation::Identity,
+        weights: Weights::I8 {
+            values,
+            scales: &scales,
+            input_divisor: 255.0,
+            output_divisor: 255.0,
+            form,
+        },
+        biases: &biases,
+    }])
+}
+
+/// u8 inputs for a layout's logits test: sparse (zeros in pairs and alone), dense, all zero
+/// and all 255.
+fn test_inputs(inputs: usize) -> [Vec<u8>; 4] {
+    let sparse: Vec<u8> = (0..inputs)
+        .map(|i| [0, 0, 255, 0, 9, 0, 0][i % 7])
+        .collect();
+    let dense: Vec<u8> = (0..inputs).map(|i| (i * 29 % 254 + 1) as u8).collect();
+    [sparse, dense, vec![0; inputs], vec![255; inputs]]
+}
+
+/// The input-pairs layout (`I8Form::Pairs`): for odd and even shapes, the stored bytes are
+/// where the format says (each weight read back by `get` at its `(output, input)`), the
+/// logits are the plain rows' bit for bit on sparse, dense, all-zero and all-255 inputs, and
+/// a non-zero byte standing for no input or no output is refused.
 #[test]
 fn input_pairs_are_stored_as_documented_and_give_the_rows_logits() {
     for (inputs, outputs) in [(7usize, 5usize), (8, 6), (13, 3), (50, 53)] {
@@ -726,25 +763,7 @@ fn input_pairs_are_stored_as_documented_and_give_the_rows_logits() {
             .map(|k| ((k * 37 + 11) % 255) as i8)
             .map(|v| v.max(-127))
             .collect();
-        let scales: Vec<f32> = (0..outputs).map(|j| 0.01 + j as f32 / 1000.0).collect();
-        let biases: Vec<f32> = (0..outputs).map(|j| j as f32 / 10.0 - 0.5).collect();
-        let blob = |form| {
-            write(&[LayerSpec {
-                shape: Shape {
-                    inputs: inputs as u32,
-                    outputs: outputs as u32,
-                },
-                activation: Activation::Identity,
-                weights: Weights::I8 {
-                    values: &values,
-                    scales: &scales,
-                    input_divisor: 255.0,
-                    output_divisor: 255.0,
-                    form,
-                },
-                biases: &biases,
-            }])
-        };
+        let blob = |form| int8_layer_blob(inputs, outputs, &values, form);
         let (rows, pairs) = (
             blob(scratchnet::I8Form::Rows),
             blob(scratchnet::I8Form::Pairs),
@@ -775,12 +794,7 @@ fn input_pairs_are_stored_as_documented_and_give_the_rows_logits() {
             }
         }
         let run = |blob: &[u8], x: &[u8]| logits_u8_of(blob, x);
-        // Sparse (zeros in pairs and alone), dense, and all zero.
-        let sparse: Vec<u8> = (0..inputs)
-            .map(|i| [0, 0, 255, 0, 9, 0, 0][i % 7])
-            .collect();
-        let dense: Vec<u8> = (0..inputs).map(|i| (i * 29 % 254 + 1) as u8).collect();
-        for x in [sparse, dense, vec![0; inputs]] {
+        for x in test_inputs(inputs) {
             assert_eq!(run(&pairs, &x), run(&rows, &x), "{inputs}x{outputs} {x:?}");
         }
         // A padding weight (odd inputs: the last pair's second input, output 0's stored
@@ -1003,25 +1017,7 @@ fn output_pairs_are_stored_as_documented_and_give_the_rows_logits() {
                 _ => ((k * 37 + 11) % 256) as u8 as i8,
             })
             .collect();
-        let scales: Vec<f32> = (0..outputs).map(|j| 0.01 + j as f32 / 1000.0).collect();
-        let biases: Vec<f32> = (0..outputs).map(|j| j as f32 / 10.0 - 0.5).collect();
-        let blob = |form| {
-            write(&[LayerSpec {
-                shape: Shape {
-                    inputs: inputs as u32,
-                    outputs: outputs as u32,
-                },
-                activation: Activation::Identity,
-                weights: Weights::I8 {
-                    values: &values,
-                    scales: &scales,
-                    input_divisor: 255.0,
-                    output_divisor: 255.0,
-                    form,
-                },
-                biases: &biases,
-            }])
-        };
+        let blob = |form| int8_layer_blob(inputs, outputs, &values, form);
         let (rows, pairs) = (
             blob(scratchnet::I8Form::Rows),
             blob(scratchnet::I8Form::OutputPairs),
@@ -1069,11 +1065,7 @@ fn output_pairs_are_stored_as_documented_and_give_the_rows_logits() {
             }
         }
         let run = |blob: &[u8], x: &[u8]| logits_u8_of(blob, x);
-        let sparse: Vec<u8> = (0..inputs)
-            .map(|i| [0, 0, 255, 0, 9, 0, 0][i % 7])
-            .collect();
-        let dense: Vec<u8> = (0..inputs).map(|i| (i * 29 % 254 + 1) as u8).collect();
-        for x in [sparse, dense, vec![0; inputs], vec![255; inputs]] {
+        for x in test_inputs(inputs) {
             assert_eq!(run(&pairs, &x), run(&rows, &x), "{inputs}x{outputs} {x:?}");
         }
         // Bytes the kernel would misread, made so one at a time: refused.
