@@ -18,13 +18,21 @@ instructions the pairs routine cannot go below (BENCHMARKS.md, "What is left"):
 """
 import gzip
 import os
+import signal
 import sys
 
 import numpy as np
 
+# `| head -1` ends the output quietly, as a command line tool's should.
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+
 data = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("SCRATCHNET_DATA", "../shared/data")
-with gzip.open(os.path.join(data, "t10k-images-idx3-ubyte.gz")) as f:
-    x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)
+path = os.path.join(data, "t10k-images-idx3-ubyte.gz")
+try:
+    with gzip.open(path) as f:
+        x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)
+except (OSError, ValueError) as e:
+    sys.exit(f"int8_floor: cannot read MNIST's test images at {path}: {e}")
 
 for name, xs in (("all 10 000 images", x), ("first 100 images", x[:100])):
     pixels = (xs > 0).sum(1).mean()
